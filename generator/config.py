@@ -1,0 +1,289 @@
+"""The config dir: gitops.yaml, templates/, environments/, regions/ -> a Project.
+
+Reads and checks the generator's input (docs/configuration.md) and derives the spaces it
+defines: their names, labels, targets, overlays and fingerprints. It reads files of the config
+dir and nothing else; it does not render templates or touch the manifests repo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import __version__, yamlio
+from generator.errors import ConfigError
+from generator.model import Overlay, SpaceSpec, Target, check_name
+
+CONFIG_FILE = "gitops.yaml"
+_SETTINGS = {"project", "repo", "kubernetesVersion", "base"}
+_OVERLAY_KEYS = {"environment", "region", "namespace", "labels", "target", "replicas", "images",
+                 "env", "resources", "patches"}
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything the config dir says."""
+
+    root: Path
+    name: str
+    repo: Path
+    kubernetes_version: str
+    base: SpaceSpec
+    spaces: tuple[SpaceSpec, ...]
+    templates: dict[str, str]
+    values: dict[str, Any]
+
+    def unit_names(self) -> list[str]:
+        return list(self.values.get("units") or {})
+
+
+def find_config(explicit: str | None) -> Path:
+    """The config dir: ``--config``/GITOPS_CONFIG, else the nearest dir up with gitops.yaml."""
+    chosen = explicit or os.environ.get("GITOPS_CONFIG")
+    if chosen:
+        path = Path(chosen).expanduser().absolute()
+        if not (path / CONFIG_FILE).is_file():
+            raise ConfigError(f"no {CONFIG_FILE} in {path}",
+                              "pass --config with the directory that holds gitops.yaml")
+        return path
+    here = Path.cwd()
+    for directory in (here, *here.parents):
+        if (directory / CONFIG_FILE).is_file():
+            return directory
+    raise ConfigError(f"no {CONFIG_FILE} in {here} or any parent directory",
+                      "run gitops from a config dir, or pass --config DIR (or set GITOPS_CONFIG)")
+
+
+def default_repo(root: Path) -> Path:
+    """The manifests repo gitops.yaml names (``repo:``, relative to the config dir)."""
+    settings = _read_yaml(root / CONFIG_FILE, root)
+    repo = Path(str(settings.get("repo") or "manifests"))
+    return repo if repo.is_absolute() else root / repo
+
+
+def _read_bytes(path: Path, rel: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"cannot read {rel}: {e.strerror}", "check the file exists and is readable") from e
+
+
+def _parse(raw: bytes, rel: str) -> dict[str, Any]:
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{rel}: not UTF-8 text", "save the file as UTF-8") from e
+    return yamlio.load_mapping(text, rel)
+
+
+def _read_yaml(path: Path, root: Path) -> dict[str, Any]:
+    rel = str(path.relative_to(root))
+    return _parse(_read_bytes(path, rel), rel)
+
+
+class _ParseCache:
+    """Parsed config files keyed by the hash of their bytes, kept in the user cache dir.
+
+    A fleet's config dir holds one small overlay per region; parsing 1000 of them costs more
+    than everything else a no-op render does, and they rarely change. The cache holds plain
+    data written with ``marshal`` (which cannot run code, unlike pickle); a missing or damaged
+    cache only costs a parse.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        self.path = Path(base) / "gitops" / "config" / f"{key}-{__version__}.marshal"
+        try:
+            self.entries: dict[str, tuple[str, Any]] = marshal.loads(self.path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            self.entries = {}
+        self.dirty = False
+
+    def load(self, path: Path) -> dict[str, Any]:
+        rel = str(path.relative_to(self.root))
+        raw = _read_bytes(path, rel)
+        digest = hashlib.sha1(raw).hexdigest()  # noqa: S324 - a cache key, not security
+        cached = self.entries.get(rel)
+        if cached is not None and cached[0] == digest:
+            data: dict[str, Any] = cached[1]
+            return data
+        data = _parse(raw, rel)
+        self.entries[rel] = (digest, data)
+        self.dirty = True
+        return data
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps(self.entries))
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):
+            pass  # data marshal cannot hold, or no cache dir: parse again next time
+
+
+def _fingerprint(*parts: Any) -> str:
+    blob = json.dumps([__version__, *parts], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _strings(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of names to values", "write it as `KEY: value`")
+    return {str(k): ("true" if v is True else "false" if v is False else str(v))
+            for k, v in value.items()}
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping, found {type(value).__name__}",
+                          "see docs/configuration.md for the overlay format")
+    return value
+
+
+def _check_keys(data: dict[str, Any], allowed: set[str], source: str) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}",
+                          f"known keys: {', '.join(sorted(allowed))}")
+
+
+@dataclass(frozen=True)
+class _OverlayFile:
+    path: str
+    data: dict[str, Any]
+
+
+def _overlay(files: list[_OverlayFile], namespace: str, object_labels: dict[str, str],
+             units: set[str]) -> Overlay:
+    """Merge overlay files (environment, then region) into one Overlay, checking unit names."""
+    replicas: dict[str, int] = {}
+    images: dict[str, str] = {}
+    env: dict[str, dict[str, str]] = {}
+    resources: dict[str, dict[str, Any]] = {}
+    patches: dict[str, Any] = {}
+    for file in files:
+        data = file.data
+        for unit, count in _mapping(data.get("replicas"), f"{file.path}: replicas").items():
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                raise ConfigError(f"{file.path}: replicas of {unit!r} must be a whole number >= 0, "
+                                  f"not {count!r}", "write e.g. `trade-service: 3`")
+            replicas[unit] = count
+        images.update(_strings(data.get("images"), f"{file.path}: images"))
+        for unit, variables in _mapping(data.get("env"), f"{file.path}: env").items():
+            env.setdefault(unit, {}).update(_strings(variables, f"{file.path}: env.{unit}"))
+        for unit, spec in _mapping(data.get("resources"), f"{file.path}: resources").items():
+            resources[unit] = {**resources.get(unit, {}), **_mapping(spec, f"{file.path}: resources.{unit}")}
+        for unit, patch in _mapping(data.get("patches"), f"{file.path}: patches").items():
+            patches[unit] = _mapping(patch, f"{file.path}: patches.{unit}")
+        overlay = Overlay(namespace, {}, replicas, images, env, resources, patches)
+        unknown = sorted(overlay.unit_names() - units)
+        if unknown:
+            raise ConfigError(f"{file.path}: no unit named {unknown[0]!r}",
+                              f"units are: {', '.join(sorted(units))}")
+    return Overlay(namespace, object_labels, replicas, images, env, resources, patches,
+                   tuple(f.path for f in files))
+
+
+def load_project(root: Path) -> Project:
+    """Read and check the whole config dir."""
+    settings = _read_yaml(root / CONFIG_FILE, root)
+    _check_keys(settings, _SETTINGS, CONFIG_FILE)
+    project = check_name("project", str(settings.get("project") or "traderx"))
+    version = str(settings.get("kubernetesVersion") or "1.32")
+    repo = default_repo(root)
+
+    templates_dir = root / "templates"
+    if not (templates_dir / "values.yaml").is_file():
+        raise ConfigError(f"no templates/values.yaml in {root}", "see docs/configuration.md")
+    values = _read_yaml(templates_dir / "values.yaml", root)
+    templates = {
+        str(path.relative_to(templates_dir)): path.read_text()
+        for path in sorted(templates_dir.rglob("*.j2"))
+    }
+    units = values.get("units")
+    if not isinstance(units, dict) or not units:
+        raise ConfigError("templates/values.yaml: no `units:`", "list the units, see docs/configuration.md")
+    for unit, spec in units.items():
+        check_name("unit", str(unit))
+        service = (spec or {}).get("service")
+        if service is not None and service not in (values.get("services") or {}):
+            raise ConfigError(f"templates/values.yaml: unit {unit!r} names service {service!r}, "
+                              "which is not under `services:`", "add the service or fix the name")
+
+    base_labels = _strings(_mapping(settings.get("base"), "gitops.yaml: base").get("labels"),
+                           "gitops.yaml: base.labels") or {"environment": "base"}
+    base_name = f"{project}-base"
+    base_namespace = str(values.get("namespace") or project)
+    base = SpaceSpec(base_name, base_labels, None, Target(base_name, base_namespace), None,
+                     _fingerprint(templates, values, version))
+    return Project(root, project, repo, version, base,
+                   tuple(_downstream(root, project, base_name, set(units), version)),
+                   templates, values)
+
+
+def _overlay_files(root: Path, folder: str, cache: _ParseCache) -> dict[str, _OverlayFile]:
+    files = {}
+    for path in sorted((root / folder).glob("*.yaml")):
+        data = cache.load(path)
+        rel = f"{folder}/{path.name}"
+        _check_keys(data, _OVERLAY_KEYS, rel)
+        files[path.stem] = _OverlayFile(rel, data)
+    return files
+
+
+def _downstream(root: Path, project: str, base: str, units: set[str],
+                version: str) -> list[SpaceSpec]:
+    cache = _ParseCache(root)
+    environments = _overlay_files(root, "environments", cache)
+    regions = _overlay_files(root, "regions", cache)
+    cache.save()
+    by_env: dict[str, list[tuple[str, _OverlayFile]]] = {}
+    for stem, file in regions.items():
+        env_name = file.data.get("environment")
+        if env_name not in environments:
+            raise ConfigError(f"{file.path}: environment {env_name!r} has no environments/{env_name}.yaml",
+                              f"set `environment:` to one of: {', '.join(sorted(environments)) or '(none)'}")
+        by_env.setdefault(str(env_name), []).append((str(file.data.get("region") or stem), file))
+
+    specs = []
+    for env_stem, env_file in environments.items():
+        env_name = str(env_file.data.get("environment") or env_stem)
+        chains = ([(region, [env_file, file]) for region, file in by_env[env_stem]]
+                  if env_stem in by_env else [(None, [env_file])])
+        for region, files in chains:
+            name = check_name("space", f"{project}-{env_name}" + (f"-{region}" if region else ""))
+            labels: dict[str, str] = {}
+            target: dict[str, Any] = {}
+            for file in files:
+                labels.update(_strings(file.data.get("labels"), f"{file.path}: labels"))
+                target.update(_mapping(file.data.get("target"), f"{file.path}: target"))
+            # Only the most specific file names the namespace: a shared one would collide.
+            namespace = str(files[-1].data.get("namespace") or name)
+            check_name("namespace", namespace)
+            object_labels = {"environment": env_name, **({"region": region} if region else {})}
+            labels.update(object_labels)
+            overlay = _overlay(files, namespace, object_labels, units)
+            spec_target = Target(str(target.get("context") or name), namespace)
+            fingerprint = _fingerprint([f.data for f in files], labels, spec_target.context, version)
+            specs.append(SpaceSpec(name, dict(sorted(labels.items())), base, spec_target,
+                                   overlay, fingerprint))
+    names = [s.name for s in specs]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"two overlays make the space {duplicate!r}", "rename a region or environment")
+    return specs
+

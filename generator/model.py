@@ -1,0 +1,152 @@
+"""The data model: identities and plain values shared by every module.
+
+Frozen dataclasses only; no I/O, no parsing, no knowledge of git or YAML. A manifest's content
+is a plain ``dict`` (``Manifest``); a unit's text is a ``str``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.errors import InvalidNameError
+
+Manifest = dict[str, Any]
+
+# A space or unit name is a DNS-1123 label: it becomes a directory or file name and often a
+# Kubernetes name, so nothing like "../x", "a/b" or "" may pass.
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def check_name(kind: str, name: str) -> str:
+    """Return ``name`` if it is a valid space or unit name, else raise InvalidNameError.
+
+    >>> check_name("unit", "trade-service")
+    'trade-service'
+    >>> check_name("unit", "../x")
+    Traceback (most recent call last):
+    ...
+    generator.errors.InvalidNameError: invalid unit name '../x'
+    """
+    if not _NAME.match(name):
+        raise InvalidNameError(
+            f"invalid {kind} name {name!r}",
+            "names are lower-case letters, digits and '-', start and end with a letter or "
+            "digit, at most 63 characters (like a Kubernetes name)",
+        )
+    return name
+
+
+@dataclass(frozen=True, order=True)
+class UnitRef:
+    """Which unit: a space and a unit name. ``str()`` gives ``space/unit``."""
+
+    space: str
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.space}/{self.unit}"
+
+    @classmethod
+    def parse(cls, text: str) -> UnitRef:
+        """``'traderx-prod-eu/trade-service'`` -> UnitRef; names are checked."""
+        space, sep, unit = text.partition("/")
+        if not sep:
+            raise InvalidNameError(
+                f"{text!r} is not SPACE/UNIT", "write it as e.g. traderx-prod-eu/trade-service"
+            )
+        return cls(check_name("space", space), check_name("unit", unit))
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a space deploys: a kube context and a namespace."""
+
+    context: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What a space changes on its upstream (see docs/configuration.md, "Overlays").
+
+    Mappings are keyed by unit name (``resources`` also by ``"*"``). ``sources`` names the
+    files it came from, for error messages.
+    """
+
+    namespace: str
+    labels: dict[str, str] = field(default_factory=dict)
+    replicas: dict[str, int] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    patches: dict[str, Manifest] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+    def unit_names(self) -> set[str]:
+        """Every unit name the overlay refers to (``"*"`` excluded)."""
+        names: set[str] = set()
+        for part in (self.replicas, self.images, self.env, self.resources, self.patches):
+            names.update(part)
+        names.discard("*")
+        return names
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """A space as the config dir defines it: its name, labels, upstream, target and overlay.
+
+    ``fingerprint`` identifies everything it was made from (overlay file bytes, tool version):
+    when it and the upstream unit are unchanged, the generated unit is unchanged too.
+    """
+
+    name: str
+    labels: dict[str, str]
+    upstream: str | None
+    target: Target
+    overlay: Overlay | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """What the manifests repo records about one unit besides its manifest.
+
+    ``origin`` is the git blob id of the unit as generated at its last sync (the origin of the
+    next 3-way merge); ``fingerprint`` identifies the inputs of that generation.
+    """
+
+    labels: dict[str, str]
+    upstream: UnitRef | None
+    origin: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Space:
+    """A space as the manifests repo records it (``.gitops/spaces/<space>.json``).
+
+    ``managed_by`` is ``"config"`` for spaces the config dir defines (render keeps them in step
+    with it) and ``"cli"`` for spaces made with ``gitops space create``.
+    """
+
+    name: str
+    labels: dict[str, str]
+    upstream: str | None
+    target: Target
+    managed_by: str
+    fingerprint: str
+    units: dict[str, UnitState]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A field that upstream and a local edit both changed, differently."""
+
+    path: str
+    origin: Any
+    update: Any
+    local: Any
+    chosen: str  # "local" or "upstream"
+    ref: UnitRef | None = None

@@ -1,0 +1,243 @@
+"""``gitops render``: templates -> base space -> every downstream space, as one commit.
+
+Work grows with what changed, not with the size of the fleet: a unit is regenerated only when
+its fingerprint (its space's overlay + the blob id of its upstream unit) differs from the one
+recorded at its last sync; an upstream unit is parsed once however many spaces derive from it;
+no downstream file is read at all when nothing upstream of it changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import overlay as overlays
+from generator import render as rendering
+from generator import state, trailers, yamlio
+from generator.config import Project
+from generator.errors import RepoError
+from generator.model import Space, SpaceSpec, UnitRef, UnitState
+from generator.operations.repo import Fleet
+from generator.schema import SchemaValidator
+from generator.store import Store, blob_id
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RenderPlan:
+    """What a render would change: path -> new text (None deletes), and the units behind it."""
+
+    changes: dict[str, str | None] = field(default_factory=dict)
+    units: list[UnitRef] = field(default_factory=list)
+    spaces: list[str] = field(default_factory=list)
+    all_units: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    commit: str | None
+    changed: list[str]  # paths, sorted
+    units: list[UnitRef]
+    spaces: list[str]
+
+
+def _fingerprint(*parts: str) -> str:
+    """A unit's inputs: its space's overlay fingerprint and its upstream's blob id. A space's
+    record holds the fingerprint of the overlay and every upstream blob, so an untouched space
+    is recognised without looking at its units."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+class _Planner:
+    def __init__(self, project: Project, fleet: Fleet, progress: Progress | None) -> None:
+        self.project = project
+        self.fleet = fleet
+        self.plan = RenderPlan()
+        self.validator = SchemaValidator(project.kubernetes_version)
+        self.progress = progress
+        self.current: dict[UnitRef, tuple[str, Callable[[], Any]]] = {}  # blob id, data loader
+        self._labels: dict[tuple[str, str | None], dict[str, str]] = {}
+        self.sorted_names = sorted(project.unit_names())
+
+    def _unit_labels(self, unit: str, environment: str | None) -> dict[str, str]:
+        key = (unit, environment)
+        if key not in self._labels:
+            self._labels[key] = rendering.unit_labels(self.project.values, unit, environment)
+        return self._labels[key]
+
+    def _validate(self, data: Any, ref: UnitRef) -> None:
+        self.validator.validate(data, str(ref))
+
+    def _record(self, space: Space) -> None:
+        if self.fleet.spaces.get(space.name) != space:
+            self.plan.changes[state.record_path(space.name)] = state.dump_space(space)
+        self.plan.all_units[space.name] = list(space.units)
+
+    def _write(self, ref: UnitRef, text: str) -> None:
+        self.plan.changes[state.unit_path(ref)] = text
+        self.plan.units.append(ref)
+        if ref.space not in self.plan.spaces:
+            self.plan.spaces.append(ref.space)
+
+    def _delete_gone(self, space: str, keep: set[str]) -> None:
+        old = self.fleet.spaces.get(space)
+        for unit in sorted(set(old.units) - keep) if old else []:
+            ref = UnitRef(space, unit)
+            self.plan.changes[state.unit_path(ref)] = None
+            self.plan.units.append(ref)
+
+    def _reuse(self, name: str, old: Space | None, fingerprint: str) -> bool:
+        """True, with the space's units taken as they are, when its record says it was made
+        from exactly these inputs and every unit file is still there."""
+        names = self.project.unit_names()
+        if old is None or old.fingerprint != fingerprint or list(old.units) != self.sorted_names:
+            return False
+        refs = [UnitRef(name, unit) for unit in names]
+        if not all(state.unit_path(ref) in self.fleet.blobs for ref in refs):
+            return False
+        for ref in refs:
+            self.current[ref] = (self.fleet.blobs[state.unit_path(ref)],
+                                 lambda r=ref: self.fleet.data(r))
+        self.plan.all_units[name] = names
+        return True
+
+    def base(self) -> None:
+        spec = self.project.base
+        old = self.fleet.spaces.get(spec.name)
+        if self._reuse(spec.name, old, spec.fingerprint):
+            return
+        texts = rendering.render_base(self.project.templates, self.project.values)
+        units: dict[str, UnitState] = {}
+        for unit, text in texts.items():
+            ref = UnitRef(spec.name, unit)
+            path = state.unit_path(ref)
+            data = yamlio.load(text, f"{rendering.unit_template(unit)} (rendered)")
+            self._validate(data, ref)
+            origin = blob_id(text)
+            labels = self._unit_labels(unit, spec.labels.get("environment"))
+            previous = old.units.get(unit) if old else None
+            if previous and previous.origin == origin and path in self.fleet.blobs:
+                head = self.fleet.blobs[path]
+                self.current[ref] = (head, (lambda d=data, r=ref, h=head, o=origin:
+                                            d if h == o else self.fleet.data(r)))
+            else:
+                self._write(ref, text)
+                self.current[ref] = (origin, lambda d=data: d)
+            units[unit] = UnitState(labels, None, origin, origin)
+        self._delete_gone(spec.name, set(texts))
+        self._record(Space(spec.name, spec.labels, None, spec.target, "config",
+                           spec.fingerprint, units))
+
+    def downstream(self, spec: SpaceSpec) -> None:
+        assert spec.overlay is not None and spec.upstream is not None
+        old = self.fleet.spaces.get(spec.name)
+        upstream = spec.upstream
+        inputs = _fingerprint(spec.fingerprint, *(self.current[UnitRef(upstream, unit)][0]
+                                                  for unit in self.project.unit_names()))
+        if self._reuse(spec.name, old, inputs):
+            return
+        units: dict[str, UnitState] = {}
+        parsed: dict[UnitRef, Any] = {}
+        for unit in self.project.unit_names():
+            up = UnitRef(spec.upstream, unit)
+            ref = UnitRef(spec.name, unit)
+            path = state.unit_path(ref)
+            up_blob, up_data = self.current[up]
+            fingerprint = _fingerprint(spec.fingerprint, up_blob)
+            labels = self._unit_labels(unit, spec.labels.get("environment"))
+            previous = old.units.get(unit) if old else None
+            if previous and previous.fingerprint == fingerprint and path in self.fleet.blobs:
+                units[unit] = (previous if previous.labels == labels and previous.upstream == up
+                               else UnitState(labels, up, previous.origin, fingerprint))
+                self.current[ref] = (self.fleet.blobs[path], lambda r=ref: self.fleet.data(r))
+                continue
+            if up not in parsed:
+                parsed[up] = up_data()
+            data = overlays.apply(parsed[up], spec.overlay, unit)
+            self._validate(data, ref)
+            text = yamlio.dump(data)
+            origin = blob_id(text)
+            self._write(ref, text)
+            self.current[ref] = (origin, lambda d=data: d)
+            units[unit] = UnitState(labels, up, origin, fingerprint)
+        self._delete_gone(spec.name, set(units))
+        self._record(Space(spec.name, spec.labels, spec.upstream, spec.target, "config",
+                           inputs, units))
+
+    def removed_spaces(self) -> None:
+        defined = {self.project.base.name, *(s.name for s in self.project.spaces)}
+        for name, space in sorted(self.fleet.spaces.items()):
+            if space.managed_by == "config" and name not in defined:
+                self._delete_gone(name, set())
+                self.plan.changes[state.record_path(name)] = None
+                self.plan.spaces.append(name)
+
+    def run(self) -> RenderPlan:
+        total = len(self.project.spaces) + 1
+        self.base()
+        if self.progress:
+            self.progress(1, total)
+        for i, spec in enumerate(self.project.spaces, start=2):
+            self.downstream(spec)
+            if self.progress:
+                self.progress(i, total)
+        self.removed_spaces()
+        return self.plan
+
+
+def plan(project: Project, store: Store, progress: Progress | None = None) -> RenderPlan:
+    """Compute what a render would change, without writing anything."""
+    return _Planner(project, Fleet.load(store), progress).run()
+
+
+def stale(project: Project, store: Store) -> list[str]:
+    """``render --check``: the paths that differ from what would be rendered (empty: up to date)."""
+    planned = plan(project, store)
+    current = store.tree(state.SPACES_DIR, ".gitops")
+    return sorted(
+        path for path, text in planned.changes.items()
+        if (path in current if text is None else current.get(path) != blob_id(text))
+    )
+
+
+def render(project: Project, repo: Path, message: str | None = None, author: str | None = None,
+           reason: str | None = None, progress: Progress | None = None) -> tuple[Store, RenderResult]:
+    """Render into the repo at ``repo`` (``git init`` when missing) and commit; no commit when
+    nothing changed. A repo created here is removed again if the render fails."""
+    created = not Store.exists(repo)
+    store = Store.open(repo, create=True)
+    try:
+        return store, _render(project, store, message, author, reason, progress)
+    except BaseException:
+        if created:
+            store.discard_new()
+        raise
+
+
+def _render(project: Project, store: Store, message: str | None, author: str | None,
+            reason: str | None, progress: Progress | None) -> RenderResult:
+    with store.lock():
+        dirty = store.dirty(state.SPACES_DIR, ".gitops")
+        if dirty:
+            raise RepoError(
+                f"uncommitted changes in the manifests repo: {', '.join(dirty[:3])}"
+                + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else ""),
+                "commit them (they become local edits) or discard them with `git checkout -- PATH`",
+            )
+        planned = plan(project, store, progress)
+        units = planned.units
+        summary = message or (
+            f"render: {len(units)} unit{'s' * (len(units) != 1)} in "
+            f"{len(planned.spaces)} space{'s' * (len(planned.spaces) != 1)}"
+        )
+        change = trailers.Change(summary, "render", tuple(planned.spaces),
+                                 tuple(trailers.units_field(units, planned.all_units)), reason)
+        commit = store.commit(planned.changes, trailers.message(change), author=author)
+    if commit is None:
+        return RenderResult(None, [], [], [])
+    return RenderResult(commit, sorted(planned.changes), units, planned.spaces)
+

@@ -1,0 +1,89 @@
+"""The layout of a manifests repo, and the tool's records in it (pure).
+
+```
+spaces/<space>/<unit>.yaml      one Kubernetes object per file, nothing else
+.gitops/spaces/<space>.json     the space's labels, upstream, target, and per unit: labels,
+                                upstream unit, origin (blob id of the unit as last generated)
+                                and fingerprint (of what it was generated from)
+```
+
+Records are JSON (sorted, indented: they diff well in a pull request and load fast at fleet
+scale). This module converts records to and from text; it does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from generator.errors import RepoError
+from generator.model import Space, Target, UnitRef, UnitState
+
+SPACES_DIR = "spaces"
+STATE_DIR = ".gitops/spaces"
+
+
+def unit_path(ref: UnitRef) -> str:
+    """``spaces/<space>/<unit>.yaml``."""
+    return f"{SPACES_DIR}/{ref.space}/{ref.unit}.yaml"
+
+
+def space_dir(space: str) -> str:
+    return f"{SPACES_DIR}/{space}"
+
+
+def record_path(space: str) -> str:
+    """``.gitops/spaces/<space>.json``."""
+    return f"{STATE_DIR}/{space}.json"
+
+
+def dump_space(space: Space) -> str:
+    """A space record as JSON text: one line per unit, so a pull request diff shows which."""
+    head = {
+        "space": space.name,
+        "labels": dict(sorted(space.labels.items())),
+        "upstream": space.upstream,
+        "target": {"context": space.target.context, "namespace": space.target.namespace},
+        "managedBy": space.managed_by,
+        "fingerprint": space.fingerprint,
+    }
+    lines = [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
+    units = [
+        f"    {json.dumps(name)}: " + json.dumps({
+            "labels": dict(sorted(unit.labels.items())),
+            "upstream": str(unit.upstream) if unit.upstream else None,
+            "origin": unit.origin,
+            "fingerprint": unit.fingerprint,
+        })
+        for name, unit in sorted(space.units.items())
+    ]
+    body = ",\n".join(units)
+    return "{\n" + "\n".join(lines) + '\n  "units": {\n' + body + ("\n" if units else "") + "  }\n}\n"
+
+
+def load_space(text: str, source: str) -> Space:
+    """Parse a space record; a damaged record is a RepoError naming the file."""
+    try:
+        record = json.loads(text)
+        target = record["target"]
+        return Space(
+            name=record["space"],
+            labels=dict(record["labels"]),
+            upstream=record["upstream"],
+            target=Target(target["context"], target["namespace"]),
+            managed_by=record.get("managedBy", "config"),
+            fingerprint=record.get("fingerprint", ""),
+            units={
+                name: UnitState(
+                    labels=dict(unit["labels"]),
+                    # Written by dump_space from checked names: split, no need to check again.
+                    upstream=UnitRef(*unit["upstream"].split("/", 1)) if unit.get("upstream") else None,
+                    origin=unit["origin"],
+                    fingerprint=unit["fingerprint"],
+                )
+                for name, unit in record["units"].items()
+            },
+        )
+    except (ValueError, KeyError, TypeError) as e:
+        raise RepoError(f"{source}: damaged space record ({type(e).__name__}: {e})",
+                        f"restore it with `git checkout HEAD -- {source}` in the manifests repo") from e

@@ -1,0 +1,394 @@
+"""The manifests repo: read files, commit changes, read history. The only GitPython user.
+
+A commit is made without scanning the work tree: the caller names every changed path and its
+new content. The content goes into the object store through one ``git fast-import`` (a single
+pack, so no storm of loose objects and no automatic gc afterwards), the branch moves with a
+compare-and-swap ``update-ref`` (a concurrent writer cannot be overwritten), and only the named
+files are written to the work tree (temp file + rename) and refreshed in the index.
+
+Crash safety: a journal under ``.git/`` names the paths being written; the next ``lock()``
+finds it and puts those paths back to what HEAD says, whichever side of the ref update the
+crash fell on. One ``flock`` per repo serialises writers and dies with its process.
+
+This module knows paths and text, not units, spaces or YAML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from generator.errors import LockedError, RepoError
+
+JOURNAL = "gitops-journal.json"
+LOCK = "gitops.lock"
+STAGING_REF = "refs/gitops/staging"
+ZERO = "0" * 40
+
+
+def blob_id(text: str) -> str:
+    """The git blob id of ``text`` (what ``git hash-object`` prints), without running git."""
+    data = text.encode()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A git identity line: ``Name <email> seconds tz``."""
+
+    name: str
+    email: str
+    when: str
+
+    def line(self) -> str:
+        return f"{self.name} <{self.email}> {self.when}"
+
+
+def _parse_ident(line: str) -> Ident:
+    name, _, rest = line.partition(" <")
+    email, _, when = rest.partition("> ")
+    return Ident(name.strip(), email, when.strip())
+
+
+def parse_author(text: str) -> tuple[str, str]:
+    """``'Jane Doe <jane@example.com>'`` -> (name, email).
+
+    >>> parse_author("Jane Doe <jane@example.com>")
+    ('Jane Doe', 'jane@example.com')
+    """
+    name, sep, rest = text.partition("<")
+    email = rest.rstrip().rstrip(">")
+    if not sep or not name.strip() or "@" not in email:
+        raise RepoError(f"--author {text!r} is not 'Name <email>'",
+                        "write it as --author 'Jane Doe <jane@example.com>'")
+    return name.strip(), email.strip()
+
+
+class Store:
+    """A manifests repo on disk: a normal git work tree whose files gitops writes."""
+
+    def __init__(self, root: Path, repo: git.Repo) -> None:
+        self.root = root
+        self.repo = repo
+        self.git = repo.git
+        self._git_dir = Path(repo.git_dir)
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def exists(cls, path: Path) -> bool:
+        """Whether ``path`` holds a git repository (so ``open`` would not create one)."""
+        try:
+            git.Repo(path.expanduser().absolute())
+            return True
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            return False
+
+    def discard_new(self) -> None:
+        """Remove a repo this command created and has not committed to (after a failure)."""
+        if self.head() is None:
+            self.repo.close()
+            shutil.rmtree(self.root)
+
+    @classmethod
+    def open(cls, path: Path, create: bool = False) -> Store:
+        """Open the manifests repo at ``path``; with ``create``, ``git init`` it when missing."""
+        path = path.expanduser().absolute()
+        try:
+            repo = git.Repo(path)
+        except (InvalidGitRepositoryError, NoSuchPathError) as e:
+            if not create:
+                raise RepoError(f"{path} is not a manifests repo (no git repository there)",
+                                "run `gitops render` to create it, or pass --repo PATH") from e
+            if path.exists() and any(path.iterdir()):
+                raise RepoError(f"{path} exists, is not empty and is not a git repository",
+                                "pass --repo with an empty or new directory, or `git init` it") from e
+            path.mkdir(parents=True, exist_ok=True)
+            repo = git.Repo.init(path, initial_branch="main")
+        if repo.bare:
+            raise RepoError(f"{path} is a bare repository", "point --repo at a work tree")
+        root = Path(repo.working_tree_dir or path)
+        if root.resolve() != path.resolve():
+            raise RepoError(f"{path} is inside the git repository {root}, not its top",
+                            f"pass --repo {root}, or a directory of its own for the manifests")
+        return cls(root, repo)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None in a repo with no commit yet."""
+        try:
+            return str(self.git.rev_parse("--verify", "-q", "HEAD^{commit}"))
+        except GitCommandError:
+            return None
+
+    def branch_ref(self) -> str:
+        """The ref HEAD names (``refs/heads/main``); a detached HEAD is an error."""
+        try:
+            return str(self.git.symbolic_ref("-q", "HEAD"))
+        except GitCommandError as e:
+            raise RepoError(f"{self.root}: HEAD is detached", "check out a branch first") from e
+
+    def tree(self, *prefixes: str, rev: str = "HEAD") -> dict[str, str]:
+        """path -> blob id of every file under ``prefixes`` at ``rev`` (empty before any commit)."""
+        if rev == "HEAD" and self.head() is None:
+            return {}
+        out = self._run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *prefixes)
+        blobs = {}
+        for entry in out.split("\0"):
+            if entry:
+                meta, _, path = entry.partition("\t")
+                blobs[path] = meta.split()[2]
+        return blobs
+
+    def read(self, path: str) -> str:
+        """A file of the work tree as text."""
+        try:
+            return (self.root / path).read_text()
+        except FileNotFoundError as e:
+            raise RepoError(f"{path} is missing from {self.root}",
+                            "restore it with `git checkout -- PATH`") from e
+
+    def read_blob(self, blob: str) -> str:
+        """The text of a blob by id."""
+        try:
+            return bytes(self.repo.odb.stream(bytes.fromhex(blob)).read()).decode()
+        except (ValueError, OSError, GitCommandError) as e:
+            raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`") from e
+
+    def list_dir(self, path: str) -> list[str]:
+        """File names in a work-tree directory (empty when it does not exist)."""
+        try:
+            return sorted(os.listdir(self.root / path))
+        except FileNotFoundError:
+            return []
+
+    def revisions(self, path: str) -> int:
+        """How many commits of HEAD's history touched ``path`` (its revision number)."""
+        if self.head() is None:
+            return 0
+        return int(self._run("rev-list", "--count", "HEAD", "--", path).strip() or 0)
+
+    def dirty(self, *prefixes: str) -> list[str]:
+        """Tracked paths under ``prefixes`` whose work-tree or index content differs from HEAD."""
+        if self.head() is None:
+            return []
+        out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *prefixes)
+        return sorted(entry[3:] for entry in out.split("\0") if len(entry) > 3)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def identity(self, author: str | None = None) -> tuple[Ident, Ident]:
+        """(author, committer): the person from git config / GIT_* env, or ``--author``."""
+        try:
+            committer = _parse_ident(str(self.git.var("GIT_COMMITTER_IDENT")))
+            person = _parse_ident(str(self.git.var("GIT_AUTHOR_IDENT")))
+        except GitCommandError as e:
+            raise RepoError("git does not know who you are (no user.name / user.email)",
+                            "run `git config --global user.name 'Jane Doe'` and "
+                            "`git config --global user.email jane@example.com`, or pass --author") from e
+        if author:
+            name, email = parse_author(author)
+            person = Ident(name, email, person.when)
+        return person, committer
+
+    def commit(self, changes: Mapping[str, str | None], message: str,
+               author: str | None = None) -> str | None:
+        """Commit ``changes`` (path -> new text, None deletes) on top of HEAD as one commit.
+
+        Paths whose content is already what HEAD has are left out; with nothing left, no
+        commit is made and None is returned. Otherwise the new commit's id.
+        """
+        old = self.head()
+        current = self.tree(*sorted({p.split("/", 1)[0] for p in changes})) if old else {}
+        effective = {
+            path: text for path, text in changes.items()
+            if (path in current if text is None else current.get(path) != blob_id(text))
+        }
+        if not effective:
+            return None
+        person, committer = self.identity(author)
+        ref = self.branch_ref()
+        new = self._fast_import(effective, message, person, committer, old)
+        self._write_journal(sorted(effective), old, new)
+        self._write_work_tree(effective)
+        try:
+            self._run_input("update-ref", "--stdin", "-m", f"gitops: {message.splitlines()[0]}",
+                            data=f"start\nupdate {ref} {new} {old or ZERO}\n"
+                                 f"delete {STAGING_REF}\ncommit\n".encode())
+        except RepoError as e:
+            self._restore(sorted(effective))
+            self._clear_journal()
+            raise RepoError(f"{ref} moved while this command ran; nothing was committed",
+                            "run the command again") from e
+        self._refresh_index(sorted(effective))
+        self._clear_journal()
+        return new
+
+    def _fast_import(self, changes: Mapping[str, str | None], message: str,
+                     person: Ident, committer: Ident, parent: str | None) -> str:
+        with tempfile.TemporaryFile() as stream:
+            msg = message.encode()
+            stream.write(f"commit {STAGING_REF}\n".encode())
+            stream.write(f"author {person.line()}\ncommitter {committer.line()}\n".encode())
+            stream.write(b"data %d\n%s\n" % (len(msg), msg))
+            if parent:
+                stream.write(f"from {parent}\n".encode())
+            else:
+                stream.write(b"deleteall\n")
+            for path, text in sorted(changes.items()):
+                quoted = json.dumps(path)  # fast-import takes C-style quoted paths
+                if text is None:
+                    stream.write(f"D {quoted}\n".encode())
+                else:
+                    data = text.encode()
+                    stream.write(f"M 100644 inline {quoted}\n".encode())
+                    stream.write(b"data %d\n%s\n" % (len(data), data))
+            stream.write(b"done\n")
+            stream.seek(0)
+            try:
+                self.git.execute(["git", "-c", "gc.auto=0", "fast-import", "--quiet", "--done",
+                                  "--force"], istream=stream)
+            except GitCommandError as e:
+                raise RepoError(f"git fast-import failed: {e.stderr.strip()}",
+                                "run `git fsck` in the manifests repo") from e
+        return str(self.git.rev_parse(STAGING_REF))
+
+    def _write_work_tree(self, changes: Mapping[str, str | None]) -> None:
+        made: set[Path] = set()
+        for path, text in changes.items():
+            target = self.root / path
+            if text is None:
+                with contextlib.suppress(FileNotFoundError):
+                    target.unlink()
+                _prune_empty_dirs(target.parent, self.root)
+                continue
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            # Write beside, then rename: a reader never sees half a file. The lock makes the
+            # temporary name ours alone, so it need not be random (mkstemp costs 5x more).
+            tmp = target.with_name(f".{target.name}.gitops-tmp")
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, target)
+
+    def _refresh_index(self, paths: list[str]) -> None:
+        self._run_input("update-index", "--add", "--remove", "-z", "--stdin",
+                        data=b"\0".join(p.encode() for p in paths) + b"\0")
+
+    # --- crash safety and the lock ---------------------------------------------------------
+
+    def _write_journal(self, paths: list[str], old: str | None, new: str) -> None:
+        journal = self._git_dir / JOURNAL
+        tmp = journal.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"paths": paths, "old": old, "new": new}))
+        os.replace(tmp, journal)
+
+    def _clear_journal(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self._git_dir / JOURNAL).unlink()
+
+    def _restore(self, paths: list[str]) -> None:
+        """Put ``paths`` back to what HEAD has, in the work tree and the index."""
+        at_head = self.tree(*sorted({p.split("/", 1)[0] for p in paths})) if self.head() else {}
+        keep = [p for p in paths if p in at_head]
+        gone = [p for p in paths if p not in at_head]
+        if keep:
+            self._run_input("checkout", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+                            data=b"\0".join(p.encode() for p in keep) + b"\0")
+        self._write_work_tree({p: None for p in gone})
+        if gone:
+            self._refresh_index(gone)
+
+    def recover(self) -> bool:
+        """Finish what a killed command left: journaled paths back to HEAD. True if it did."""
+        journal = self._git_dir / JOURNAL
+        try:
+            paths = json.loads(journal.read_text())["paths"]
+        except FileNotFoundError:
+            return False
+        except (ValueError, KeyError):
+            paths = []
+        self._restore(paths)
+        with contextlib.suppress(GitCommandError):
+            self.git.update_ref("-d", STAGING_REF)
+        self._clear_journal()
+        return True
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the repo's write lock (waiting up to ``timeout`` s), recovering a crash first."""
+        if timeout is None:
+            timeout = float(os.environ.get("GITOPS_LOCK_TIMEOUT", "60"))
+        path = self._git_dir / LOCK
+        with open(path, "a") as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise LockedError(
+                            f"another gitops command is changing {self.root} (waited {timeout:g}s)",
+                            "wait for it to finish and run this again; set GITOPS_LOCK_TIMEOUT "
+                            "to wait longer",
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                self.recover()
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _run(self, *args: str) -> str:
+        try:
+            return str(self.git.execute(["git", *args], strip_newline_in_stdout=False))
+        except GitCommandError as e:
+            raise RepoError(f"git {args[0]} failed in {self.root}: {_stderr(e)}",
+                            "check the manifests repo with `git status`") from e
+
+    def _run_input(self, *args: str, data: bytes) -> str:
+        with tempfile.TemporaryFile() as stream:
+            stream.write(data)
+            stream.seek(0)
+            try:
+                return str(self.git.execute(["git", *args], istream=stream))
+            except GitCommandError as e:
+                raise RepoError(f"git {args[0]} failed in {self.root}: {_stderr(e)}",
+                                "check the manifests repo with `git status`") from e
+
+
+def _stderr(e: GitCommandError) -> str:
+    text = e.stderr if isinstance(e.stderr, str) else str(e.stderr or "")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].removeprefix("stderr: ").strip("'") if lines else f"exit {e.status}"
+
+
+def _prune_empty_dirs(directory: Path, root: Path) -> None:
+    while directory != root and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
+
+
+def paths_under(paths: Iterable[str], prefix: str) -> list[str]:
+    """The paths that lie under directory ``prefix``."""
+    return [p for p in paths if p.startswith(prefix.rstrip("/") + "/")]

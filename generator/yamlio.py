@@ -1,0 +1,225 @@
+"""YAML in and out: the only module that parses or writes YAML text.
+
+Two paths, chosen by what the caller needs:
+
+- ``load`` / ``dump``: plain data (dicts, lists, scalars) at speed. ``load`` is PyYAML's
+  C-accelerated safe loader (timestamps stay strings, as Kubernetes reads them); ``dump`` is a
+  small block-style emitter for JSON-like data, several times faster than PyYAML's dumper,
+  whose output every YAML 1.1 and 1.2 reader parses back to the same data (property-tested).
+  Comments do not survive this path: it is for generated content.
+- ``load_roundtrip`` / ``dump_roundtrip``: ruamel.yaml round-trip, for editing a file whose
+  comments and key order must survive (a unit with local edits).
+
+This module does not read or write files and knows nothing of units, spaces or git.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError as RuamelError
+
+from generator.errors import YamlError
+
+
+class _Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+    """Safe loader that keeps timestamps as strings (Kubernetes does; dates are not a type)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load(text: str, source: str = "<text>") -> Any:
+    """Parse one YAML document into plain data; a syntax error names ``source`` and the line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    except yaml.MarkedYAMLError as e:
+        raise _located(e, source) from e
+    except yaml.YAMLError as e:
+        raise YamlError(f"{source}: not valid YAML: {e}", "fix the YAML syntax") from e
+
+
+def load_mapping(text: str, source: str) -> dict[str, Any]:
+    """Like ``load``, but the document must be a mapping (an empty file is an empty mapping)."""
+    data = load(text, source)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise YamlError(
+            f"{source}: expected a mapping at the top, found {type(data).__name__}",
+            "the file must hold `key: value` pairs",
+        )
+    return data
+
+
+def _located(e: yaml.MarkedYAMLError, source: str) -> YamlError:
+    mark = e.problem_mark or e.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    problem = str(e.problem or e.context)
+    if e.context and e.problem:
+        started = f" at line {e.context_mark.line + 1}" if e.context_mark else ""
+        problem += f" ({e.context}{started})"
+    return YamlError(f"{where}: invalid YAML: {problem}", "fix the YAML syntax at that line")
+
+
+# --- the fast emitter -----------------------------------------------------------------------
+
+# Characters a plain (unquoted) scalar may hold here: a conservative subset of what YAML allows,
+# so that no reader can take it for an indicator, a comment or a flow collection.
+_PLAIN = re.compile(r"[A-Za-z0-9_./][-A-Za-z0-9_./:@=+~%,()$^;?*& ]*\Z")
+_RESOLVER = yaml.resolver.Resolver()  # YAML 1.1: a superset of what 1.2 reads as non-strings
+_STR_TAG = "tag:yaml.org,2002:str"
+# What YAML 1.2's core schema reads as numbers but 1.1's resolver may not (1e3, 0o17, .inf).
+_YAML12_ONLY = re.compile(
+    r"[-+]?(0o[0-7]+|0x[0-9a-fA-F]+|\.(inf|Inf|INF|nan|NaN|NAN)"
+    r"|(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)\Z")
+# Not printable in a YAML stream, or a line break inside a double-quoted scalar: escape them.
+_UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]|\x85")
+_BLOCK_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+@lru_cache(maxsize=65536)
+def _string(s: str) -> str:
+    """A one-line scalar for ``s``: plain when every reader reads it back as this string."""
+    if (
+        _PLAIN.match(s)
+        and ": " not in s
+        and not s.endswith((":", " "))
+        and not _YAML12_ONLY.match(s)
+        and _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == _STR_TAG
+    ):
+        return s
+    quoted = json.dumps(s, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        if "." not in text and "e" in text:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
+            text = text.replace("e", ".0e", 1)
+        return text
+    raise YamlError(f"cannot write a {type(value).__name__} as YAML: {value!r}")
+
+
+def _block(value: str, indent: str) -> str | None:
+    """A literal block scalar (``|``) for a multi-line string, or None when it cannot be one."""
+    if (
+        "\n" not in value
+        or value[0] in " \n"
+        or "\r" in value
+        or _BLOCK_UNSAFE.search(value)
+        or re.search(r"[ \t]\n|[ \t]\Z", value)
+    ):
+        return None
+    body = value.rstrip("\n")
+    trailing = len(value) - len(body)
+    chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")
+    lines = "\n".join(indent + line if line else "" for line in body.split("\n"))
+    return f"|{chomp}\n{lines}" + "\n" * max(trailing - 1, 0)
+
+
+def _emit_map(out: list[str], data: dict[Any, Any], indent: str) -> None:
+    for key, value in data.items():
+        head = f"{indent}{_string(key) if type(key) is str else _scalar(key)}:"
+        if type(value) is str and "\n" not in value:  # the common case first: it is most of a manifest
+            out.append(f"{head} {_string(value)}")
+        elif isinstance(value, dict) and value:
+            out.append(head)
+            _emit_map(out, value, indent + "  ")
+        elif isinstance(value, list) and value:
+            out.append(head)
+            _emit_seq(out, value, indent)
+        elif isinstance(value, str) and "\n" in value and (b := _block(value, indent + "  ")):
+            out.append(f"{head} {b}")
+        else:
+            out.append(f"{head} {_value(value)}")
+
+
+def _emit_seq(out: list[str], data: list[Any], indent: str) -> None:
+    inner = indent + "  "
+    for item in data:
+        if isinstance(item, dict) and item:
+            start = len(out)
+            _emit_map(out, item, inner)
+            out[start] = f"{indent}- {out[start][len(inner):]}"
+        elif isinstance(item, list) and item:
+            out.append(f"{indent}-")
+            _emit_seq(out, item, inner)
+        elif isinstance(item, str) and "\n" in item and (b := _block(item, inner)):
+            out.append(f"{indent}- {b}")
+        else:
+            out.append(f"{indent}- {_value(item)}")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return _scalar(value)
+
+
+def dump(data: Any) -> str:
+    """Block-style YAML for plain data (kubectl's layout: 2 spaces, list dashes not indented)."""
+    out: list[str] = []
+    if isinstance(data, dict) and data:
+        _emit_map(out, data, "")
+    elif isinstance(data, list) and data:
+        _emit_seq(out, data, "")
+    else:
+        out.append(_value(data))
+    return "\n".join(out) + "\n"
+
+
+# --- the round-trip path --------------------------------------------------------------------
+
+
+def _roundtrip() -> YAML:
+    rt = YAML(typ="rt")
+    rt.indent(mapping=2, sequence=2, offset=0)
+    rt.width = 4096  # never fold long lines: a folded image reference is a diff nobody wants
+    rt.preserve_quotes = True
+    return rt
+
+
+def load_roundtrip(text: str, source: str = "<text>") -> Any:
+    """Parse keeping comments, key order and quoting, for an edit that must preserve them."""
+    try:
+        return _roundtrip().load(text)
+    except RuamelError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise YamlError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}",
+                        "fix the YAML syntax at that line") from e
+
+
+def dump_roundtrip(data: Any) -> str:
+    """Write data loaded by ``load_roundtrip`` (comments and order included) back to text."""
+    buf = io.StringIO()
+    _roundtrip().dump(data, buf)
+    return buf.getvalue()

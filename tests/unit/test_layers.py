@@ -1,0 +1,14 @@
+"""The layering rules of DESIGN.md, enforced by import-linter (contracts in pyproject.toml)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from importlinter.cli import lint_imports
+
+
+def test_import_contracts_hold(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    monkeypatch.setenv("PYTHONPATH", os.getcwd())
+    assert lint_imports(config_filename="pyproject.toml", no_cache=True) == 0

@@ -1,0 +1,86 @@
+"""The fast emitter must write what every YAML reader reads back as the same data."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from generator import yamlio
+from generator.errors import YamlError
+
+TRICKY = ["", " ", "yes", "No", "on", "null", "~", "true", "1", "1.5", "0o17", "0x1F", "1e3",
+          ".inf", "-.nan", "2001-12-14", "1:20", "a: b", "a #b", "- x", "? x", "x:", "@x", "`x",
+          "'q'", '"q"', "a\nb", "a\nb\n", "a\nb\n\n", " lead", "trail ", "tab\there", "é",
+          "\u2028", "\x85", "\x00", "\ud7ff", "=", "<<", "*a", "&a", "!t", "|", ">", "%", "{a}",
+          "[a]", "a,b", "http://x:18085", "traderx/trade-service:v1", "500m", "1Gi", "#"]
+
+
+def readers(text: str) -> list[object]:
+    return [yaml.safe_load(text), YAML(typ="safe", pure=True).load(text), yamlio.load(text)]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_tricky_strings_round_trip(value: str) -> None:
+    data = {"k": value, "list": [value], value or "empty": {"nested": value}}
+    text = yamlio.dump(data)
+    for parsed in readers(text):
+        assert parsed == data, text
+
+
+def test_kubectl_layout() -> None:
+    text = yamlio.dump({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80}]}],
+                                 "empty": {}, "none": [], "n": None, "b": False, "f": 0.5}})
+    assert text == (
+        "spec:\n"
+        "  containers:\n"
+        "  - name: a\n"
+        "    ports:\n"
+        "    - containerPort: 80\n"
+        "  empty: {}\n"
+        "  none: []\n"
+        "  n: null\n"
+        "  b: false\n"
+        "  f: 0.5\n"
+    )
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), json_like, max_size=5))
+def test_any_json_like_data_round_trips(data: dict[str, object]) -> None:
+    text = yamlio.dump(data)
+    assert yaml.safe_load(text) == data
+    assert YAML(typ="safe", pure=True).load(text) == data
+
+
+def test_timestamps_stay_strings() -> None:
+    assert yamlio.load("date: 2001-12-14\n") == {"date": "2001-12-14"}
+
+
+def test_syntax_error_names_file_and_line() -> None:
+    with pytest.raises(YamlError) as err:
+        yamlio.load("a: 1\nb: [1, 2\nc: 3\n", "regions/eu.yaml")
+    assert err.value.message.startswith("regions/eu.yaml:")
+    assert "invalid YAML" in err.value.message
+
+
+def test_mapping_required() -> None:
+    with pytest.raises(YamlError, match="expected a mapping"):
+        yamlio.load_mapping("- a\n- b\n", "x.yaml")
+    assert yamlio.load_mapping("", "x.yaml") == {}
+
+
+def test_roundtrip_keeps_comments_and_order() -> None:
+    text = "# top\nb: 1  # why\na:\n- x\n"
+    assert yamlio.dump_roundtrip(yamlio.load_roundtrip(text)) == text
