@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import getpass
 import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -192,14 +194,18 @@ class Store:
     # --- writing ---------------------------------------------------------------------------
 
     def identity(self, author: str | None = None) -> tuple[Ident, Ident]:
-        """(author, committer): the person from git config / GIT_* env, or ``--author``."""
+        """(author, committer): the person from git config / GIT_* env, or ``--author``.
+
+        Where git knows nobody (a fresh machine), the operating-system account stands in, as
+        git itself does when it can: the person at the keyboard, never a made-up bot.
+        """
         try:
             committer = _parse_ident(str(self.git.var("GIT_COMMITTER_IDENT")))
             person = _parse_ident(str(self.git.var("GIT_AUTHOR_IDENT")))
-        except GitCommandError as e:
-            raise RepoError("git does not know who you are (no user.name / user.email)",
-                            "run `git config --global user.name 'Jane Doe'` and "
-                            "`git config --global user.email jane@example.com`, or pass --author") from e
+        except GitCommandError:
+            user = getpass.getuser()
+            when = f"{int(time.time())} +0000"
+            committer = person = Ident(user, f"{user}@{socket.gethostname() or 'localhost'}", when)
         if author:
             name, email = parse_author(author)
             person = Ident(name, email, person.when)
