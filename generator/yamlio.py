@@ -143,37 +143,92 @@ def _block(value: str, indent: str) -> str | None:
     return f"|{chomp}\n{lines}" + "\n" * max(trailing - 1, 0)
 
 
-def _emit_map(out: list[str], data: dict[Any, Any], indent: str) -> None:
-    for key, value in data.items():
-        head = f"{indent}{_string(key) if type(key) is str else _scalar(key)}:"
-        if type(value) is str and "\n" not in value:  # the common case first: it is most of a manifest
-            out.append(f"{head} {_string(value)}")
-        elif isinstance(value, dict) and value:
-            out.append(head)
-            _emit_map(out, value, indent + "  ")
-        elif isinstance(value, list) and value:
-            out.append(head)
-            _emit_seq(out, value, indent)
-        elif isinstance(value, str) and "\n" in value and (b := _block(value, indent + "  ")):
-            out.append(f"{head} {b}")
-        else:
-            out.append(f"{head} {_value(value)}")
+class Emitter:
+    """Writes plain data as block YAML; subtrees marked shared are written once and reused.
 
+    An overlay copies only the paths it changes, so a thousand regions derived from one base
+    unit share every untouched subtree with it (the same objects). ``share(base)`` marks them;
+    their lines are then emitted once per indentation and copied after. Shared data must not
+    be changed while the emitter is in use (the emitter keeps it alive, so ids stay unique).
+    """
 
-def _emit_seq(out: list[str], data: list[Any], indent: str) -> None:
-    inner = indent + "  "
-    for item in data:
-        if isinstance(item, dict) and item:
-            start = len(out)
-            _emit_map(out, item, inner)
-            out[start] = f"{indent}- {out[start][len(inner):]}"
-        elif isinstance(item, list) and item:
-            out.append(f"{indent}-")
-            _emit_seq(out, item, inner)
-        elif isinstance(item, str) and "\n" in item and (b := _block(item, inner)):
-            out.append(f"{indent}- {b}")
+    def __init__(self) -> None:
+        self._shared: dict[int, Any] = {}
+        self._memo: dict[tuple[int, str], list[str]] = {}
+
+    def share(self, data: Any) -> None:
+        """Mark every dict and list inside ``data`` as shared."""
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                self._shared[id(item)] = item
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                self._shared[id(item)] = item
+                stack.extend(item)
+
+    def dump(self, data: Any) -> str:
+        """Block-style YAML (kubectl's layout: 2 spaces, list dashes not indented)."""
+        out: list[str] = []
+        if isinstance(data, dict) and data:
+            self._map(out, data, "")
+        elif isinstance(data, list) and data:
+            self._seq(out, data, "")
         else:
-            out.append(f"{indent}- {_value(item)}")
+            out.append(_value(data))
+        return "\n".join(out) + "\n"
+
+    def _memoised(self, out: list[str], data: Any, indent: str) -> bool:
+        if id(data) not in self._shared:
+            return False
+        key = (id(data), indent)
+        lines = self._memo.get(key)
+        if lines is None:
+            lines = []
+            (self._map_lines if isinstance(data, dict) else self._seq_lines)(lines, data, indent)
+            self._memo[key] = lines
+        out.extend(lines)
+        return True
+
+    def _map(self, out: list[str], data: dict[Any, Any], indent: str) -> None:
+        if not (self._shared and self._memoised(out, data, indent)):
+            self._map_lines(out, data, indent)
+
+    def _seq(self, out: list[str], data: list[Any], indent: str) -> None:
+        if not (self._shared and self._memoised(out, data, indent)):
+            self._seq_lines(out, data, indent)
+
+    def _map_lines(self, out: list[str], data: dict[Any, Any], indent: str) -> None:
+        for key, value in data.items():
+            head = f"{indent}{_string(key) if type(key) is str else _scalar(key)}:"
+            if type(value) is str and "\n" not in value:  # the common case first
+                out.append(f"{head} {_string(value)}")
+            elif isinstance(value, dict) and value:
+                out.append(head)
+                self._map(out, value, indent + "  ")
+            elif isinstance(value, list) and value:
+                out.append(head)
+                self._seq(out, value, indent)
+            elif isinstance(value, str) and (b := _block(value, indent + "  ")):
+                out.append(f"{head} {b}")
+            else:
+                out.append(f"{head} {_value(value)}")
+
+    def _seq_lines(self, out: list[str], data: list[Any], indent: str) -> None:
+        inner = indent + "  "
+        for item in data:
+            if isinstance(item, dict) and item:
+                start = len(out)
+                self._map(out, item, inner)
+                out[start] = f"{indent}- {out[start][len(inner):]}"
+            elif isinstance(item, list) and item:
+                out.append(f"{indent}-")
+                self._seq(out, item, inner)
+            elif isinstance(item, str) and "\n" in item and (b := _block(item, inner)):
+                out.append(f"{indent}- {b}")
+            else:
+                out.append(f"{indent}- {_value(item)}")
 
 
 def _value(value: Any) -> str:
@@ -186,14 +241,7 @@ def _value(value: Any) -> str:
 
 def dump(data: Any) -> str:
     """Block-style YAML for plain data (kubectl's layout: 2 spaces, list dashes not indented)."""
-    out: list[str] = []
-    if isinstance(data, dict) and data:
-        _emit_map(out, data, "")
-    elif isinstance(data, list) and data:
-        _emit_seq(out, data, "")
-    else:
-        out.append(_value(data))
-    return "\n".join(out) + "\n"
+    return Emitter().dump(data)
 
 
 # --- the round-trip path --------------------------------------------------------------------

@@ -41,7 +41,9 @@ def test_replicas_image_env_resources() -> None:
     ov = Overlay("n", replicas={"trade-service": 5}, images={"trade-service": ":v2"},
                  env={"trade-service": {"A": "2", "S": "plain", "NEW": "x"}},
                  resources={"*": {"limits": {"cpu": "2"}}, "trade-service": {"requests": {"cpu": "1"}}})
+    before = copy.deepcopy(DEPLOYMENT)
     out = overlay.apply(DEPLOYMENT, ov, "trade-service")
+    assert DEPLOYMENT == before  # copy-on-write: the upstream is never changed
     container = out["spec"]["template"]["spec"]["containers"][0]
     assert out["spec"]["replicas"] == 5
     assert container["image"] == "traderx/trade-service:v2"
@@ -69,3 +71,9 @@ def test_replicas_on_a_service_is_an_error() -> None:
 def test_env_on_a_service_is_an_error() -> None:
     with pytest.raises(ConfigError, match="env for unit 'x'"):
         overlay.apply(SERVICE, Overlay("n", env={"x": {"A": "1"}}), "x")
+
+
+def test_untouched_subtrees_are_shared_with_the_upstream() -> None:
+    out = overlay.apply(DEPLOYMENT, Overlay("n", replicas={"trade-service": 2}), "trade-service")
+    assert out["spec"]["template"] is DEPLOYMENT["spec"]["template"]
+    assert out["spec"] is not DEPLOYMENT["spec"]

@@ -84,3 +84,15 @@ def test_mapping_required() -> None:
 def test_roundtrip_keeps_comments_and_order() -> None:
     text = "# top\nb: 1  # why\na:\n- x\n"
     assert yamlio.dump_roundtrip(yamlio.load_roundtrip(text)) == text
+
+
+def test_emitter_with_shared_subtrees_writes_the_same_text() -> None:
+    base = {"metadata": {"name": "a", "labels": {"x": "1"}},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "A", "value": "1"}]}], "n": 1}}
+    emitter = yamlio.Emitter()
+    emitter.share(base)
+    derived = {**base, "metadata": {**base["metadata"], "namespace": "eu"}}
+    for data in (base, derived, base):
+        assert emitter.dump(data) == yamlio.dump(data)
+    nested = {"wrap": {"again": base["spec"]}, "list": [base["spec"]["containers"]]}
+    assert emitter.dump(nested) == yamlio.dump(nested)
