@@ -47,6 +47,11 @@ def blob_id(text: str) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
 
 
+@dataclass
+class _Import:
+    commit: str = ""
+
+
 @dataclass(frozen=True)
 class Ident:
     """A git identity line: ``Name <email> seconds tz``."""
@@ -226,71 +231,94 @@ class Store:
         }
         if not effective:
             return None
+        created = {p for p, text in effective.items() if text is not None and p not in current}
+        in_the_way = sorted(p for p in created if os.path.lexists(self.root / p))
+        if in_the_way:
+            raise RepoError(f"untracked file {in_the_way[0]} is in the way of a file gitops must write",
+                            "move it away (or commit it) and run the command again")
         person, committer = self.identity(author)
         ref = self.branch_ref()
-        new = self._fast_import(effective, message, person, committer, old)
-        self._write_journal(sorted(effective), old, new)
-        self._write_work_tree(effective)
+        self._write_journal(sorted(effective), old)
+        try:
+            # git packs the objects on one core while this process writes the work tree.
+            with self._fast_import(effective, message, person, committer, old) as importing:
+                self._write_work_tree(effective, created)
+            new = importing.commit
+        except BaseException:
+            self.recover()
+            raise
         try:
             self._run_input("update-ref", "--stdin", "-m", f"gitops: {message.splitlines()[0]}",
                             data=f"start\nupdate {ref} {new} {old or ZERO}\n"
                                  f"delete {STAGING_REF}\ncommit\n".encode())
         except RepoError as e:
-            self._restore(sorted(effective))
-            self._clear_journal()
+            self.recover()
             raise RepoError(f"{ref} moved while this command ran; nothing was committed",
                             "run the command again") from e
         self._refresh_index(sorted(effective))
         self._clear_journal()
         return new
 
-    def _fast_import(self, changes: Mapping[str, str | None], message: str,
-                     person: Ident, committer: Ident, parent: str | None) -> str:
+    @contextlib.contextmanager
+    def _fast_import(self, changes: Mapping[str, str | None], message: str, person: Ident,
+                     committer: Ident, parent: str | None) -> Iterator[_Import]:
+        """Start ``git fast-import`` on a commit of ``changes`` onto STAGING_REF; the block runs
+        while it works; on leaving, wait for it and set ``.commit`` (or raise RepoError)."""
         with tempfile.TemporaryFile() as stream:
             msg = message.encode()
             stream.write(f"commit {STAGING_REF}\n".encode())
             stream.write(f"author {person.line()}\ncommitter {committer.line()}\n".encode())
             stream.write(b"data %d\n%s\n" % (len(msg), msg))
-            if parent:
-                stream.write(f"from {parent}\n".encode())
-            else:
-                stream.write(b"deleteall\n")
+            stream.write(f"from {parent}\n".encode() if parent else b"deleteall\n")
             for path, text in sorted(changes.items()):
                 quoted = json.dumps(path)  # fast-import takes C-style quoted paths
                 if text is None:
                     stream.write(f"D {quoted}\n".encode())
                 else:
                     data = text.encode()
-                    stream.write(f"M 100644 inline {quoted}\n".encode())
-                    stream.write(b"data %d\n%s\n" % (len(data), data))
+                    stream.write(b"M 100644 inline %s\ndata %d\n%s\n" % (quoted.encode(), len(data), data))
             stream.write(b"done\n")
             stream.seek(0)
+            result = _Import()
+            process = self.git.execute(["git", "-c", "gc.auto=0", "fast-import", "--quiet",
+                                        "--done", "--force"], istream=stream, as_process=True,
+                                       env=_FAST_IMPORT_ENV)
             try:
-                self.git.execute(["git", "-c", "gc.auto=0", "fast-import", "--quiet", "--done",
-                                  "--force"], istream=stream)
-            except GitCommandError as e:
-                raise RepoError(f"git fast-import failed: {e.stderr.strip()}",
-                                "run `git fsck` in the manifests repo") from e
-        return str(self.git.rev_parse(STAGING_REF))
+                yield result
+            finally:
+                try:
+                    process.wait()
+                except GitCommandError as e:
+                    raise RepoError(f"git fast-import failed: {_stderr(e)}",
+                                    "run `git fsck` in the manifests repo") from e
+            result.commit = str(self.git.rev_parse(STAGING_REF))
 
-    def _write_work_tree(self, changes: Mapping[str, str | None]) -> None:
-        made: set[Path] = set()
+    def _write_work_tree(self, changes: Mapping[str, str | None], new: set[str]) -> None:
+        """Write ``changes`` into the work tree. Paths in ``new`` (not in HEAD, checked free
+        beforehand) are created in place; existing files are replaced by rename, so a reader
+        sees the old file or the new one. A crash in between is undone by the journal."""
+        made: set[str] = set()
         for path, text in changes.items():
-            target = self.root / path
+            target = os.path.join(self.root, path)
             if text is None:
                 with contextlib.suppress(FileNotFoundError):
-                    target.unlink()
-                _prune_empty_dirs(target.parent, self.root)
+                    os.unlink(target)
+                _prune_empty_dirs(Path(target).parent, self.root)
                 continue
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            # Write beside, then rename: a reader never sees half a file. The lock makes the
-            # temporary name ours alone, so it need not be random (mkstemp costs 5x more).
-            tmp = target.with_name(f".{target.name}.gitops-tmp")
-            with open(tmp, "w") as f:
-                f.write(text)
-            os.replace(tmp, target)
+            parent = os.path.dirname(target)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            # os.open/os.write: a plain open() costs three more system calls per file (isatty,
+            # seek, stat), which is most of a fleet-sized render on a slow disk.
+            if path in new:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                _write_all(fd, text.encode())
+            else:
+                tmp = os.path.join(parent, f".{os.path.basename(target)}.gitops-tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                _write_all(fd, text.encode())
+                os.replace(tmp, target)
 
     def _refresh_index(self, paths: list[str]) -> None:
         self._run_input("update-index", "--add", "--remove", "-z", "--stdin",
@@ -298,10 +326,10 @@ class Store:
 
     # --- crash safety and the lock ---------------------------------------------------------
 
-    def _write_journal(self, paths: list[str], old: str | None, new: str) -> None:
+    def _write_journal(self, paths: list[str], old: str | None) -> None:
         journal = self._git_dir / JOURNAL
         tmp = journal.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"paths": paths, "old": old, "new": new}))
+        tmp.write_text(json.dumps({"paths": paths, "old": old}))
         os.replace(tmp, journal)
 
     def _clear_journal(self) -> None:
@@ -316,7 +344,7 @@ class Store:
         if keep:
             self._run_input("checkout", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
                             data=b"\0".join(p.encode() for p in keep) + b"\0")
-        self._write_work_tree({p: None for p in gone})
+        self._write_work_tree({p: None for p in gone}, set())
         if gone:
             self._refresh_index(gone)
 
@@ -381,6 +409,23 @@ class Store:
             except GitCommandError as e:
                 raise RepoError(f"git {args[0]} failed in {self.root}: {_stderr(e)}",
                                 "check the manifests repo with `git status`") from e
+
+
+# fast-import allocates and frees a zlib stream per object; glibc then hands the heap back to
+# the kernel each time (72,000 brk calls for a 17,000-file commit, half its run time). A larger
+# trim threshold keeps the heap. Only the fast-import child process gets this.
+_FAST_IMPORT_ENV = {"GLIBC_TUNABLES": ":".join(filter(None, [
+    os.environ.get("GLIBC_TUNABLES", ""),
+    "glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864"]))}
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _stderr(e: GitCommandError) -> str:

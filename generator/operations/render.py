@@ -66,6 +66,7 @@ class _Planner:
         self.valid: set[bytes] = set()
         self.emitter = yamlio.Emitter()
         self.parsed: dict[UnitRef, Any] = {}
+        self._touched: set[str] = set()
 
     def _unit_labels(self, unit: str, environment: str | None) -> dict[str, str]:
         key = (unit, environment)
@@ -95,15 +96,18 @@ class _Planner:
     def _record(self, space: Space) -> None:
         if self.fleet.spaces.get(space.name) != space:
             self.plan.changes[state.record_path(space.name)] = state.dump_space(space)
-            if space.name not in self.plan.spaces:
-                self.plan.spaces.append(space.name)
+            self._touch(space.name)
         self.plan.all_units[space.name] = list(space.units)
+
+    def _touch(self, space: str) -> None:
+        if space not in self._touched:
+            self._touched.add(space)
+            self.plan.spaces.append(space)
 
     def _write(self, ref: UnitRef, text: str) -> None:
         self.plan.changes[state.unit_path(ref)] = text
         self.plan.units.append(ref)
-        if ref.space not in self.plan.spaces:
-            self.plan.spaces.append(ref.space)
+        self._touch(ref.space)
 
     def _delete_gone(self, space: str, keep: set[str]) -> None:
         old = self.fleet.spaces.get(space)
@@ -196,7 +200,7 @@ class _Planner:
             if space.managed_by == "config" and name not in defined:
                 self._delete_gone(name, set())
                 self.plan.changes[state.record_path(name)] = None
-                self.plan.spaces.append(name)
+                self._touch(name)
 
     def run(self) -> RenderPlan:
         total = len(self.project.spaces) + 1

@@ -1,0 +1,486 @@
+"""The benchmark harness: gitops at fleet scale, against `kubectl kustomize` doing the same job.
+
+    python benchmarks/run.py [--regions 6,100,1000] [--out benchmarks/RESULTS.md]
+
+For each fleet size N it writes a synthetic fleet (benchmarks/synth.py) into a temp dir and runs
+the measurements in MEASUREMENTS, in order, on it. A measurement is a small function taking the
+shared Fleet and returning Rows; it may leave state behind for the next one (the first render
+makes the repo the no-op render works on). A check that fails marks its Row (the other
+measurements still run); an error that leaves nothing to measure raises BenchmarkError and ends
+that fleet. Add a measurement by writing one more function and listing it. The results go to a
+Markdown file: a summary table (the figures in SUMMARY) and every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import synth  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+class BenchmarkError(Exception):
+    pass
+
+
+@dataclass
+class Row:
+    measure: str          # a stable key, e.g. "gitops.render.first"
+    seconds: float | None  # None for a check that is not a timing
+    detail: str = ""
+    count: int | None = None  # how many things it covered, where that is the point (files, overlays)
+    failure: str = ""     # a check that failed; the time still stands and the run goes on
+
+
+@dataclass
+class Fleet:
+    """One fleet size and everything the measurements share for it."""
+
+    n: int
+    root: Path
+    gitops: list[str]
+    kubectl: str
+    source: Path
+    config: Path = field(init=False)
+    repo: Path = field(init=False)
+    kustomize: Path = field(init=False)
+    project: str = "traderx"
+    overlays: list[Path] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.config = self.root / "config"
+        self.repo = self.root / "repo"
+        self.kustomize = self.root / "kustomize"
+
+
+Measurement = Callable[[Fleet], list[Row]]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise BenchmarkError(
+            f"{' '.join(argv)} exited {proc.returncode}\n{proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def settle() -> None:
+    """Flush what earlier steps wrote, so a timed process does not pay for someone else's writes."""
+    os.sync()
+
+
+def timed(argv: list[str], **kwargs: Any) -> tuple[float, subprocess.CompletedProcess[str]]:
+    settle()
+    start = time.perf_counter()
+    proc = run(argv, **kwargs)
+    return time.perf_counter() - start, proc
+
+
+def gitops(fleet: Fleet, *args: str, check: bool = True) -> tuple[float, subprocess.CompletedProcess[str]]:
+    argv = [*fleet.gitops, "--config", str(fleet.config), "--repo", str(fleet.repo), *args]
+    return timed(argv, env=synth.gitops_env(), check=check)
+
+
+def commit_count(repo: Path) -> int:
+    return int(run(["git", "-C", str(repo), "rev-list", "--count", "HEAD"]).stdout.strip())
+
+
+def _gc_running(repo: Path) -> bool:
+    """Is a `git gc` / `git maintenance` process working in REPO (or holding its gc.pid)?"""
+    if (repo / ".git" / "gc.pid").exists():
+        return True
+    prefix = str(repo.resolve())
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if not (argv and argv[0].endswith(b"git") and {b"gc", b"maintenance"} & set(argv)):
+                continue
+            if os.readlink(proc / "cwd").startswith(prefix):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def wait_for_background_gc(repo: Path, limit: float = 300.0) -> float:
+    """Wait while a detached `git gc --auto` (started by a big commit) still runs.
+
+    It competes for the 2 cores with whatever is timed next; DESIGN.md measured ~14 s for it
+    after a first commit of ~20,000 objects. Returns the time waited.
+    """
+    start = time.perf_counter()
+    time.sleep(0.3)  # the detached gc needs a moment to write its gc.pid
+    while _gc_running(repo) and time.perf_counter() - start < limit:
+        time.sleep(0.2)
+    return time.perf_counter() - start
+
+
+def space_files(repo: Path) -> dict[str, list[Path]]:
+    spaces = repo / "spaces"
+    return {d.name: sorted(d.glob("*.yaml")) for d in sorted(spaces.iterdir()) if d.is_dir()}
+
+
+def fmt_seconds(s: float | None) -> str:
+    return "–" if s is None else f"{s:.2f} s"
+
+
+# --- measurements ---------------------------------------------------------------------------
+
+
+def load_average(fleet: Fleet) -> list[Row]:
+    """Not a timing: how busy the machine was as this fleet started (the figures assume idle)."""
+    one, five, _ = os.getloadavg()
+    return [Row("machine.load", None, f"load average {one:.2f} (1 min), {five:.2f} (5 min) at the start")]
+
+
+def gitops_first_render(fleet: Fleet) -> list[Row]:
+    """`gitops render` into a repo that does not exist yet: every file written, one commit."""
+    log(f"  gitops render (first) of {fleet.n} regions ...")
+    seconds, _ = gitops(fleet, "render", "-m", f"benchmark: first render of {fleet.n} regions")
+    spaces = space_files(fleet.repo)
+    files = sum(len(v) for v in spaces.values())
+    prod = [s for s in spaces if s.startswith(f"{fleet.project}-prod-")]
+    if len(prod) != fleet.n:
+        raise BenchmarkError(f"expected {fleet.n} {fleet.project}-prod-* spaces, found {len(prod)}")
+    commits = commit_count(fleet.repo)
+    log(f"    {seconds:.2f} s: {len(spaces)} spaces, {files} files, {commits} commit(s)")
+    gc_wait = wait_for_background_gc(fleet.repo)
+    rows = [Row("gitops.render.first", seconds, f"{len(spaces)} spaces, {files} unit files, {commits} commit(s)",
+                files)]
+    if gc_wait > 1.0:
+        log(f"    waited {gc_wait:.1f} s for git's background gc")
+        rows.append(Row("git.gc.background-wait", gc_wait, "not part of the render time above"))
+    return rows
+
+
+def gitops_noop_render(fleet: Fleet) -> list[Row]:
+    """A second `gitops render` with nothing changed: must not commit."""
+    before = commit_count(fleet.repo)
+    seconds, _ = gitops(fleet, "render")
+    after = commit_count(fleet.repo)
+    dirty = run(["git", "-C", str(fleet.repo), "status", "--porcelain"]).stdout.splitlines()
+    problems = []
+    if after != before:
+        changed = run(["git", "-C", str(fleet.repo), "diff", "--stat", "HEAD~1", "HEAD"]).stdout.splitlines()
+        problems.append(f"made {after - before} commit(s): {changed[-1].strip() if changed else '?'}")
+    if dirty:
+        problems.append(f"left {len(dirty)} uncommitted change(s), e.g. {dirty[0].strip()}")
+    if problems:
+        log(f"  gitops render (no-op): {seconds:.2f} s, FAILED: {'; '.join(problems)}")
+        wait_for_background_gc(fleet.repo)
+        return [Row("gitops.render.noop", seconds, "", failure="; ".join(problems))]
+    log(f"  gitops render (no-op): {seconds:.2f} s, no commit")
+    return [Row("gitops.render.noop", seconds, "no commit, clean tree")]
+
+
+def gitops_render_check(fleet: Fleet) -> list[Row]:
+    """`gitops render --check` on the up-to-date repo: exit 0, nothing written."""
+    seconds, proc = gitops(fleet, "render", "--check", check=False)
+    if proc.returncode != 0:
+        message = f"exit {proc.returncode}: {(proc.stderr or proc.stdout).strip()[:300]}"
+        log(f"  gitops render --check: {seconds:.2f} s, FAILED: {message}")
+        return [Row("gitops.render.check", seconds, "", failure=message)]
+    log(f"  gitops render --check: {seconds:.2f} s, exit 0")
+    return [Row("gitops.render.check", seconds, "exit 0")]
+
+
+def kustomize_tree(fleet: Fleet) -> list[Row]:
+    """Write the equivalent kustomize tree, its base taken from the repo gitops just rendered."""
+    base = fleet.repo / "spaces" / f"{fleet.project}-base"
+    fleet.overlays = synth.write_kustomize(fleet.config, base, fleet.kustomize)
+    log(f"  kustomize tree: base + {len(fleet.overlays)} overlays")
+    return []
+
+
+def kustomize_all_overlays(fleet: Fleet) -> list[Row]:
+    """`kubectl kustomize overlays/<region>` for every region, one process each, output to a file."""
+    out_dir = fleet.kustomize / "out"
+    out_dir.mkdir(exist_ok=True)
+    total = len(fleet.overlays)
+    log(f"  kubectl kustomize x {total} ...")
+    step = max(1, total // 10)
+    settle()
+    start = time.perf_counter()
+    for i, overlay in enumerate(fleet.overlays, 1):
+        with open(out_dir / f"{overlay.name}.yaml", "w", encoding="utf-8") as out:
+            proc = subprocess.run([fleet.kubectl, "kustomize", str(overlay)], stdout=out,
+                                  stderr=subprocess.PIPE, text=True, check=False)
+        if proc.returncode != 0:
+            raise BenchmarkError(f"kubectl kustomize {overlay} exited {proc.returncode}: {proc.stderr.strip()}")
+        if i % step == 0 or i == total:
+            elapsed = time.perf_counter() - start
+            log(f"    {i}/{total} overlays, {elapsed:.1f} s, ~{elapsed / i * (total - i):.0f} s to go")
+    seconds = time.perf_counter() - start
+    return [Row("kustomize.all", seconds, f"{total} processes, {seconds / total * 1000:.0f} ms each", total)]
+
+
+def _diff(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two parsed YAML values differ; maps compare key by key (their order is ignored)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b), key=str):
+            p = f"{path}.{key}"
+            if key not in a:
+                out.append(f"{p}: only in gitops: {b[key]!r}")
+            elif key not in b:
+                out.append(f"{p}: only in kustomize: {a[key]!r}")
+            else:
+                out.extend(_diff(a[key], b[key], p))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _diff(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path or '.'}: kustomize {a!r} != gitops {b!r}"]
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str]:
+    return (obj.get("kind", "?"), obj.get("metadata", {}).get("name", "?"))
+
+
+def compare_overlay(kustomize_output: Path, space_dir: Path) -> list[str]:
+    ours = {_key(o): o for o in synth.load_yaml_all(kustomize_output.read_text(encoding="utf-8"))}
+    theirs = {_key(o): o for o in (synth.load_yaml(p) for p in sorted(space_dir.glob("*.yaml")))}
+    problems = [f"{k[0]}/{k[1]}: only in kustomize output" for k in sorted(set(ours) - set(theirs))]
+    problems += [f"{k[0]}/{k[1]}: only in gitops space" for k in sorted(set(theirs) - set(ours))]
+    for k in sorted(set(ours) & set(theirs)):
+        problems += [f"{k[0]}/{k[1]} {d}" for d in _diff(ours[k], theirs[k])]
+    return problems
+
+
+def kustomize_matches_gitops(fleet: Fleet) -> list[Row]:
+    """Every overlay's objects (as parsed) equal those of gitops's space for that region."""
+    out_dir = fleet.kustomize / "out"
+    mismatched: dict[str, list[str]] = {}
+    for overlay in fleet.overlays:
+        space = fleet.repo / "spaces" / f"{fleet.project}-prod-{overlay.name}"
+        problems = compare_overlay(out_dir / f"{overlay.name}.yaml", space)
+        if problems:
+            mismatched[overlay.name] = problems
+    equal = len(fleet.overlays) - len(mismatched)
+    log(f"  kustomize output == gitops spaces: {equal}/{len(fleet.overlays)} overlays")
+    if mismatched:
+        first = next(iter(mismatched))
+        shown = "\n".join(f"    {p}" for p in mismatched[first][:20])
+        log(shown)
+        return [Row("kustomize.equivalent", None, f"{equal}/{len(fleet.overlays)} overlays equal gitops's spaces",
+                    failure=f"{len(mismatched)} overlay(s) differ from gitops's spaces; {first}:\n{shown}")]
+    return [Row("kustomize.equivalent", None, f"{equal}/{len(fleet.overlays)} overlays equal gitops's spaces")]
+
+
+MEASUREMENTS: list[Measurement] = [
+    load_average,
+    gitops_first_render,
+    gitops_noop_render,
+    gitops_render_check,
+    kustomize_tree,
+    kustomize_all_overlays,
+    kustomize_matches_gitops,
+]
+
+# The summary table: column title -> measure key.
+SUMMARY = [
+    ("gitops first render", "gitops.render.first"),
+    ("gitops no-op render", "gitops.render.noop"),
+    ("gitops render --check", "gitops.render.check"),
+    ("kustomize total", "kustomize.all"),
+]
+
+
+METHOD = """
+For each N, `benchmarks/synth.py` writes a config dir (the project's `gitops.yaml`, `templates/`,
+`environments/` and N synthetic production regions with labels, a target context, trade-service
+replicas 1-9, `MARKET_REGION` and an ingress host) and, after the first render, a kustomize tree
+that makes the same changes: `base/` is gitops's `spaces/traderx-base/`, one overlay per region.
+*First render* is `gitops render` into a repo that does not exist yet (all files, metadata, one
+commit); *no-op render* repeats it with nothing changed and must make no commit; *render --check*
+must exit 0. *Kustomize total* runs `kubectl kustomize overlays/<region>` once per region, one
+process each, output to a file. Every kustomize output is then parsed and compared with gitops's
+`spaces/traderx-prod-<region>/` (objects equal, key order ignored). Times are wall clock
+(`time.perf_counter`) around whole processes, one run each, each started after `sync`; a
+background `git gc --auto` after the first commit is waited out and not counted, and fleets are
+deleted only after the last one (deleting thousands of files slows file creation on ext4 for a
+while). The kustomize overlays use JSON patches for the env var and the resources, since a
+strategic merge would order or merge them differently from gitops (see benchmarks/README.md);
+with that, no field differs.
+"""
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def _first_line(argv: list[str]) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not found"
+    return (proc.stdout or proc.stderr).strip().splitlines()[0] if (proc.stdout or proc.stderr).strip() else "?"
+
+
+def machine(kubectl: str, gitops_cmd: list[str]) -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal:"))
+        memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration, ValueError):
+        memory = "?"
+    return {
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "OS": platform.platform(),
+        "python": platform.python_version(),
+        "git": _first_line(["git", "--version"]),
+        "kubectl": " / ".join(
+            line.strip() for line in run([kubectl, "version", "--client"], check=False).stdout.splitlines()),
+        "gitops": f"{_first_line([*gitops_cmd, '--version'])} ({' '.join(gitops_cmd)})",
+    }
+
+
+def _cell(row: Row | None) -> str:
+    return "–" if row is None else fmt_seconds(row.seconds) + (" ✗" if row.failure else "")
+
+
+def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[int, str], date: str) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {date} with `python benchmarks/run.py --regions {','.join(map(str, results))}`.",
+        "",
+        "| N regions | unit files | " + " | ".join(title for title, _ in SUMMARY) + " | kustomize / gitops first |",
+        "| ---: | ---: | " + " | ".join("---:" for _ in SUMMARY) + " | ---: |",
+    ]
+    for n, rows in results.items():
+        by = {r.measure: r for r in rows}
+
+        files = by["gitops.render.first"].count if "gitops.render.first" in by else None
+        first = by["gitops.render.first"].seconds if "gitops.render.first" in by else None
+        kust = by["kustomize.all"].seconds if "kustomize.all" in by else None
+        ratio = f"{kust / first:.1f}×" if first and kust else "–"
+        lines.append(f"| {n} | {'–' if files is None else f'{files:,}'} | "
+                     + " | ".join(_cell(by.get(k)) for _, k in SUMMARY) + f" | {ratio} |")
+    lines += ["", ("*Unit files*: what the first render wrote under `spaces/` (17 each for the base, "
+                   "the N production"),
+              "regions, dev and staging). Kustomize builds only the N production overlays."
+              + (" ✗: a check failed (see Failures)." if any(r.failure for rs in results.values() for r in rs)
+                 else ""), ""]
+    lines += ["## Machine", "", "| | |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in info.items()]
+    lines += ["", "## Method", "", METHOD.strip(), ""]
+    lines += ["## Every measurement", "", "| N | measure | time | detail |", "| ---: | --- | ---: | --- |"]
+    for n, rows in results.items():
+        lines += [f"| {n} | {r.measure} | {fmt_seconds(r.seconds)} | "
+                  f"{'FAILED: ' + r.failure.splitlines()[0] if r.failure else r.detail} |" for r in rows]
+    failed = [(n, f"{r.measure}: {r.failure}") for n, rows in results.items() for r in rows if r.failure]
+    failed += list(failures.items())
+    if failed:
+        lines += ["", "## Failures", ""]
+        for n, message in failed:
+            lines += [f"N = {n}:", "", "```", message, "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--regions", default="6,100,1000", help="fleet sizes, comma-separated (default 6,100,1000)")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="Markdown report to write")
+    parser.add_argument("--source", type=Path, default=synth.PROJECT_ROOT,
+                        help="config dir whose gitops.yaml, templates/, environments/ are used")
+    parser.add_argument("--gitops", help="command to run gitops (default: `gitops`, else python -m generator.cli)")
+    parser.add_argument("--kubectl", default="kubectl", help="kubectl binary (>= 1.25, for kustomize)")
+    parser.add_argument("--keep", type=Path, help="keep each fleet's files under this dir instead of a temp dir")
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(s) for s in args.regions.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--regions wants numbers like 6,100,1000, not {args.regions!r}")
+    if not sizes or min(sizes) < 1:
+        parser.error("--regions wants at least one size >= 1")
+    kubectl = shutil.which(args.kubectl)
+    if not kubectl:
+        print(f"run: error: {args.kubectl} not found; install it with scripts/install-kubectl", file=sys.stderr)
+        return 1
+    gitops_cmd = synth.gitops_argv(args.gitops)
+    info = machine(kubectl, gitops_cmd)
+    date = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    log(f"machine: {info['CPU']}, {info['cores']} cores, {info['memory']}; {info['kubectl']}")
+
+    results: dict[int, list[Row]] = {}
+    failures: dict[int, str] = {}
+    # Fleets are removed only at the very end: on ext4, creating files right after deleting a
+    # tree of thousands is several times slower for a while, and that would land in the next
+    # fleet's first render.
+    scratch: list[Path] = []
+    try:
+        for n in sizes:
+            log(f"N = {n} regions")
+            try:
+                fleet = new_fleet(n, args, gitops_cmd, kubectl, scratch)
+            except BenchmarkError as e:
+                print(f"run: error: {e}", file=sys.stderr)
+                return 1
+            results[n] = []
+            try:
+                synth.write_config(n, fleet.config, args.source)
+                for measure in MEASUREMENTS:
+                    results[n].extend(measure(fleet))
+            except (BenchmarkError, synth.SynthError, OSError) as e:
+                failures[n] = f"{type(e).__name__}: {e}"
+                log(f"  FAILED: {e}")
+            args.out.write_text(report(results, info, failures, date), encoding="utf-8")
+    finally:
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
+    log(f"wrote {args.out}")
+    return 1 if failures or any(r.failure for rows in results.values() for r in rows) else 0
+
+
+def new_fleet(n: int, args: argparse.Namespace, gitops_cmd: list[str], kubectl: str,
+              scratch: list[Path]) -> Fleet:
+    """An empty dir for fleet N: a temp dir, or KEEP/n<N> (an earlier kept one is set aside)."""
+    if args.keep:
+        root = args.keep / f"n{n}"
+        if root.exists() and any(root.iterdir()):
+            if not (root / "config" / synth.MARKER).exists():
+                raise BenchmarkError(f"{root} exists and is not a fleet this harness kept; remove it")
+            old = root.with_name(f"{root.name}.old-{os.getpid()}")
+            root.rename(old)
+            scratch.append(old)
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        root = Path(tempfile.mkdtemp(prefix=f"gitops-bench-{n}-"))
+        scratch.append(root)
+    fleet = Fleet(n=n, root=root, gitops=gitops_cmd, kubectl=kubectl, source=args.source)
+    fleet.project = (synth.load_yaml(args.source / "gitops.yaml") or {}).get("project", "traderx")
+    return fleet
+
+
+if __name__ == "__main__":
+    sys.exit(main())
