@@ -175,17 +175,13 @@ def space_list(
     """List spaces: name, upstream, units, labels and target."""
     g = _globals(ctx)
     fmt = g.fmt(output_format)
-    rows = spaces_op.list_spaces(g.fleet(), space)
-    if fmt != "table":
-        output.emit(rows, fmt)
-        return
-    output.table(rows, [
+    output.listing(spaces_op.list_spaces(g.fleet(), space), fmt, [
         ("SPACE", lambda r: r["space"]),
         ("UPSTREAM", lambda r: r["upstream"]),
         ("UNITS", lambda r: len(r["units"])),
         ("TARGET", lambda r: f"{r['target']['context']}/{r['target']['namespace']}"),
         ("LABELS", lambda r: r["labels"]),
-    ], empty="no spaces: run `gitops render` first")
+    ], "no spaces: run `gitops render` first")
 
 
 @space_app.command("get")
@@ -213,17 +209,13 @@ def unit_list(
     """List units across spaces, in deployment order."""
     g = _globals(ctx)
     fmt = g.fmt(output_format)
-    rows = units_op.list_units(g.fleet(), space)
-    if fmt != "table":
-        output.emit(rows, fmt)
-        return
-    output.table(rows, [
+    output.listing(units_op.list_units(g.fleet(), space), fmt, [
         ("SPACE", lambda r: r["space"]),
         ("UNIT", lambda r: r["unit"]),
         ("ORDER", lambda r: r["labels"].get("order")),
         ("LAYER", lambda r: r["labels"].get("layer")),
         ("UPSTREAM", lambda r: r["upstream"]),
-    ], empty="no units: run `gitops render` first")
+    ], "no units: run `gitops render` first")
 
 
 @unit_app.command("get")

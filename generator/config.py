@@ -237,7 +237,9 @@ def load_project(root: Path) -> Project:
 
 def _overlay_files(root: Path, folder: str, cache: _ParseCache) -> dict[str, _OverlayFile]:
     files = {}
-    for path in sorted((root / folder).glob("*.yaml")):
+    directory = root / folder
+    names = sorted(n for n in os.listdir(directory) if n.endswith(".yaml")) if directory.is_dir() else []
+    for path in (directory / n for n in names):
         data = cache.load(path)
         rel = f"{folder}/{path.name}"
         _check_keys(data, _OVERLAY_KEYS, rel)
@@ -281,8 +283,8 @@ def _downstream(root: Path, project: str, base: str, units: set[str],
             fingerprint = _fingerprint([f.data for f in files], labels, spec_target.context, version)
             specs.append(SpaceSpec(name, dict(sorted(labels.items())), base, spec_target,
                                    overlay, fingerprint))
-    names = [s.name for s in specs]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
+    seen: set[str] = set()
+    duplicate = next((s.name for s in specs if s.name in seen or seen.add(s.name)), None)
     if duplicate:
         raise ConfigError(f"two overlays make the space {duplicate!r}", "rename a region or environment")
     return specs

@@ -13,8 +13,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from generator import yamlio
 
@@ -34,9 +32,20 @@ def emit(data: Any, fmt: str) -> None:
         sys.stdout.write(yamlio.dump(data))
 
 
+def listing(rows: Sequence[dict[str, Any]], fmt: str,
+            columns: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]], empty: str) -> None:
+    """A listing in the format asked for: JSON/YAML of the rows, or a table of some columns."""
+    if fmt == "table":
+        table(rows, columns, empty)
+    else:
+        emit(list(rows), fmt)
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]],
           empty: str = "nothing to show") -> None:
     """Print rows as a table with the given (header, getter) columns."""
+    from rich.table import Table
+
     if not rows:
         stderr.print(f"[dim]{empty}[/dim]")
         return
@@ -74,6 +83,8 @@ def progress(label: str) -> Iterator[Callable[[int, int], None]]:
     if not stderr.is_terminal:
         yield lambda done, total: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=stderr, transient=True) as bar:
         task = bar.add_task(label, total=None)

@@ -108,6 +108,15 @@ def set_env(container: dict[str, Any], name: str, value: str) -> None:
     container["env"] = env
 
 
+def inputs(overlay: Overlay, unit: str) -> list[Any]:
+    """What of ``overlay`` can change ``unit``: when this and the upstream unit are unchanged,
+    the generated unit is unchanged. (``"*"`` resources count for every unit: the kind that
+    decides whether they apply is in the upstream, which the caller fingerprints.)"""
+    return [overlay.namespace, overlay.labels, overlay.replicas.get(unit), overlay.images.get(unit),
+            overlay.env.get(unit), overlay.resources.get("*"), overlay.resources.get(unit),
+            overlay.patches.get(unit)]
+
+
 def apply(upstream: Manifest, overlay: Overlay, unit: str) -> Manifest:
     """The generated unit: ``overlay`` applied to ``upstream`` (unit ``unit``).
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
-
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import TemplateError
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
 
 # The label keys a unit takes from its service (docs/configuration.md).
 SERVICE_LABELS = ("service", "layer", "tech", "order", "port", "critical")
@@ -32,6 +32,8 @@ def make_environment(sources: Mapping[str, str], root: str = "templates") -> San
     ``sources`` maps template names relative to templates/ (``units/x.yaml.j2``,
     ``_macros.j2``) to their text; ``root`` prefixes file names in error messages.
     """
+    import jinja2  # imported when templates must render: a no-op render does not
+    from jinja2.sandbox import SandboxedEnvironment
 
     def load(name: str) -> tuple[str, str, Any]:
         if name not in sources:
@@ -60,6 +62,8 @@ def _template_line(tb: TracebackType | None, root: str) -> tuple[str, int] | Non
 def render_unit(env: SandboxedEnvironment, unit: str, context: Mapping[str, Any],
                 root: str = "templates") -> str:
     """Render one unit's template to text; any template failure is a TemplateError with file:line."""
+    import jinja2
+
     name = unit_template(unit)
     try:
         return env.get_template(name).render(context)

@@ -23,8 +23,6 @@ from typing import Any
 
 import importlib.util
 
-import fastjsonschema
-
 from generator.errors import SchemaError
 
 Validator = Callable[[Any], Any]
@@ -94,6 +92,8 @@ class SchemaValidator:
         self._validators: dict[tuple[str, str], Validator | None] = {}
 
     def _compile(self, file: Path) -> Validator:
+        import fastjsonschema  # only when something is validated: a no-op render is not
+
         key = hashlib.sha256(
             f"{file}|{file.stat().st_mtime_ns}|{fastjsonschema.VERSION}|{sys.version}".encode()
         ).hexdigest()[:24]
@@ -142,9 +142,11 @@ class SchemaValidator:
         validate = self.validator(api_version, kind)
         if validate is None:
             return
+        from fastjsonschema import JsonSchemaValueException
+
         try:
             validate(data)
-        except fastjsonschema.JsonSchemaValueException as e:
+        except JsonSchemaValueException as e:
             field = ".".join(str(p) for p in (e.path or [])[1:]) or "(top)"
             message = e.message.replace("data.", "", 1) if e.message.startswith("data.") else e.message
             raise SchemaError(f"{where}: invalid {kind}: {message}",

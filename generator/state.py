@@ -61,10 +61,26 @@ def dump_space(space: Space) -> str:
     return "{\n" + "\n".join(lines) + '\n  "units": {\n' + body + ("\n" if units else "") + "  }\n}\n"
 
 
-def load_space(text: str, source: str) -> Space:
-    """Parse a space record; a damaged record is a RepoError naming the file."""
+def load_record(text: str, source: str) -> dict[str, Any]:
+    """A space record as raw JSON data (cheap: ``space_from_record`` builds the Space)."""
     try:
         record = json.loads(text)
+        if not isinstance(record, dict) or not isinstance(record.get("units"), dict):
+            raise ValueError("not a space record")
+        return record
+    except ValueError as e:
+        raise RepoError(f"{source}: damaged space record ({e})",
+                        f"restore it with `git checkout HEAD -- {source}` in the manifests repo") from e
+
+
+def load_space(text: str, source: str) -> Space:
+    """Parse a space record; a damaged record is a RepoError naming the file."""
+    return space_from_record(load_record(text, source), source)
+
+
+def space_from_record(record: dict[str, Any], source: str) -> Space:
+    """The Space a raw record describes."""
+    try:
         target = record["target"]
         return Space(
             name=record["space"],

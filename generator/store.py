@@ -35,6 +35,7 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from generator.errors import LockedError, RepoError
 
+_UNKNOWN = object()
 JOURNAL = "gitops-journal.json"
 LOCK = "gitops.lock"
 STAGING_REF = "refs/gitops/staging"
@@ -92,6 +93,7 @@ class Store:
         self.repo = repo
         self.git = repo.git
         self._git_dir = Path(repo.git_dir)
+        self._head: str | None | object = _UNKNOWN
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -136,11 +138,17 @@ class Store:
     # --- reading ---------------------------------------------------------------------------
 
     def head(self) -> str | None:
-        """The commit HEAD points at, or None in a repo with no commit yet."""
-        try:
-            return str(self.git.rev_parse("--verify", "-q", "HEAD^{commit}"))
-        except GitCommandError:
-            return None
+        """The commit HEAD points at, or None in a repo with no commit yet.
+
+        Asked once and kept: gitops moves HEAD only in ``commit`` (which updates it) and
+        under the lock, so within one command it changes only through this object.
+        """
+        if self._head is _UNKNOWN:
+            try:
+                self._head = str(self.git.rev_parse("--verify", "-q", "HEAD^{commit}"))
+            except GitCommandError:
+                self._head = None
+        return self._head  # type: ignore[return-value]
 
     def branch_ref(self) -> str:
         """The ref HEAD names (``refs/heads/main``); a detached HEAD is an error."""
@@ -159,6 +167,19 @@ class Store:
             if entry:
                 meta, _, path = entry.partition("\t")
                 blobs[path] = meta.split()[2]
+        return blobs
+
+    def blobs_at_head(self, paths: list[str]) -> dict[str, str]:
+        """path -> blob id at HEAD for those of ``paths`` that HEAD has (one git process)."""
+        if not paths or self.head() is None:
+            return {}
+        out = self._run_input("cat-file", "--batch-check=%(objectname) %(objecttype)",
+                              data="".join(f"HEAD:{p}\n" for p in paths).encode())
+        blobs = {}
+        for path, line in zip(paths, out.splitlines()):
+            name, _, kind = line.partition(" ")
+            if kind == "blob":
+                blobs[path] = name
         return blobs
 
     def read(self, path: str) -> str:
@@ -224,7 +245,7 @@ class Store:
         commit is made and None is returned. Otherwise the new commit's id.
         """
         old = self.head()
-        current = self.tree(*sorted({p.split("/", 1)[0] for p in changes})) if old else {}
+        current = self.blobs_at_head(list(changes))
         effective = {
             path: text for path, text in changes.items()
             if (path in current if text is None else current.get(path) != blob_id(text))
@@ -252,9 +273,11 @@ class Store:
                             data=f"start\nupdate {ref} {new} {old or ZERO}\n"
                                  f"delete {STAGING_REF}\ncommit\n".encode())
         except RepoError as e:
+            self._head = _UNKNOWN
             self.recover()
             raise RepoError(f"{ref} moved while this command ran; nothing was committed",
                             "run the command again") from e
+        self._head = new
         self._refresh_index(sorted(effective))
         self._clear_journal()
         return new
@@ -338,7 +361,7 @@ class Store:
 
     def _restore(self, paths: list[str]) -> None:
         """Put ``paths`` back to what HEAD has, in the work tree and the index."""
-        at_head = self.tree(*sorted({p.split("/", 1)[0] for p in paths})) if self.head() else {}
+        at_head = self.blobs_at_head(paths)
         keep = [p for p in paths if p in at_head]
         gone = [p for p in paths if p not in at_head]
         if keep:
@@ -350,6 +373,7 @@ class Store:
 
     def recover(self) -> bool:
         """Finish what a killed command left: journaled paths back to HEAD. True if it did."""
+        self._head = _UNKNOWN
         journal = self._git_dir / JOURNAL
         try:
             paths = json.loads(journal.read_text())["paths"]

@@ -20,13 +20,14 @@ import json
 import math
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError as RuamelError
 
 from generator.errors import YamlError
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 
 class _Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
@@ -248,6 +249,8 @@ def dump(data: Any) -> str:
 
 
 def _roundtrip() -> YAML:
+    from ruamel.yaml import YAML  # imported when first needed: most commands never round-trip
+
     rt = YAML(typ="rt")
     rt.indent(mapping=2, sequence=2, offset=0)
     rt.width = 4096  # never fold long lines: a folded image reference is a diff nobody wants
@@ -257,6 +260,8 @@ def _roundtrip() -> YAML:
 
 def load_roundtrip(text: str, source: str = "<text>") -> Any:
     """Parse keeping comments, key order and quoting, for an edit that must preserve them."""
+    from ruamel.yaml.error import YAMLError as RuamelError
+
     try:
         return _roundtrip().load(text)
     except RuamelError as e:

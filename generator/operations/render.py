@@ -9,18 +9,20 @@ no downstream file is read at all when nothing upstream of it changed.
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator import __version__
 from generator import overlay as overlays
 from generator import render as rendering
 from generator import state, trailers, yamlio
 from generator.config import Project
 from generator.errors import RepoError
-from generator.model import Space, SpaceSpec, UnitRef, UnitState
+from generator.model import Overlay, Space, SpaceSpec, UnitRef, UnitState
 from generator.operations.repo import Fleet
 from generator.schema import SchemaValidator
 from generator.store import Store, blob_id
@@ -47,10 +49,15 @@ class RenderResult:
 
 
 def _fingerprint(*parts: str) -> str:
-    """A unit's inputs: its space's overlay fingerprint and its upstream's blob id. A space's
-    record holds the fingerprint of the overlay and every upstream blob, so an untouched space
-    is recognised without looking at its units."""
+    """A hash of inputs. A unit's: what of its space's overlay touches it, and its upstream's
+    blob id. A space's: its whole overlay and every upstream blob, so an untouched space is
+    recognised without looking at its units."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _unit_fingerprint(overlay: Overlay, unit: str, upstream_blob: str) -> str:
+    parts = json.dumps([__version__, overlays.inputs(overlay, unit)], sort_keys=True, default=str)
+    return _fingerprint(parts, upstream_blob)
 
 
 class _Planner:
@@ -67,6 +74,7 @@ class _Planner:
         self.emitter = yamlio.Emitter()
         self.parsed: dict[UnitRef, Any] = {}
         self._touched: set[str] = set()
+        self._blobs_of: dict[str, tuple[str, ...]] = {}
 
     def _unit_labels(self, unit: str, environment: str | None) -> dict[str, str]:
         key = (unit, environment)
@@ -104,8 +112,11 @@ class _Planner:
             self._touched.add(space)
             self.plan.spaces.append(space)
 
-    def _write(self, ref: UnitRef, text: str) -> None:
-        self.plan.changes[state.unit_path(ref)] = text
+    def _write(self, ref: UnitRef, text: str, blob: str) -> None:
+        path = state.unit_path(ref)
+        if self.fleet.blobs.get(path) == blob:  # regenerated, but to what it already is
+            return
+        self.plan.changes[path] = text
         self.plan.units.append(ref)
         self._touch(ref.space)
 
@@ -116,26 +127,35 @@ class _Planner:
             self.plan.changes[state.unit_path(ref)] = None
             self.plan.units.append(ref)
 
-    def _reuse(self, name: str, old: Space | None, fingerprint: str) -> bool:
-        """True, with the space's units taken as they are, when its record says it was made
-        from exactly these inputs and every unit file is still there."""
-        names = self.project.unit_names()
-        if old is None or old.fingerprint != fingerprint or list(old.units) != self.sorted_names:
+    def _reuse(self, name: str, fingerprint: str) -> bool:
+        """True when the space's record says it was made from exactly these inputs and every
+        unit file is still there: its units are then taken as they are, unread."""
+        records = self.fleet.spaces
+        if records.fingerprint(name) != fingerprint or records.unit_names(name) != self.sorted_names:
             return False
-        refs = [UnitRef(name, unit) for unit in names]
-        if not all(state.unit_path(ref) in self.fleet.blobs for ref in refs):
+        if not all(f"{state.SPACES_DIR}/{name}/{unit}.yaml" in self.fleet.blobs
+                   for unit in self.sorted_names):
             return False
-        for ref in refs:
-            self.current[ref] = (self.fleet.blobs[state.unit_path(ref)],
-                                 lambda r=ref: self.fleet.data(r))
-        self.plan.all_units[name] = names
+        self.plan.all_units[name] = self.project.unit_names()
         return True
+
+    def _current(self, ref: UnitRef) -> tuple[str, Callable[[], Any]]:
+        """(blob id, data loader) of a unit as this render leaves it: as planned, or as it is."""
+        if ref in self.current:
+            return self.current[ref]
+        return self.fleet.blobs[state.unit_path(ref)], lambda: self.fleet.data(ref)
+
+    def _upstream_blobs(self, space: str) -> tuple[str, ...]:
+        if space not in self._blobs_of:
+            self._blobs_of[space] = tuple(self._current(UnitRef(space, unit))[0]
+                                          for unit in self.project.unit_names())
+        return self._blobs_of[space]
 
     def base(self) -> None:
         spec = self.project.base
-        old = self.fleet.spaces.get(spec.name)
-        if self._reuse(spec.name, old, spec.fingerprint):
+        if self._reuse(spec.name, spec.fingerprint):
             return
+        old = self.fleet.spaces.get(spec.name)
         texts = rendering.render_base(self.project.templates, self.project.values)
         units: dict[str, UnitState] = {}
         for unit, text in texts.items():
@@ -151,7 +171,7 @@ class _Planner:
                 self.current[ref] = (head, (lambda d=data, r=ref, h=head, o=origin:
                                             d if h == o else self.fleet.data(r)))
             else:
-                self._write(ref, text)
+                self._write(ref, text, origin)
                 self.current[ref] = (origin, lambda d=data: d)
             units[unit] = UnitState(labels, None, origin, origin)
         self._delete_gone(spec.name, set(texts))
@@ -160,25 +180,22 @@ class _Planner:
 
     def downstream(self, spec: SpaceSpec) -> None:
         assert spec.overlay is not None and spec.upstream is not None
-        old = self.fleet.spaces.get(spec.name)
-        upstream = spec.upstream
-        inputs = _fingerprint(spec.fingerprint, *(self.current[UnitRef(upstream, unit)][0]
-                                                  for unit in self.project.unit_names()))
-        if self._reuse(spec.name, old, inputs):
+        inputs = _fingerprint(spec.fingerprint, *self._upstream_blobs(spec.upstream))
+        if self._reuse(spec.name, inputs):
             return
+        old = self.fleet.spaces.get(spec.name)
         units: dict[str, UnitState] = {}
         for unit in self.project.unit_names():
             up = UnitRef(spec.upstream, unit)
             ref = UnitRef(spec.name, unit)
             path = state.unit_path(ref)
-            up_blob, up_data = self.current[up]
-            fingerprint = _fingerprint(spec.fingerprint, up_blob)
+            up_blob, up_data = self._current(up)
+            fingerprint = _unit_fingerprint(spec.overlay, unit, up_blob)
             labels = self._unit_labels(unit, spec.labels.get("environment"))
             previous = old.units.get(unit) if old else None
             if previous and previous.fingerprint == fingerprint and path in self.fleet.blobs:
                 units[unit] = (previous if previous.labels == labels and previous.upstream == up
                                else UnitState(labels, up, previous.origin, fingerprint))
-                self.current[ref] = (self.fleet.blobs[path], lambda r=ref: self.fleet.data(r))
                 continue
             if up not in self.parsed:
                 self.parsed[up] = up_data()
@@ -187,7 +204,7 @@ class _Planner:
             self._validate(data, ref)
             text = self.emitter.dump(data)
             origin = blob_id(text)
-            self._write(ref, text)
+            self._write(ref, text, origin)
             self.current[ref] = (origin, lambda d=data: d)
             units[unit] = UnitState(labels, up, origin, fingerprint)
         self._delete_gone(spec.name, set(units))
@@ -196,8 +213,8 @@ class _Planner:
 
     def removed_spaces(self) -> None:
         defined = {self.project.base.name, *(s.name for s in self.project.spaces)}
-        for name, space in sorted(self.fleet.spaces.items()):
-            if space.managed_by == "config" and name not in defined:
+        for name in sorted(self.fleet.spaces):
+            if self.fleet.spaces.managed_by(name) == "config" and name not in defined:
                 self._delete_gone(name, set())
                 self.plan.changes[state.record_path(name)] = None
                 self._touch(name)

@@ -7,6 +7,7 @@ command; unit texts and parsed manifests are read only when asked for, then kept
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,25 +17,55 @@ from generator.model import Space, UnitRef, check_name
 from generator.store import Store
 
 
+class Records(Mapping[str, Space]):
+    """Space records by name, parsed as JSON up front and made into Spaces when first used:
+    a no-op render of a thousand spaces looks at two fields of each and builds none."""
+
+    def __init__(self, raw: dict[str, dict[str, Any]]) -> None:
+        self.raw = raw
+        self._built: dict[str, Space] = {}
+
+    def __getitem__(self, name: str) -> Space:
+        if name not in self._built:
+            self._built[name] = state.space_from_record(self.raw[name], state.record_path(name))
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def fingerprint(self, name: str) -> str | None:
+        """A space's recorded fingerprint, without building it (None: no such space)."""
+        record = self.raw.get(name)
+        return str(record.get("fingerprint", "")) if record else None
+
+    def unit_names(self, name: str) -> list[str]:
+        return list(self.raw[name]["units"]) if name in self.raw else []
+
+    def managed_by(self, name: str) -> str:
+        return str(self.raw[name].get("managedBy", "config"))
+
+
 @dataclass
 class Fleet:
     """Every space of a manifests repo, as of HEAD."""
 
     store: Store
-    spaces: dict[str, Space]
+    spaces: Records
     blobs: dict[str, str]  # unit path -> blob id at HEAD
     _texts: dict[str, str] = field(default_factory=dict)
     _data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store) -> Fleet:
-        spaces = {}
+        raw = {}
         for name in store.list_dir(state.STATE_DIR):
             if name.endswith(".json"):
                 path = f"{state.STATE_DIR}/{name}"
-                space = state.load_space(store.read(path), path)
-                spaces[space.name] = space
-        return cls(store, spaces, store.tree(state.SPACES_DIR))
+                raw[name[:-5]] = state.load_record(store.read(path), path)
+        return cls(store, Records(raw), store.tree(state.SPACES_DIR))
 
     def space(self, name: str) -> Space:
         """A space by name; unknown names get the list of known ones."""
