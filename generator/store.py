@@ -27,6 +27,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,29 +320,44 @@ class Store:
     def _write_work_tree(self, changes: Mapping[str, str | None], new: set[str]) -> None:
         """Write ``changes`` into the work tree. Paths in ``new`` (not in HEAD, checked free
         beforehand) are created in place; existing files are replaced by rename, so a reader
-        sees the old file or the new one. A crash in between is undone by the journal."""
-        made: set[str] = set()
+        sees the old file or the new one. A crash in between is undone by the journal.
+
+        A few threads write, one directory each at a time: file creation in ext4 waits on the
+        journal far more than on the CPU, and a disk still busy with earlier writes makes a
+        thousand-directory render twice as slow when written by one thread.
+        """
+        by_dir: dict[str, list[tuple[str, str]]] = {}
         for path, text in changes.items():
             target = os.path.join(self.root, path)
             if text is None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(target)
                 _prune_empty_dirs(Path(target).parent, self.root)
-                continue
-            parent = os.path.dirname(target)
-            if parent not in made:
-                os.makedirs(parent, exist_ok=True)
-                made.add(parent)
-            # os.open/os.write: a plain open() costs three more system calls per file (isatty,
-            # seek, stat), which is most of a fleet-sized render on a slow disk.
-            if path in new:
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                _write_all(fd, text.encode())
             else:
-                tmp = os.path.join(parent, f".{os.path.basename(target)}.gitops-tmp")
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                _write_all(fd, text.encode())
-                os.replace(tmp, target)
+                by_dir.setdefault(os.path.dirname(target), []).append((path, text))
+
+        def write_dir(parent: str) -> None:
+            os.makedirs(parent, exist_ok=True)
+            for path, text in by_dir[parent]:
+                target = os.path.join(self.root, path)
+                # os.open/os.write: a plain open() costs three more system calls per file
+                # (isatty, seek, stat), which shows at fleet scale.
+                if path in new:
+                    _write_all(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644),
+                               text.encode())
+                else:
+                    tmp = os.path.join(parent, f".{os.path.basename(target)}.gitops-tmp")
+                    _write_all(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                               text.encode())
+                    os.replace(tmp, target)
+
+        if len(by_dir) < 4:
+            for parent in by_dir:
+                write_dir(parent)
+            return
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="gitops-write") as pool:
+            for done in [pool.submit(write_dir, parent) for parent in by_dir]:
+                done.result()  # the first failure propagates
 
     def _refresh_index(self, paths: list[str]) -> None:
         self._run_input("update-index", "--add", "--remove", "-z", "--stdin",
