@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -21,10 +22,14 @@ import typer
 from generator import __version__, output
 from generator.config import Project, default_repo, find_config, load_project
 from generator.errors import ConfigError, GitopsError, StaleError
+from generator.model import Conflict, UnitRef
+from generator.operations import mutation
 from generator.operations import render as render_op
 from generator.operations import spaces as spaces_op
 from generator.operations import units as units_op
+from generator.operations import upgrade as upgrade_op
 from generator.operations.repo import Fleet
+from generator.operations.sync import Plan
 from generator.store import Store
 
 app = typer.Typer(
@@ -46,6 +51,17 @@ app.add_typer(unit_app, name="unit")
 
 OutputOpt = Annotated[Optional[str], typer.Option(
     "-o", "--output", help="Output format: table, json or yaml.", show_default=False)]
+PreferOpt = Annotated[str, typer.Option(
+    "--prefer", help="When upstream and a local edit changed the same field differently: keep "
+    "'local' (the default) or take 'upstream'. Either way the conflict is reported.")]
+DryRunOpt = Annotated[bool, typer.Option(
+    "--dry-run", help="Print the diff of every unit it would change; change nothing.")]
+ReasonOpt = Annotated[Optional[str], typer.Option(
+    "--reason", help="Why: recorded as the Gitops-Reason trailer.", show_default=False)]
+AuthorOpt = Annotated[Optional[str], typer.Option(
+    "--author", help="'Name <email>' of the person making the change (default: git config).",
+    show_default=False)]
+SpaceOpt = Annotated[str, typer.Option("--space", help="The space, e.g. traderx-prod-eu.")]
 
 
 @dataclass
@@ -112,6 +128,79 @@ def main(
     ctx.obj = Globals(repo, config, output_format)
 
 
+def _prefer(value: str) -> str:
+    if value not in ("local", "upstream"):
+        raise typer.BadParameter(f"{value!r} is not 'local' or 'upstream'", param_hint="'--prefer'")
+    return value
+
+
+def _conflict_rows(conflicts: list[Conflict]) -> list[dict[str, object]]:
+    return [{"unit": str(c.ref), "field": c.path, "origin": c.origin, "upstream": c.update,
+             "local": c.local, "kept": c.chosen} for c in conflicts]
+
+
+def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> None:
+    """What a mutating command did (or, dry, would do): diffs, conflicts, the commit."""
+    plan = outcome.plan
+    conflicts = _conflict_rows(plan.conflicts)
+    if fmt != "table":
+        output.emit({"commit": outcome.commit, "dryRun": outcome.dry_run,
+                     "units": [str(u) for u in plan.units], "spaces": plan.spaces,
+                     "conflicts": conflicts}, fmt)
+        return
+    if outcome.dry_run:
+        diffs = mutation.unit_diffs(plan)
+        for _, text in diffs:
+            output.stdout.out(text, end="", highlight=False)
+        output.info(f"dry run: {mutation.counted(len(diffs), 'unit')} would change; nothing written")
+    if conflicts:
+        output.table(conflicts, [
+            ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
+            ("ORIGIN", lambda r: r["origin"]), ("UPSTREAM", lambda r: r["upstream"]),
+            ("LOCAL", lambda r: r["local"]), ("KEPT", lambda r: r["kept"])], "")
+    if outcome.dry_run:
+        return
+    if outcome.commit is None:
+        output.info(f"nothing changed in {store.root}")
+    else:
+        output.info(f"{verb} {mutation.counted(len(plan.units), 'unit')} in "
+                    f"{mutation.counted(len(plan.spaces), 'space')}"
+                    + (f", {mutation.counted(len(conflicts), 'conflict')} (see above)" if conflicts else "")
+                    + f": commit {outcome.commit[:10]} in {store.root}")
+
+
+def _labels(pairs: Optional[list[str]]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="'--label'")
+        labels[key] = value
+    return labels
+
+
+def _read_input(path: str, what: str) -> str:
+    """The text of a file, or of stdin for '-'."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text()
+    except OSError as e:
+        raise GitopsError(f"cannot read {what} {path}: {e.strerror}", "check the path") from e
+
+
+def _run_mutation(ctx: typer.Context, build: Callable[[Fleet, str], Plan], operation: str,
+                  summary: Callable[[Plan], str], reason: Optional[str], author: Optional[str],
+                  dry_run: bool, output_format: Optional[str], verb: str) -> None:
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    store = g.store()
+    outcome = mutation.mutate(
+        store, lambda fleet: build(fleet, mutation.kubernetes_version(fleet)), operation, summary,
+        reason, author, dry_run)
+    _report(outcome, store, fmt, verb)
+
+
 # --- render ------------------------------------------------------------------------------
 
 
@@ -128,6 +217,8 @@ def render(
     author: Annotated[Optional[str], typer.Option(
         "--author", help="'Name <email>' of the person making the change (default: git config).",
         show_default=False)] = None,
+    prefer: PreferOpt = "local",
+    output_format: OutputOpt = None,
 ) -> None:
     """Render the base from templates and derive every environment and region space.
 
@@ -155,12 +246,8 @@ def render(
         return
     with output.progress("rendering spaces") as progress:
         store, result = render_op.render(project, g.repo_path(project), message, author, reason,
-                                         progress)
-    if result.commit is None:
-        output.info(f"nothing changed in {store.root}")
-    else:
-        output.info(f"rendered {len(result.units)} unit(s) in {len(result.spaces)} space(s): "
-                    f"commit {result.commit[:10]} in {store.root}")
+                                         _prefer(prefer), progress)
+    _report(mutation.Outcome(result.commit, result.plan), store, g.fmt(output_format), "rendered")
 
 
 # --- space -------------------------------------------------------------------------------
@@ -233,6 +320,217 @@ def unit_get(
         output.emit({k: v for k, v in found.items() if k != "text"}, "json")
     else:
         sys.stdout.write(found["text"])
+
+
+# --- upgrade and promote -------------------------------------------------------------------
+
+
+@app.command()
+def upgrade(
+    ctx: typer.Context,
+    space: Annotated[str, typer.Option(
+        "--space", help="Spaces to upgrade, a glob: 'traderx-prod-*', '*' (every space).")] = "*",
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
+                                                show_default=False)] = None,
+    prefer: PreferOpt = "local",
+    dry_run: DryRunOpt = False,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Carry each upstream's current content into its downstream units (push-upgrade).
+
+    Each unit becomes merge3(origin = what it was generated as, update = what its upstream
+    makes now, local = the unit as it is): upstream changes land, local edits stay, and where
+    both changed a field differently the local value is kept (or --prefer upstream) and the
+    conflict is reported and recorded in the commit.
+
+    Examples:
+
+      gitops upgrade --space 'traderx-prod-*' --dry-run
+
+      gitops upgrade --space traderx-prod-eu --unit trade-service --prefer upstream
+    """
+    _run_mutation(ctx, lambda fleet, version: upgrade_op.plan_upgrade(
+        fleet, version, space, unit, _prefer(prefer)), "upgrade",
+        lambda p: f"upgrade: {mutation.counted(len(p.units), 'unit')} in {space}"
+                  + (f" ({mutation.counted(len(p.conflicts), 'conflict')})" if p.conflicts else ""),
+        reason, author, dry_run, output_format, "upgraded")
+
+
+@app.command()
+def promote(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option("--from", help="The space whose changes travel.")],
+    target: Annotated[str, typer.Option("--to", help="The space that takes them.")],
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
+                                                show_default=False)] = None,
+    prefer: PreferOpt = "local",
+    dry_run: DryRunOpt = False,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Promote a space's changes into another: along the pipeline or sideways.
+
+    Sideways (e.g. --from traderx-prod-eu --to traderx-prod-asia), only what the source changed
+    relative to its own upstream travels: asia takes eu's fix and keeps its own replicas.
+    """
+    _run_mutation(ctx, lambda fleet, version: upgrade_op.plan_promote(
+        fleet, version, source, target, unit, _prefer(prefer)), "promote",
+        lambda p: f"promote {source} -> {target}: {mutation.counted(len(p.units), 'unit')}",
+        reason, author, dry_run, output_format, "promoted")
+
+
+@app.command()
+def overrides(
+    ctx: typer.Context,
+    space: SpaceOpt,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
+                                                show_default=False)] = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Every local edit of a space: each field where a unit differs from what it was generated as."""
+    g = _globals(ctx)
+    output.listing(units_op.overrides(g.fleet(), space, unit), g.fmt(output_format), [
+        ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
+        ("GENERATED", lambda r: r["generated"]), ("LOCAL", lambda r: r["local"]),
+    ], f"no local edits in {space}")
+
+
+# --- changing spaces and units -------------------------------------------------------------
+
+
+@space_app.command("create")
+def space_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The new space, e.g. traderx-prod-ca.")],
+    upstream: Annotated[Optional[str], typer.Option(
+        "--upstream", help="Clone every unit of this space, linked to it (later upgrades flow in).",
+        show_default=False)] = None,
+    label: Annotated[Optional[list[str]], typer.Option("--label", help="KEY=VALUE, repeatable.",
+                                                       show_default=False)] = None,
+    namespace: Annotated[Optional[str], typer.Option(
+        "--namespace", help="Namespace of its units (default: the space's name).",
+        show_default=False)] = None,
+    context: Annotated[Optional[str], typer.Option(
+        "--context", help="Kube context it deploys to (default: the space's name).",
+        show_default=False)] = None,
+    dry_run: DryRunOpt = False,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Create a space, empty or as a linked copy of another."""
+    labels = _labels(label)
+    _run_mutation(ctx, lambda fleet, version: spaces_op.plan_create(
+        fleet, version, name, upstream, labels, namespace, context), "space-create",
+        lambda p: f"space create {name}" + (f" from {upstream}" if upstream else ""),
+        reason, author, dry_run, output_format, "created")
+
+
+@unit_app.command("create")
+def unit_create(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="The new unit's name.")],
+    space: SpaceOpt,
+    file: Annotated[Optional[str], typer.Option(
+        "--file", help="Its manifest, from a file ('-': stdin).", show_default=False)] = None,
+    upstream_space: Annotated[Optional[str], typer.Option(
+        "--upstream-space", help="Derive it from a unit of this space...", show_default=False)] = None,
+    upstream_unit: Annotated[Optional[str], typer.Option(
+        "--upstream-unit", help="...this unit (default: the same name).", show_default=False)] = None,
+    label: Annotated[Optional[list[str]], typer.Option("--label", help="KEY=VALUE, repeatable.",
+                                                       show_default=False)] = None,
+    dry_run: DryRunOpt = False,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Create a unit from a manifest file, or linked to an upstream unit."""
+    if (file is None) == (upstream_space is None):
+        raise typer.BadParameter("give exactly one of --file or --upstream-space",
+                                 param_hint="'--file' / '--upstream-space'")
+    text = _read_input(file, "manifest") if file is not None else None
+    up = UnitRef.parse(f"{upstream_space}/{upstream_unit or unit}") if upstream_space else None
+    labels = _labels(label)
+    _run_mutation(ctx, lambda fleet, version: units_op.plan_create(
+        fleet, version, space, unit, text, up, labels), "unit-create",
+        lambda p: f"unit create {space}/{unit}" + (f" from {up}" if up else ""),
+        reason, author, dry_run, output_format, "created")
+
+
+@unit_app.command("update")
+def unit_update(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="The unit, e.g. trade-service.")],
+    space: SpaceOpt,
+    patch: Annotated[Optional[str], typer.Option(
+        "--patch", help="A strategic merge patch, JSON or YAML ('-': stdin), e.g. "
+        '\'{"spec":{"replicas":3}}\'', show_default=False)] = None,
+    patch_file: Annotated[Optional[str], typer.Option(
+        "--patch-file", help="The patch, from a file.", show_default=False)] = None,
+    merge_unit: Annotated[Optional[str], typer.Option(
+        "--merge-unit", help="SPACE/UNIT: merge in what that unit changed relative to its own "
+        "upstream (lateral promotion).", show_default=False)] = None,
+    file: Annotated[Optional[str], typer.Option(
+        "--file", help="Replace the whole manifest with this file.", show_default=False)] = None,
+    prefer: PreferOpt = "local",
+    dry_run: DryRunOpt = False,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Change a unit: patch it, replace it, or merge another unit's change into it.
+
+    A changed unit has local edits: later upgrades keep them (see `gitops overrides`).
+
+    Examples:
+
+      gitops unit update trade-service --space traderx-base --patch \\
+        '{"spec":{"template":{"spec":{"containers":[{"name":"trade-service","image":"traderx/trade-service:v2"}]}}}}'
+
+      gitops unit update trade-service --space traderx-prod-asia --merge-unit traderx-prod-eu/trade-service
+    """
+    given = [x for x in (patch, patch_file, merge_unit, file) if x is not None]
+    if len(given) != 1:
+        raise typer.BadParameter("give exactly one of --patch, --patch-file, --merge-unit, --file",
+                                 param_hint="'--patch'")
+    if merge_unit is not None:
+        source = merge_unit
+        _run_mutation(ctx, lambda fleet, version: units_op.plan_merge_unit(
+            fleet, version, space, unit, source, _prefer(prefer)), "merge-unit",
+            lambda p: f"merge {source} into {space}/{unit}", reason, author, dry_run,
+            output_format, "updated")
+        return
+    if file is not None:
+        text = _read_input(file, "manifest")
+        _run_mutation(ctx, lambda fleet, version: units_op.plan_replace(
+            fleet, version, space, unit, text), "replace",
+            lambda p: f"replace {space}/{unit}", reason, author, dry_run, output_format, "updated")
+        return
+    source_text = _read_input(patch_file, "patch") if patch_file is not None else (
+        sys.stdin.read() if patch == "-" else str(patch))
+    parsed = units_op.parse_patch(source_text, "--patch" if patch is not None else str(patch_file))
+    _run_mutation(ctx, lambda fleet, version: units_op.plan_patch(
+        fleet, version, space, unit, parsed), "patch",
+        lambda p: f"patch {space}/{unit}", reason, author, dry_run, output_format, "updated")
+
+
+@unit_app.command("delete")
+def unit_delete(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="The unit.")],
+    space: SpaceOpt,
+    dry_run: DryRunOpt = False,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Delete a unit (refused while another unit derives from it)."""
+    _run_mutation(ctx, lambda fleet, version: units_op.plan_delete(fleet, version, space, unit),
+                  "unit-delete", lambda p: f"unit delete {space}/{unit}", reason, author, dry_run,
+                  output_format, "deleted")
 
 
 # --- entry point -------------------------------------------------------------------------

@@ -114,13 +114,16 @@ class UnitState:
     """What the manifests repo records about one unit besides its manifest.
 
     ``origin`` is the git blob id of the unit as generated at its last sync (the origin of the
-    next 3-way merge); ``fingerprint`` identifies the inputs of that generation.
+    next 3-way merge); ``fingerprint`` identifies the inputs of that generation; and
+    ``upstream_blob`` is what the upstream unit was then (to tell what upstream changed under
+    a field the space's overlay sets).
     """
 
     labels: dict[str, str]
     upstream: UnitRef | None
     origin: str
     fingerprint: str
+    upstream_blob: str | None = None  # the upstream unit's blob id at that sync
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,9 @@ class Space:
     """A space as the manifests repo records it (``.gitops/spaces/<space>.json``).
 
     ``managed_by`` is ``"config"`` for spaces the config dir defines (render keeps them in step
-    with it) and ``"cli"`` for spaces made with ``gitops space create``.
+    with it) and ``"cli"`` for spaces made with ``gitops space create``. ``overlay`` is what it
+    changes on its upstream (None: units are copies of their upstream units), recorded so that
+    ``upgrade`` needs only the repo. ``fingerprint`` hashes every input of its last sync.
     """
 
     name: str
@@ -138,6 +143,7 @@ class Space:
     managed_by: str
     fingerprint: str
     units: dict[str, UnitState]
+    overlay: Overlay | None = None
 
 
 @dataclass(frozen=True)

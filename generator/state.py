@@ -17,15 +17,39 @@ import json
 from typing import Any
 
 from generator.errors import RepoError
-from generator.model import Space, Target, UnitRef, UnitState
+from generator.model import Overlay, Space, Target, UnitRef, UnitState
 
 SPACES_DIR = "spaces"
 STATE_DIR = ".gitops/spaces"
+ORIGINS_DIR = ".gitops/origins"
+SETTINGS = ".gitops/settings.json"
 
 
 def unit_path(ref: UnitRef) -> str:
     """``spaces/<space>/<unit>.yaml``."""
     return f"{SPACES_DIR}/{ref.space}/{ref.unit}.yaml"
+
+
+def origin_path(ref: UnitRef) -> str:
+    """``.gitops/origins/<space>/<unit>.yaml``: the unit as generated at its last sync, kept
+    only while the unit has local edits (it is the origin of the next 3-way merge)."""
+    return f"{ORIGINS_DIR}/{ref.space}/{ref.unit}.yaml"
+
+
+def dump_overlay(overlay: Overlay | None) -> dict[str, Any] | None:
+    if overlay is None:
+        return None
+    return {"namespace": overlay.namespace, "labels": overlay.labels, "replicas": overlay.replicas,
+            "images": overlay.images, "env": overlay.env, "resources": overlay.resources,
+            "patches": overlay.patches, "sources": list(overlay.sources)}
+
+
+def load_overlay(data: dict[str, Any] | None) -> Overlay | None:
+    if data is None:
+        return None
+    return Overlay(data["namespace"], data.get("labels", {}), data.get("replicas", {}),
+                   data.get("images", {}), data.get("env", {}), data.get("resources", {}),
+                   data.get("patches", {}), tuple(data.get("sources", ())))
 
 
 def space_dir(space: str) -> str:
@@ -46,6 +70,7 @@ def dump_space(space: Space) -> str:
         "target": {"context": space.target.context, "namespace": space.target.namespace},
         "managedBy": space.managed_by,
         "fingerprint": space.fingerprint,
+        "overlay": dump_overlay(space.overlay),
     }
     lines = [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
     units = [
@@ -54,6 +79,7 @@ def dump_space(space: Space) -> str:
             "upstream": str(unit.upstream) if unit.upstream else None,
             "origin": unit.origin,
             "fingerprint": unit.fingerprint,
+            **({"upstreamBlob": unit.upstream_blob} if unit.upstream_blob else {}),
         })
         for name, unit in sorted(space.units.items())
     ]
@@ -89,6 +115,7 @@ def space_from_record(record: dict[str, Any], source: str) -> Space:
             target=Target(target["context"], target["namespace"]),
             managed_by=record.get("managedBy", "config"),
             fingerprint=record.get("fingerprint", ""),
+            overlay=load_overlay(record.get("overlay")),
             units={
                 name: UnitState(
                     labels=dict(unit["labels"]),
@@ -96,6 +123,7 @@ def space_from_record(record: dict[str, Any], source: str) -> Space:
                     upstream=UnitRef(*unit["upstream"].split("/", 1)) if unit.get("upstream") else None,
                     origin=unit["origin"],
                     fingerprint=unit["fingerprint"],
+                    upstream_blob=unit.get("upstreamBlob"),
                 )
                 for name, unit in record["units"].items()
             },

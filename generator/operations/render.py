@@ -1,246 +1,135 @@
 """``gitops render``: templates -> base space -> every downstream space, as one commit.
 
-Work grows with what changed, not with the size of the fleet: a unit is regenerated only when
-its fingerprint (its space's overlay + the blob id of its upstream unit) differs from the one
-recorded at its last sync; an upstream unit is parsed once however many spaces derive from it;
-no downstream file is read at all when nothing upstream of it changed.
+The base is rendered from the templates and merged with its local edits; every space the
+config dir defines takes its labels, target and overlay from it; then every space is brought
+up to date with its upstream, upstreams first (operations/sync.py does the merging). Work grows
+with what changed: an untouched space is recognised from its record's fingerprint alone.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import marshal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from generator import __version__
-from generator import overlay as overlays
 from generator import render as rendering
-from generator import state, trailers, yamlio
+from generator import state, yamlio
 from generator.config import Project
-from generator.errors import RepoError
-from generator.model import Overlay, Space, SpaceSpec, UnitRef, UnitState
+from generator.model import Space, SpaceSpec, UnitRef, UnitState
+from generator.operations import mutation
 from generator.operations.repo import Fleet
-from generator.schema import SchemaValidator
+from generator.operations.sync import Engine, Plan, order
 from generator.store import Store, blob_id
 
 Progress = Callable[[int, int], None]
 
 
-@dataclass
-class RenderPlan:
-    """What a render would change: path -> new text (None deletes), and the units behind it."""
-
-    changes: dict[str, str | None] = field(default_factory=dict)
-    units: list[UnitRef] = field(default_factory=list)
-    spaces: list[str] = field(default_factory=list)
-    all_units: dict[str, list[str]] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class RenderResult:
     commit: str | None
-    changed: list[str]  # paths, sorted
-    units: list[UnitRef]
-    spaces: list[str]
+    plan: Plan
 
 
-def _fingerprint(*parts: str) -> str:
-    """A hash of inputs. A unit's: what of its space's overlay touches it, and its upstream's
-    blob id. A space's: its whole overlay and every upstream blob, so an untouched space is
-    recognised without looking at its units."""
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-
-
-def _unit_fingerprint(overlay: Overlay, unit: str, upstream_blob: str) -> str:
-    parts = json.dumps([__version__, overlays.inputs(overlay, unit)], sort_keys=True, default=str)
-    return _fingerprint(parts, upstream_blob)
-
-
-class _Planner:
-    def __init__(self, project: Project, fleet: Fleet, progress: Progress | None) -> None:
+class _Render:
+    def __init__(self, project: Project, fleet: Fleet, prefer: str, progress: Progress | None) -> None:
         self.project = project
         self.fleet = fleet
-        self.plan = RenderPlan()
-        self.validator = SchemaValidator(project.kubernetes_version)
+        self.engine = Engine(fleet, project.kubernetes_version, prefer)
         self.progress = progress
-        self.current: dict[UnitRef, tuple[str, Callable[[], Any]]] = {}  # blob id, data loader
+        self.names = project.unit_names()
         self._labels: dict[tuple[str, str | None], dict[str, str]] = {}
-        self.sorted_names = sorted(project.unit_names())
-        self.valid: set[bytes] = set()
-        self.emitter = yamlio.Emitter()
-        self.parsed: dict[UnitRef, Any] = {}
-        self._touched: set[str] = set()
-        self._blobs_of: dict[str, tuple[str, ...]] = {}
 
-    def _unit_labels(self, unit: str, environment: str | None) -> dict[str, str]:
+    def labels(self, unit: str, environment: str | None) -> dict[str, str]:
         key = (unit, environment)
         if key not in self._labels:
             self._labels[key] = rendering.unit_labels(self.project.values, unit, environment)
         return self._labels[key]
 
-    def _validate(self, data: Any, ref: UnitRef) -> None:
-        """Validate, skipping data already found valid up to namespace and label values: the
-        schema types both as free strings, and they are what most regions differ in."""
-        metadata = data.get("metadata") if isinstance(data, dict) else None
-        shape = data
-        if isinstance(metadata, dict):
-            normal = dict(metadata)
-            if isinstance(normal.get("namespace"), str):
-                normal["namespace"] = ""
-            if isinstance(normal.get("labels"), dict):
-                normal["labels"] = {k: "" if isinstance(v, str) else v
-                                    for k, v in normal["labels"].items()}
-            shape = {**data, "metadata": normal}
-        # marshal version 2 writes no back-references, so equal data gives equal bytes.
-        key = hashlib.sha1(marshal.dumps(shape, 2)).digest()  # noqa: S324 - a cache key
-        if key not in self.valid:
-            self.validator.validate(data, str(ref))
-            self.valid.add(key)
-
-    def _record(self, space: Space) -> None:
-        if self.fleet.spaces.get(space.name) != space:
-            self.plan.changes[state.record_path(space.name)] = state.dump_space(space)
-            self._touch(space.name)
-        self.plan.all_units[space.name] = list(space.units)
-
-    def _touch(self, space: str) -> None:
-        if space not in self._touched:
-            self._touched.add(space)
-            self.plan.spaces.append(space)
-
-    def _write(self, ref: UnitRef, text: str, blob: str) -> None:
-        path = state.unit_path(ref)
-        if self.fleet.blobs.get(path) == blob:  # regenerated, but to what it already is
-            return
-        self.plan.changes[path] = text
-        self.plan.units.append(ref)
-        self._touch(ref.space)
-
-    def _delete_gone(self, space: str, keep: set[str]) -> None:
-        old = self.fleet.spaces.get(space)
-        for unit in sorted(set(old.units) - keep) if old else []:
-            ref = UnitRef(space, unit)
-            self.plan.changes[state.unit_path(ref)] = None
-            self.plan.units.append(ref)
-
-    def _reuse(self, name: str, fingerprint: str) -> bool:
-        """True when the space's record says it was made from exactly these inputs and every
-        unit file is still there: its units are then taken as they are, unread."""
-        records = self.fleet.spaces
-        if records.fingerprint(name) != fingerprint or records.unit_names(name) != self.sorted_names:
-            return False
-        if not all(f"{state.SPACES_DIR}/{name}/{unit}.yaml" in self.fleet.blobs
-                   for unit in self.sorted_names):
-            return False
-        self.plan.all_units[name] = self.project.unit_names()
-        return True
-
-    def _current(self, ref: UnitRef) -> tuple[str, Callable[[], Any]]:
-        """(blob id, data loader) of a unit as this render leaves it: as planned, or as it is."""
-        if ref in self.current:
-            return self.current[ref]
-        return self.fleet.blobs[state.unit_path(ref)], lambda: self.fleet.data(ref)
-
-    def _upstream_blobs(self, space: str) -> tuple[str, ...]:
-        if space not in self._blobs_of:
-            self._blobs_of[space] = tuple(self._current(UnitRef(space, unit))[0]
-                                          for unit in self.project.unit_names())
-        return self._blobs_of[space]
-
     def base(self) -> None:
         spec = self.project.base
-        if self._reuse(spec.name, spec.fingerprint):
+        old = self.fleet.spaces.get(spec.name) if spec.name in self.fleet.spaces else None
+        if (old is not None and old.fingerprint == spec.fingerprint
+                and sorted(old.units) == sorted(self.names)
+                and all(state.unit_path(UnitRef(spec.name, u)) in self.fleet.blobs for u in self.names)):
+            self.engine.records[spec.name] = old
+            self.engine.plan.all_units[spec.name] = list(old.units)
             return
-        old = self.fleet.spaces.get(spec.name)
         texts = rendering.render_base(self.project.templates, self.project.values)
         units: dict[str, UnitState] = {}
         for unit, text in texts.items():
             ref = UnitRef(spec.name, unit)
-            path = state.unit_path(ref)
             data = yamlio.load(text, f"{rendering.unit_template(unit)} (rendered)")
-            self._validate(data, ref)
-            origin = blob_id(text)
-            labels = self._unit_labels(unit, spec.labels.get("environment"))
+            self.engine.validate(data, ref)
             previous = old.units.get(unit) if old else None
-            if previous and previous.origin == origin and path in self.fleet.blobs:
-                head = self.fleet.blobs[path]
-                self.current[ref] = (head, (lambda d=data, r=ref, h=head, o=origin:
-                                            d if h == o else self.fleet.data(r)))
-            else:
-                self._write(ref, text, origin)
-                self.current[ref] = (origin, lambda d=data: d)
-            units[unit] = UnitState(labels, None, origin, origin)
-        self._delete_gone(spec.name, set(texts))
-        self._record(Space(spec.name, spec.labels, None, spec.target, "config",
-                           spec.fingerprint, units))
+            self.engine.reconcile(ref, previous, text, lambda d=data: d)
+            origin = blob_id(text)
+            units[unit] = UnitState(self.labels(unit, spec.labels.get("environment")), None, origin, origin)
+        for unit in sorted(set(old.units) - set(texts)) if old else []:
+            self.engine.remove(UnitRef(spec.name, unit))
+        self.engine.record(Space(spec.name, spec.labels, None, spec.target, "config",
+                                 spec.fingerprint, units, None))
 
-    def downstream(self, spec: SpaceSpec) -> None:
-        assert spec.overlay is not None and spec.upstream is not None
-        inputs = _fingerprint(spec.fingerprint, *self._upstream_blobs(spec.upstream))
-        if self._reuse(spec.name, inputs):
-            return
-        old = self.fleet.spaces.get(spec.name)
-        units: dict[str, UnitState] = {}
-        for unit in self.project.unit_names():
+    def defined(self, spec: SpaceSpec) -> Space:
+        """The space as the config dir defines it now, its units' sync state carried over."""
+        assert spec.upstream is not None
+        old = self.fleet.spaces.get(spec.name) if spec.name in self.fleet.spaces else None
+        units = {}
+        for unit in self.names:
+            labels = self.labels(unit, spec.labels.get("environment"))
+            previous = old.units.get(unit) if old else None
             up = UnitRef(spec.upstream, unit)
-            ref = UnitRef(spec.name, unit)
-            path = state.unit_path(ref)
-            up_blob, up_data = self._current(up)
-            fingerprint = _unit_fingerprint(spec.overlay, unit, up_blob)
-            labels = self._unit_labels(unit, spec.labels.get("environment"))
-            previous = old.units.get(unit) if old else None
-            if previous and previous.fingerprint == fingerprint and path in self.fleet.blobs:
-                units[unit] = (previous if previous.labels == labels and previous.upstream == up
-                               else UnitState(labels, up, previous.origin, fingerprint))
-                continue
-            if up not in self.parsed:
-                self.parsed[up] = up_data()
-                self.emitter.share(self.parsed[up])
-            data = overlays.apply(self.parsed[up], spec.overlay, unit)
-            self._validate(data, ref)
-            text = self.emitter.dump(data)
-            origin = blob_id(text)
-            self._write(ref, text, origin)
-            self.current[ref] = (origin, lambda d=data: d)
-            units[unit] = UnitState(labels, up, origin, fingerprint)
-        self._delete_gone(spec.name, set(units))
-        self._record(Space(spec.name, spec.labels, spec.upstream, spec.target, "config",
-                           inputs, units))
+            if previous is None:
+                units[unit] = UnitState(labels, up, "", "")
+            elif previous.labels != labels or previous.upstream != up:
+                units[unit] = UnitState(labels, up, previous.origin, previous.fingerprint)
+            else:
+                units[unit] = previous
+        for unit in sorted(set(old.units) - set(units)) if old else []:
+            self.engine.remove(UnitRef(spec.name, unit))
+        return Space(spec.name, spec.labels, spec.upstream, spec.target, "config",
+                     old.fingerprint if old else "", units, spec.overlay)
 
-    def removed_spaces(self) -> None:
-        defined = {self.project.base.name, *(s.name for s in self.project.spaces)}
-        for name in sorted(self.fleet.spaces):
-            if self.fleet.spaces.managed_by(name) == "config" and name not in defined:
-                self._delete_gone(name, set())
-                self.plan.changes[state.record_path(name)] = None
-                self._touch(name)
-
-    def run(self) -> RenderPlan:
-        total = len(self.project.spaces) + 1
+    def run(self) -> Plan:
         self.base()
-        if self.progress:
-            self.progress(1, total)
-        for i, spec in enumerate(self.project.spaces, start=2):
-            self.downstream(spec)
+        specs = {spec.name: spec for spec in self.project.spaces}
+        for name in sorted(self.fleet.spaces):
+            if name not in specs and name != self.project.base.name \
+                    and self.fleet.spaces.managed_by(name) == "config":
+                self.engine.drop_space(name)
+        others = [n for n in self.fleet.spaces if n not in specs and n in self.fleet.spaces
+                  and self.fleet.spaces.managed_by(n) != "config"]
+        total = len(specs) + len(others) + 1
+        done = 1
+        for spec in self.project.spaces:
+            self.engine.sync_space(self.defined(spec))
+            done += 1
             if self.progress:
-                self.progress(i, total)
-        self.removed_spaces()
-        return self.plan
+                self.progress(done, total)
+        if others:  # spaces made with `gitops space create`: upgraded after what they derive from
+            everything = {n: self.engine.space(n) for n in {*self.engine.records, *others}}
+            for name in order(everything):
+                if name in others:
+                    self.engine.sync_space(self.engine.space(name))
+                    done += 1
+                    if self.progress:
+                        self.progress(done, total)
+        settings = json.dumps({"project": self.project.name,
+                               "kubernetesVersion": self.project.kubernetes_version}, indent=2) + "\n"
+        self.engine.plan.changes[state.SETTINGS] = settings
+        return self.engine.plan
 
 
-def plan(project: Project, store: Store, progress: Progress | None = None) -> RenderPlan:
+def plan(project: Project, store: Store, prefer: str = "local",
+         progress: Progress | None = None) -> Plan:
     """Compute what a render would change, without writing anything."""
-    return _Planner(project, Fleet.load(store), progress).run()
+    return _Render(project, Fleet.load(store), prefer, progress).run()
 
 
 def stale(project: Project, store: Store) -> list[str]:
     """``render --check``: the paths that differ from what would be rendered (empty: up to date)."""
     planned = plan(project, store)
-    current = store.tree(state.SPACES_DIR, ".gitops")
+    current = store.blobs_at_head(list(planned.changes))
     return sorted(
         path for path, text in planned.changes.items()
         if (path in current if text is None else current.get(path) != blob_id(text))
@@ -248,39 +137,23 @@ def stale(project: Project, store: Store) -> list[str]:
 
 
 def render(project: Project, repo: Path, message: str | None = None, author: str | None = None,
-           reason: str | None = None, progress: Progress | None = None) -> tuple[Store, RenderResult]:
+           reason: str | None = None, prefer: str = "local",
+           progress: Progress | None = None) -> tuple[Store, RenderResult]:
     """Render into the repo at ``repo`` (``git init`` when missing) and commit; no commit when
     nothing changed. A repo created here is removed again if the render fails."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
+
+    def summary(p: Plan) -> str:
+        return message or (f"render: {mutation.counted(len(p.units), 'unit')} in "
+                           f"{mutation.counted(len(p.spaces), 'space')}")
+
     try:
-        return store, _render(project, store, message, author, reason, progress)
+        outcome = mutation.mutate(store, lambda fleet: _Render(project, fleet, prefer, progress).run(),
+                                  "render", summary, reason, author)
     except BaseException:
         if created:
             store.discard_new()
         raise
-
-
-def _render(project: Project, store: Store, message: str | None, author: str | None,
-            reason: str | None, progress: Progress | None) -> RenderResult:
-    with store.lock():
-        dirty = store.dirty(state.SPACES_DIR, ".gitops")
-        if dirty:
-            raise RepoError(
-                f"uncommitted changes in the manifests repo: {', '.join(dirty[:3])}"
-                + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else ""),
-                "commit them (they become local edits) or discard them with `git checkout -- PATH`",
-            )
-        planned = plan(project, store, progress)
-        units = planned.units
-        summary = message or (
-            f"render: {len(units)} unit{'s' * (len(units) != 1)} in "
-            f"{len(planned.spaces)} space{'s' * (len(planned.spaces) != 1)}"
-        )
-        change = trailers.Change(summary, "render", tuple(planned.spaces),
-                                 tuple(trailers.units_field(units, planned.all_units)), reason)
-        commit = store.commit(planned.changes, trailers.message(change), author=author)
-    if commit is None:
-        return RenderResult(None, [], [], [])
-    return RenderResult(commit, sorted(planned.changes), units, planned.spaces)
+    return store, RenderResult(outcome.commit, outcome.plan)
 

@@ -1,11 +1,13 @@
-"""``gitops space``: list and describe spaces (plain data out; no printing)."""
+"""``gitops space``: list, describe and create spaces (plain data out; no printing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from generator.model import Space
+from generator.errors import GitopsError
+from generator.model import Overlay, Space, Target, UnitRef, UnitState, check_name
 from generator.operations.repo import Fleet
+from generator.operations.sync import Engine, Plan
 
 
 def describe(space: Space) -> dict[str, Any]:
@@ -27,3 +29,28 @@ def list_spaces(fleet: Fleet, pattern: str = "*") -> list[dict[str, Any]]:
 
 def get_space(fleet: Fleet, name: str) -> dict[str, Any]:
     return describe(fleet.space(name))
+
+
+def plan_create(fleet: Fleet, version: str, name: str, upstream: str | None,
+                labels: dict[str, str], namespace: str | None = None,
+                context: str | None = None) -> Plan:
+    """``space create``: an empty space, or (``upstream``) one unit linked to each of its units,
+    generated with the new space's namespace."""
+    check_name("space", name)
+    if name in fleet.spaces:
+        raise GitopsError(f"space {name!r} already exists", "pick another name, or see `gitops space get`")
+    namespace = check_name("namespace", namespace or name)
+    engine = Engine(fleet, version)
+    units: dict[str, UnitState] = {}
+    if upstream is not None:
+        source = fleet.space(upstream)
+        env = {"environment": labels["environment"]} if "environment" in labels else {}
+        units = {u: UnitState({**s.labels, **env}, UnitRef(upstream, u), "", "")
+                 for u, s in source.units.items()}
+    space = Space(name, dict(sorted(labels.items())), upstream, Target(context or name, namespace),
+                  "cli", "", units, Overlay(namespace) if upstream is not None else None)
+    if units:
+        engine.sync_space(space, force=True)
+    else:
+        engine.record(space)
+    return engine.plan

@@ -22,7 +22,7 @@ def test_first_render_is_one_commit_of_102_manifests(rendered: Cli) -> None:
     manifests = [f for f in files if f.startswith("spaces/")]
     assert len(manifests) == 102
     assert len({f.split("/")[1] for f in manifests}) == 6
-    assert sorted(f for f in files if f.startswith(".gitops/")) == [
+    assert sorted(f for f in files if f.startswith(".gitops/")) == [".gitops/settings.json"] + [
         f".gitops/spaces/traderx-{s}.json"
         for s in ("base", "dev", "prod-asia", "prod-eu", "prod-us", "staging")]
     assert len(commits(rendered)) == 1

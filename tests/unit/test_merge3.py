@@ -43,7 +43,7 @@ def edit(text: str, *pairs: tuple[str, str]) -> str:
 
 
 def test_upstream_change_lands_and_local_edit_stays_with_its_comment() -> None:
-    update = edit(BASE, ("v1", "v2"), ("value: standard", "value: quantum"))
+    update = edit(BASE, ("trade-service:v1", "trade-service:v2"), ("value: standard", "value: quantum"))
     local = edit(BASE, ("replicas: 3", "replicas: 5  # EU volume"))
     merged, conflicts = merge3(BASE, update, local)
     assert conflicts == []

@@ -1,0 +1,90 @@
+"""Running a change to the manifests repo: the same steps for every mutating command.
+
+Under the repo's lock: refuse uncommitted edits to the tool's files, load the fleet, plan,
+then either return the plan (``--dry-run``) or commit it as one commit whose message carries
+the trailers (and the conflicts, one per line). Nothing is written before the plan is whole.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from generator import state, trailers
+from generator.errors import RepoError
+from generator.model import Conflict
+from generator.operations.repo import Fleet
+from generator.operations.sync import Plan
+from generator.store import Store
+
+DEFAULT_KUBERNETES = "1.32"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    commit: str | None  # None: nothing changed, or a dry run
+    plan: Plan
+    dry_run: bool = False
+
+
+def kubernetes_version(fleet: Fleet) -> str:
+    """The schema version the repo was rendered for (.gitops/settings.json)."""
+    try:
+        settings = json.loads(fleet.store.read(state.SETTINGS))
+        return str(settings.get("kubernetesVersion") or DEFAULT_KUBERNETES)
+    except (RepoError, ValueError, AttributeError):
+        return DEFAULT_KUBERNETES
+
+
+def check_clean(store: Store) -> None:
+    dirty = store.dirty(state.SPACES_DIR, ".gitops")
+    if dirty:
+        raise RepoError(
+            f"uncommitted changes in the manifests repo: {', '.join(dirty[:3])}"
+            + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else ""),
+            "commit them (they become local edits) or discard them with `git checkout -- PATH`",
+        )
+
+
+def conflict_line(conflict: Conflict) -> str:
+    kept = "local" if conflict.chosen == "local" else "upstream"
+    return (f"conflict {conflict.ref}: {conflict.path}: origin {json.dumps(conflict.origin)}, "
+            f"upstream {json.dumps(conflict.update)}, local {json.dumps(conflict.local)}; kept {kept}")
+
+
+def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
+           summary: Callable[[Plan], str], reason: str | None = None, author: str | None = None,
+           dry_run: bool = False, changeset: str | None = None) -> Outcome:
+    """Plan with ``build`` and commit the plan as one commit (or return it, for a dry run)."""
+    with store.lock():
+        check_clean(store)
+        plan = build(Fleet.load(store))
+        if dry_run:
+            return Outcome(None, plan, dry_run=True)
+        change = trailers.Change(summary(plan), operation, tuple(plan.spaces),
+                                 tuple(trailers.units_field(plan.units, plan.all_units)),
+                                 reason, changeset)
+        body = "\n".join(conflict_line(c) for c in plan.conflicts)
+        commit = store.commit(plan.changes, trailers.message(change, body), author=author)
+        return Outcome(commit, plan)
+
+
+def counted(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def unit_diffs(plan: Plan) -> list[tuple[str, str]]:
+    """(path, unified diff) for every unit the plan changes: what a dry run shows."""
+    out = []
+    for path, new in sorted(plan.changes.items()):
+        if not path.startswith(state.SPACES_DIR + "/"):
+            continue
+        old = plan.before.get(path)
+        lines = difflib.unified_diff((old or "").splitlines(keepends=True),
+                                     (new or "").splitlines(keepends=True),
+                                     f"a/{path}" if old is not None else "/dev/null",
+                                     f"b/{path}" if new is not None else "/dev/null")
+        out.append((path, "".join(lines)))
+    return out

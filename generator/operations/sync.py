@@ -1,0 +1,350 @@
+"""The one mechanism behind render, upgrade, promote and unit edits (DESIGN.md, "How a unit's
+content is made"):
+
+    generated(unit) = overlay(upstream unit as it is now, space overlay)
+    unit on disk    = merge3(origin = generated at last sync, update = generated now, local)
+
+An ``Engine`` plans changes to a fleet without writing anything: the new text of each unit,
+the origins of units with local edits (``.gitops/origins/``), the space records, and the
+conflicts. Work grows with what changed: a unit whose upstream blob and overlay inputs are what
+its record says is not generated again; a unit without local edits takes the generated text
+without being parsed; an upstream unit is parsed once for every space derived from it.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import marshal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import __version__, merge, state, yamlio
+from generator import overlay as overlays
+from generator.errors import GitopsError, NotFoundError
+from generator.model import Conflict, Overlay, Space, UnitRef, UnitState
+from generator.operations.repo import Fleet
+from generator.schema import SchemaValidator
+from generator.store import blob_id
+
+Loader = Callable[[], Any]
+
+
+class CycleError(GitopsError):
+    """Spaces whose upstreams lead back to themselves."""
+
+
+def fingerprint(*parts: str) -> str:
+    """A hash of inputs: when they are unchanged, what they make is unchanged."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def unit_fingerprint(overlay: Overlay | None, unit: str, upstream_blob: str) -> str:
+    """A derived unit's inputs: what of its space's overlay touches it, and its upstream."""
+    inputs = overlays.inputs(overlay, unit) if overlay is not None else None
+    return fingerprint(json.dumps([__version__, inputs], sort_keys=True, default=str), upstream_blob)
+
+
+@dataclass
+class Plan:
+    """What a mutation would change: path -> new text (None deletes), and why."""
+
+    changes: dict[str, str | None] = field(default_factory=dict)
+    units: list[UnitRef] = field(default_factory=list)  # units whose manifest changes
+    spaces: list[str] = field(default_factory=list)  # spaces touched, in order
+    conflicts: list[Conflict] = field(default_factory=list)
+    all_units: dict[str, list[str]] = field(default_factory=dict)  # for `space/*` in trailers
+    before: dict[str, str | None] = field(default_factory=dict)  # old text of changed units
+
+
+class Engine:
+    """Plans changes to one fleet; reads see the plan so far (an upgraded upstream included)."""
+
+    def __init__(self, fleet: Fleet, kubernetes_version: str, prefer: str = "local") -> None:
+        self.fleet = fleet
+        self.prefer = prefer
+        self.plan = Plan()
+        self.validator = SchemaValidator(kubernetes_version)
+        self.emitter = yamlio.Emitter()
+        self._valid: set[bytes] = set()
+        self._planned: dict[UnitRef, tuple[str, Loader, str | None]] = {}  # blob, data, text
+        self._parsed: dict[UnitRef, Any] = {}
+        self._old_upstreams: dict[str, Any] = {}
+        self._touched: set[str] = set()
+        self.records: dict[str, Space] = {}  # spaces as this plan leaves them
+
+    # --- reading, as the plan leaves things -----------------------------------------------
+
+    def space(self, name: str) -> Space:
+        return self.records[name] if name in self.records else self.fleet.space(name)
+
+    def has_space(self, name: str) -> bool:
+        return name in self.records or name in self.fleet.spaces
+
+    def blob(self, ref: UnitRef) -> str | None:
+        """The unit's blob id as this plan leaves it (None: no such file)."""
+        if ref in self._planned:
+            return self._planned[ref][0]
+        return self.fleet.blobs.get(state.unit_path(ref))
+
+    def text(self, ref: UnitRef) -> str:
+        if ref in self._planned:
+            planned = self._planned[ref][2]
+            if planned is not None:
+                return planned
+            return self.fleet.text(ref)
+        return self.fleet.text(ref)
+
+    def data(self, ref: UnitRef) -> Any:
+        """The unit's manifest as this plan leaves it, parsed once per command."""
+        if ref not in self._parsed:
+            if ref in self._planned:
+                self._parsed[ref] = self._planned[ref][1]()
+            else:
+                self._parsed[ref] = self.fleet.data(ref)
+            self.emitter.share(self._parsed[ref])
+        return self._parsed[ref]
+
+    def require(self, ref: UnitRef, by: UnitRef | str) -> None:
+        """An upstream must exist: a missing one is a clear error naming who needs it."""
+        if not self.has_space(ref.space) or ref.unit not in self.space(ref.space).units:
+            raise NotFoundError(f"{by}: its upstream {ref} does not exist",
+                                f"restore {ref}, or relink the unit (gitops unit create --upstream-space ...)")
+
+    # --- checking ------------------------------------------------------------------------
+
+    def validate(self, data: Any, ref: UnitRef) -> None:
+        """Schema-check, skipping data already found valid up to namespace and label values
+        (the schema types both as free strings; they are what most regions differ in)."""
+        metadata = data.get("metadata") if isinstance(data, dict) else None
+        shape = data
+        if isinstance(metadata, dict):
+            normal = dict(metadata)
+            if isinstance(normal.get("namespace"), str):
+                normal["namespace"] = ""
+            if isinstance(normal.get("labels"), dict):
+                normal["labels"] = {k: "" if isinstance(v, str) else v
+                                    for k, v in normal["labels"].items()}
+            shape = {**data, "metadata": normal}
+        try:
+            # marshal version 2 writes no back-references: equal data, equal bytes.
+            key = hashlib.sha1(marshal.dumps(shape, 2)).digest()  # noqa: S324 - a cache key
+        except ValueError:  # round-trip types marshal cannot hold: check every time
+            key = b""
+        if key not in self._valid:
+            self.validator.validate(data, str(ref))
+            if key:
+                self._valid.add(key)
+
+    # --- writing into the plan -------------------------------------------------------------
+
+    def touch(self, space: str) -> None:
+        if space not in self._touched:
+            self._touched.add(space)
+            self.plan.spaces.append(space)
+
+    def write(self, ref: UnitRef, text: str, blob: str, data: Loader) -> None:
+        """Plan ``ref``'s new content (nothing when it already is that)."""
+        if self.blob(ref) == blob:
+            return
+        path = state.unit_path(ref)
+        if ref not in self._planned:
+            self.plan.before[path] = (self.fleet.text(ref)
+                                      if path in self.fleet.blobs else None)
+        self._planned[ref] = (blob, data, text)
+        self._parsed.pop(ref, None)
+        self.plan.changes[path] = text
+        if ref not in self.plan.units:
+            self.plan.units.append(ref)
+        self.touch(ref.space)
+
+    def remove(self, ref: UnitRef) -> None:
+        path = state.unit_path(ref)
+        if path in self.fleet.blobs:
+            self.plan.before[path] = self.fleet.text(ref)
+            self.plan.changes[path] = None
+            self.plan.units.append(ref)
+        if state.origin_path(ref) in self.fleet.blobs:
+            self.plan.changes[state.origin_path(ref)] = None
+        self.touch(ref.space)
+
+    def record(self, space: Space) -> None:
+        """Plan a space's record (written only when it changed)."""
+        self.records[space.name] = space
+        old = self.fleet.spaces.get(space.name)
+        if old != space:
+            self.plan.changes[state.record_path(space.name)] = state.dump_space(space)
+            self.touch(space.name)
+        self.plan.all_units[space.name] = list(space.units)
+
+    def drop_space(self, name: str) -> None:
+        for unit in self.space(name).units:
+            self.remove(UnitRef(name, unit))
+        self.plan.changes[state.record_path(name)] = None
+        self.records.pop(name, None)
+        self.touch(name)
+
+    def _keep_origin(self, ref: UnitRef, result_blob: str, generated: str, generated_blob: str) -> None:
+        """Keep the generated text under .gitops/origins/ while the unit differs from it (it is
+        the next merge's origin, and what `gitops overrides` compares with); drop it after."""
+        path = state.origin_path(ref)
+        if result_blob != generated_blob:
+            self.plan.changes[path] = generated
+        elif path in self.fleet.blobs or self.plan.changes.get(path):
+            self.plan.changes[path] = None
+
+    # --- the one mechanism -----------------------------------------------------------------
+
+    def reconcile(self, ref: UnitRef, previous: UnitState | None, generated: str,
+                  generated_data: Loader, update: str | None = None) -> str:
+        """unit = merge3(origin, update, local), where update is the generated text (or, when
+        upstream values were preferred over the overlay's, ``update``); the generated text is
+        the next origin. Returns its blob id."""
+        generated_blob = blob_id(generated)
+        update = generated if update is None else update
+        update_blob = generated_blob if update is generated else blob_id(update)
+        local_blob = self.blob(ref)
+        if previous is None or local_blob is None or local_blob == previous.origin:
+            data = generated_data if update is generated else (lambda: yamlio.load(update, str(ref)))
+            self.write(ref, update, update_blob, data)  # no local edits
+            self._keep_origin(ref, update_blob, generated, generated_blob)
+            return generated_blob
+        if update_blob == previous.origin:
+            return generated_blob  # upstream made no difference here: the local edits stand
+        origin_text = self.fleet.store.read_blob(previous.origin)
+        merged, conflicts = merge.merge3(origin_text, update, self.text(ref), self.prefer)
+        self.plan.conflicts += [dataclasses.replace(c, ref=ref) for c in conflicts]
+        merged_data = yamlio.load(merged, f"{ref} (merged)")
+        self.validate(merged_data, ref)
+        merged_blob = blob_id(merged)
+        self.write(ref, merged, merged_blob, lambda: merged_data)
+        self._keep_origin(ref, merged_blob, generated, generated_blob)
+        return generated_blob
+
+    def derive(self, space: Space, unit: str, force: bool = False) -> UnitState:
+        """Bring one unit of ``space`` up to date with its upstream; returns its new state."""
+        ref = UnitRef(space.name, unit)
+        previous = space.units[unit]
+        if previous.upstream is None:
+            return previous
+        up = previous.upstream
+        self.require(up, ref)
+        up_blob = self.blob(up)
+        assert up_blob is not None
+        inputs = unit_fingerprint(space.overlay, unit, up_blob)
+        if not force and previous.fingerprint == inputs and self.blob(ref) is not None:
+            return previous
+        if space.overlay is None:
+            text = self.text(up)
+            self.reconcile(ref, previous, text, lambda: self.data(up))
+        else:
+            data = overlays.apply(self.data(up), space.overlay, unit)
+            self.validate(data, ref)
+            text = self.emitter.dump(data)
+            update = self._pinned(ref, previous, up_blob, data)
+            self.reconcile(ref, previous, text, lambda: data, update)
+        return dataclasses.replace(previous, origin=blob_id(text), fingerprint=inputs,
+                                   upstream_blob=up_blob)
+
+    def _pinned(self, ref: UnitRef, previous: UnitState, up_blob: str, generated: Any) -> str | None:
+        """Upstream changed a field the overlay sets (the base's replicas under eu's 5): a
+        conflict. The overlay's value stays, or with prefer=upstream the upstream's is taken
+        (then returned: the text to merge in instead of the generated one)."""
+        if not previous.upstream_blob or previous.upstream_blob == up_blob:
+            return None
+        if previous.upstream_blob not in self._old_upstreams:
+            self._old_upstreams[previous.upstream_blob] = yamlio.load(
+                self.fleet.store.read_blob(previous.upstream_blob), f"{previous.upstream} (before)")
+        old = self._old_upstreams[previous.upstream_blob]
+        assert previous.upstream is not None
+        merged, conflicts = merge.merge3_data(old, self.data(previous.upstream),
+                                              copy.deepcopy(generated), self.prefer)
+        # The namespace and labels are the overlay's by design: never a conflict.
+        conflicts = [c for c in conflicts if not c.path.startswith("metadata.")]
+        if not conflicts:
+            return None
+        self.plan.conflicts += [dataclasses.replace(c, ref=ref) for c in conflicts]
+        if self.prefer != "upstream":
+            return None
+        self.validate(merged, ref)
+        return self.emitter.dump(merged)
+
+    def space_inputs(self, space: Space) -> str:
+        """Everything a space's units are made from: its overlay and every upstream blob."""
+        ups = [(u, str(s.upstream), self.blob(s.upstream) or "") if s.upstream else (u, "", "")
+               for u, s in sorted(space.units.items())]
+        return fingerprint(json.dumps([__version__, overlays_state(space.overlay), ups],
+                                      sort_keys=True, default=str))
+
+    def sync_space(self, space: Space, units: Iterable[str] | None = None,
+                   force: bool = False) -> Space:
+        """Bring a space's units (all, or ``units``) up to date with their upstreams."""
+        if not any(unit.upstream for unit in space.units.values()):
+            self.records[space.name] = space  # a space of its own (the base): nothing upstream
+            self.plan.all_units[space.name] = list(space.units)
+            return space
+        if units is None and not force:
+            inputs = self.space_inputs(space)
+            if space.fingerprint == inputs and all(
+                    state.unit_path(UnitRef(space.name, u)) in self.fleet.blobs for u in space.units):
+                self.plan.all_units[space.name] = list(space.units)
+                self.records[space.name] = space
+                return space
+        chosen = list(space.units) if units is None else list(units)
+        new_units = dict(space.units)
+        for unit in chosen:
+            new_units[unit] = self.derive(space, unit, force)
+        synced = dataclasses.replace(space, units=new_units)
+        synced = dataclasses.replace(synced, fingerprint=self.space_inputs(synced))
+        self.record(synced)
+        return synced
+
+    def merge_from(self, target: UnitRef, source: UnitRef) -> None:
+        """Lateral: carry what ``source`` changed relative to its own upstream into ``target``
+        (origin = what source was generated as, update = source now, local = target)."""
+        source_state = self.space(source.space).units[source.unit]
+        target_state = self.space(target.space).units[target.unit]
+        origin = self.fleet.store.read_blob(source_state.origin)
+        merged, conflicts = merge.merge3(origin, self.text(source), self.text(target), self.prefer)
+        self.plan.conflicts += [dataclasses.replace(c, ref=target) for c in conflicts]
+        self.set_local(target, merged, target_state)
+
+    def set_local(self, ref: UnitRef, text: str, unit_state: UnitState) -> None:
+        """A local edit of ``ref``: checked, written, and its origin kept beside it."""
+        data = yamlio.load(text, str(ref))
+        self.validate(data, ref)
+        blob = blob_id(text)
+        self.write(ref, text, blob, lambda: data)
+        generated = self.fleet.store.read_blob(unit_state.origin)
+        self._keep_origin(ref, blob, generated, unit_state.origin)
+
+
+def overlays_state(overlay: Overlay | None) -> Any:
+    return state.dump_overlay(overlay)
+
+
+def order(spaces: dict[str, Space]) -> list[str]:
+    """Space names, every upstream before what derives from it; a cycle is an error."""
+    done: list[str] = []
+    marks: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if marks.get(name) == "done":
+            return
+        if marks.get(name) == "open":
+            cycle = path[path.index(name):] + [name]
+            raise CycleError(f"upstream cycle: {' -> '.join(cycle)}",
+                             "relink one of these spaces' units to an upstream outside the cycle")
+        marks[name] = "open"
+        for unit in spaces[name].units.values():
+            if unit.upstream and unit.upstream.space in spaces and unit.upstream.space != name:
+                visit(unit.upstream.space, path + [name])
+        marks[name] = "done"
+        done.append(name)
+
+    for name in sorted(spaces):
+        visit(name, [])
+    return done

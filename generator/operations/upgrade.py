@@ -1,0 +1,55 @@
+"""``gitops upgrade`` and ``gitops promote``: carry upstream (or sideways) changes into units.
+
+upgrade: every selected unit = merge3(origin, generated from its upstream now, local), spaces
+in upstream-first order. promote --from S --to T: for each unit of S that T has, if T's unit
+derives from S's it is upgraded; otherwise what S changed relative to its own upstream is
+merged into T's unit (lateral promotion, e.g. prod-eu -> prod-asia).
+"""
+
+from __future__ import annotations
+
+from generator.errors import NotFoundError
+from generator.model import UnitRef
+from generator.operations.repo import Fleet
+from generator.operations.sync import Engine, Plan, order
+
+
+def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | None = None,
+                 prefer: str = "local") -> Plan:
+    """Upgrade the units of the spaces matching ``space_glob`` (only ``unit``, if given)."""
+    engine = Engine(fleet, version, prefer)
+    selected = {space.name for space in fleet.match(space_glob)}
+    if unit is not None and not any(unit in fleet.spaces[name].units for name in selected):
+        raise NotFoundError(f"no space matching {space_glob!r} has a unit {unit!r}",
+                            f"see `gitops unit list --space '{space_glob}'`")
+    for name in order({n: fleet.spaces[n] for n in fleet.spaces}):
+        if name not in selected:
+            continue
+        space = engine.space(name)
+        if unit is None:
+            engine.sync_space(space)
+        elif unit in space.units:
+            engine.sync_space(space, [unit])
+    return engine.plan
+
+
+def plan_promote(fleet: Fleet, version: str, source: str, target: str, unit: str | None = None,
+                 prefer: str = "local") -> Plan:
+    """Promote ``source``'s changes into ``target`` (all shared units, or ``unit``)."""
+    engine = Engine(fleet, version, prefer)
+    src, dst = fleet.space(source), fleet.space(target)
+    names = [unit] if unit is not None else [u for u in src.units if u in dst.units]
+    if unit is not None:
+        fleet.unit_ref(source, unit)
+        fleet.unit_ref(target, unit)
+    if not names:
+        raise NotFoundError(f"spaces {source!r} and {target!r} have no unit in common",
+                            "promote works unit by unit, between units of the same name")
+    along = [n for n in names if dst.units[n].upstream == UnitRef(source, n)]
+    if along:
+        engine.sync_space(dst, along, force=False)
+    for name in names:
+        if name not in along:
+            engine.merge_from(UnitRef(target, name), UnitRef(source, name))
+    engine.touch(target)
+    return engine.plan
