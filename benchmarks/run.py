@@ -14,6 +14,7 @@ Markdown file: a summary table (the figures in SUMMARY) and every row.
 from __future__ import annotations
 
 import argparse
+import json
 import datetime as dt
 import os
 import platform
@@ -250,6 +251,27 @@ def gitops_one_region_render(fleet: Fleet) -> list[Row]:
                    "1 commit: the unit and its space record")
 
 
+def gitops_upgrade_all(fleet: Fleet) -> list[Row]:
+    """One base field changed (trade-service's image), then `gitops upgrade --space '*'`: every
+    region's trade-service is merged and committed; nothing else is read or written."""
+    patch = ('{"spec":{"template":{"spec":{"containers":'
+             '[{"name":"trade-service","image":"traderx/trade-service:v2"}]}}}}')
+    gitops(fleet, "unit", "update", "trade-service", "--space", f"{fleet.project}-base", "--patch", patch)
+    before = commit_count(fleet.repo)
+    seconds, proc = gitops(fleet, "upgrade", "--space", "*", "-o", "json")
+    report = json.loads(proc.stdout)
+    merged = len(report["units"])
+    expected = fleet.n + 2  # every prod region, dev and staging
+    problem = None
+    if commit_count(fleet.repo) != before + 1 or merged != expected or report["conflicts"]:
+        problem = (f"expected one commit of {expected} units and no conflict, got "
+                   f"{commit_count(fleet.repo) - before} commit(s), {merged} units, "
+                   f"{len(report['conflicts'])} conflicts")
+    rate = merged / seconds if seconds else 0.0
+    return verdict("gitops.upgrade.one-base-field", "gitops upgrade --space '*' (one base field)",
+                   seconds, problem, f"{merged} units merged and committed: {rate:,.0f} merges/s")
+
+
 def kustomize_tree(fleet: Fleet) -> list[Row]:
     """Write the equivalent kustomize tree, its base taken from the repo gitops just rendered."""
     base = fleet.repo / "spaces" / f"{fleet.project}-base"
@@ -338,6 +360,7 @@ MEASUREMENTS: list[Measurement] = [
     gitops_noop_render,
     gitops_render_check,
     gitops_one_region_render,
+    gitops_upgrade_all,
     kustomize_tree,
     kustomize_all_overlays,
     kustomize_matches_gitops,
@@ -349,6 +372,7 @@ SUMMARY = [
     ("gitops no-op render", "gitops.render.noop"),
     ("gitops render --check", "gitops.render.check"),
     ("gitops render, one region edited", "gitops.render.one-region"),
+    ("gitops upgrade, one base field", "gitops.upgrade.one-base-field"),
     ("kustomize total", "kustomize.all"),
 ]
 
@@ -361,7 +385,9 @@ that makes the same changes: `base/` is gitops's `spaces/traderx-base/`, one ove
 *First render* is `gitops render` into a repo that does not exist yet (all files, metadata, one
 commit); *no-op render* repeats it with nothing changed and must make no commit; *one region
 edited* changes one region's trade-service replicas and renders: one commit of exactly that unit
-and its space record; *render --check*
+and its space record; *upgrade, one base field* patches the base trade-service's image and times
+`gitops upgrade --space '*'`, which merges it into every region (N + 2 units, one commit);
+*render --check*
 must exit 0. *Kustomize total* runs `kubectl kustomize overlays/<region>` once per region, one
 process each, output to a file. Every kustomize output is then parsed and compared with gitops's
 `spaces/traderx-prod-<region>/` (objects equal, key order ignored). Times are wall clock

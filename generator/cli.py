@@ -149,7 +149,7 @@ def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> Non
                      "conflicts": conflicts}, fmt)
         return
     if outcome.dry_run:
-        diffs = mutation.unit_diffs(plan)
+        diffs = mutation.unit_diffs(plan, store)
         for _, text in diffs:
             output.stdout.out(text, end="", highlight=False)
         output.info(f"dry run: {mutation.counted(len(diffs), 'unit')} would change; nothing written")

@@ -239,14 +239,18 @@ class Store:
         return person, committer
 
     def commit(self, changes: Mapping[str, str | None], message: str,
-               author: str | None = None) -> str | None:
+               author: str | None = None, head_blobs: Mapping[str, str] | None = None,
+               ) -> str | None:
         """Commit ``changes`` (path -> new text, None deletes) on top of HEAD as one commit.
 
         Paths whose content is already what HEAD has are left out; with nothing left, no
-        commit is made and None is returned. Otherwise the new commit's id.
+        commit is made and None is returned. Otherwise the new commit's id. ``head_blobs``,
+        when the caller read HEAD's tree under this lock, saves asking git again: it must
+        hold every path of HEAD under the top-level folders ``changes`` touches.
         """
         old = self.head()
-        current = self.blobs_at_head(list(changes))
+        current = (self.blobs_at_head(list(changes)) if head_blobs is None
+                   else {p: head_blobs[p] for p in changes if p in head_blobs})
         effective = {
             path: text for path, text in changes.items()
             if (path in current if text is None else current.get(path) != blob_id(text))

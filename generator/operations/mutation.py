@@ -27,6 +27,7 @@ class Outcome:
     commit: str | None  # None: nothing changed, or a dry run
     plan: Plan
     dry_run: bool = False
+    store: Store | None = None
 
 
 def kubernetes_version(fleet: Fleet) -> str:
@@ -60,28 +61,32 @@ def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
     """Plan with ``build`` and commit the plan as one commit (or return it, for a dry run)."""
     with store.lock():
         check_clean(store)
-        plan = build(Fleet.load(store))
+        fleet = Fleet.load(store)
+        plan = build(fleet)
         if dry_run:
-            return Outcome(None, plan, dry_run=True)
+            return Outcome(None, plan, dry_run=True, store=store)
         change = trailers.Change(summary(plan), operation, tuple(plan.spaces),
                                  tuple(trailers.units_field(plan.units, plan.all_units)),
                                  reason, changeset)
         body = "\n".join(conflict_line(c) for c in plan.conflicts)
-        commit = store.commit(plan.changes, trailers.message(change, body), author=author)
-        return Outcome(commit, plan)
+        outside = [p for p in plan.changes if not p.startswith((state.SPACES_DIR + "/", ".gitops/"))]
+        commit = store.commit(plan.changes, trailers.message(change, body), author=author,
+                              head_blobs=None if outside else fleet.blobs)
+        return Outcome(commit, plan, store=store)
 
 
 def counted(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
-def unit_diffs(plan: Plan) -> list[tuple[str, str]]:
+def unit_diffs(plan: Plan, store: Store) -> list[tuple[str, str]]:
     """(path, unified diff) for every unit the plan changes: what a dry run shows."""
     out = []
     for path, new in sorted(plan.changes.items()):
         if not path.startswith(state.SPACES_DIR + "/"):
             continue
-        old = plan.before.get(path)
+        blob = plan.before.get(path)
+        old = store.read_blob(blob) if blob else None
         lines = difflib.unified_diff((old or "").splitlines(keepends=True),
                                      (new or "").splitlines(keepends=True),
                                      f"a/{path}" if old is not None else "/dev/null",

@@ -54,7 +54,7 @@ class Fleet:
 
     store: Store
     spaces: Records
-    blobs: dict[str, str]  # unit and origin paths -> blob id at HEAD
+    blobs: dict[str, str]  # every path under spaces/ and .gitops/ -> blob id at HEAD
     _texts: dict[str, str] = field(default_factory=dict)
     _data: dict[str, Any] = field(default_factory=dict)
 
@@ -65,7 +65,7 @@ class Fleet:
             if name.endswith(".json"):
                 path = f"{state.STATE_DIR}/{name}"
                 raw[name[:-5]] = state.load_record(store.read(path), path)
-        return cls(store, Records(raw), store.tree(state.SPACES_DIR, state.ORIGINS_DIR))
+        return cls(store, Records(raw), store.tree(state.SPACES_DIR, ".gitops"))
 
     def space(self, name: str) -> Space:
         """A space by name; unknown names get the list of known ones."""

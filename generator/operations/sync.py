@@ -13,7 +13,6 @@ without being parsed; an upstream unit is parsed once for every space derived fr
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -57,7 +56,7 @@ class Plan:
     spaces: list[str] = field(default_factory=list)  # spaces touched, in order
     conflicts: list[Conflict] = field(default_factory=list)
     all_units: dict[str, list[str]] = field(default_factory=dict)  # for `space/*` in trailers
-    before: dict[str, str | None] = field(default_factory=dict)  # old text of changed units
+    before: dict[str, str | None] = field(default_factory=dict)  # old blob id of changed units
 
 
 class Engine:
@@ -152,8 +151,7 @@ class Engine:
             return
         path = state.unit_path(ref)
         if ref not in self._planned:
-            self.plan.before[path] = (self.fleet.text(ref)
-                                      if path in self.fleet.blobs else None)
+            self.plan.before[path] = self.fleet.blobs.get(path)
         self._planned[ref] = (blob, data, text)
         self._parsed.pop(ref, None)
         self.plan.changes[path] = text
@@ -164,7 +162,7 @@ class Engine:
     def remove(self, ref: UnitRef) -> None:
         path = state.unit_path(ref)
         if path in self.fleet.blobs:
-            self.plan.before[path] = self.fleet.text(ref)
+            self.plan.before[path] = self.fleet.blobs[path]
             self.plan.changes[path] = None
             self.plan.units.append(ref)
         if state.origin_path(ref) in self.fleet.blobs:
@@ -224,7 +222,8 @@ class Engine:
         self._keep_origin(ref, merged_blob, generated, generated_blob)
         return generated_blob
 
-    def derive(self, space: Space, unit: str, force: bool = False) -> UnitState:
+    def derive(self, space: Space, unit: str, force: bool = False,
+               overlay_changed: bool = True) -> UnitState:
         """Bring one unit of ``space`` up to date with its upstream; returns its new state."""
         ref = UnitRef(space.name, unit)
         previous = space.units[unit]
@@ -234,6 +233,9 @@ class Engine:
         self.require(up, ref)
         up_blob = self.blob(up)
         assert up_blob is not None
+        if (not force and not overlay_changed and previous.upstream_blob == up_blob
+                and self.blob(ref) is not None):
+            return previous  # same upstream, same overlay: nothing to do, nothing to hash
         inputs = unit_fingerprint(space.overlay, unit, up_blob)
         if not force and previous.fingerprint == inputs and self.blob(ref) is not None:
             return previous
@@ -260,8 +262,9 @@ class Engine:
                 self.fleet.store.read_blob(previous.upstream_blob), f"{previous.upstream} (before)")
         old = self._old_upstreams[previous.upstream_blob]
         assert previous.upstream is not None
+        # generated is plain data: marshal copies it far faster than deepcopy
         merged, conflicts = merge.merge3_data(old, self.data(previous.upstream),
-                                              copy.deepcopy(generated), self.prefer)
+                                              marshal.loads(marshal.dumps(generated)), self.prefer)
         # The namespace and labels are the overlay's by design: never a conflict.
         conflicts = [c for c in conflicts if not c.path.startswith("metadata.")]
         if not conflicts:
@@ -295,8 +298,10 @@ class Engine:
                 return space
         chosen = list(space.units) if units is None else list(units)
         new_units = dict(space.units)
+        recorded = self.fleet.spaces.get(space.name) if space.name in self.fleet.spaces else None
+        overlay_changed = recorded is None or recorded.overlay != space.overlay
         for unit in chosen:
-            new_units[unit] = self.derive(space, unit, force)
+            new_units[unit] = self.derive(space, unit, force, overlay_changed)
         synced = dataclasses.replace(space, units=new_units)
         synced = dataclasses.replace(synced, fingerprint=self.space_inputs(synced))
         self.record(synced)
