@@ -61,8 +61,31 @@ def record_path(space: str) -> str:
     return f"{STATE_DIR}/{space}.json"
 
 
-def dump_space(space: Space) -> str:
-    """A space record as JSON text: one line per unit, so a pull request diff shows which."""
+def _unit_line(name: str, unit: UnitState) -> str:
+    return f"    {json.dumps(name)}: " + json.dumps({
+        "labels": dict(sorted(unit.labels.items())),
+        "upstream": str(unit.upstream) if unit.upstream else None,
+        "origin": unit.origin,
+        "fingerprint": unit.fingerprint,
+        **({"upstreamBlob": unit.upstream_blob} if unit.upstream_blob else {}),
+    })
+
+
+def unit_lines(text: str) -> dict[str, str]:
+    """The line of each unit in a record's text as ``dump_space`` writes it (others: none)."""
+    lines = {}
+    for line in text.splitlines():
+        if line.startswith('    "') and '": {' in line:
+            lines[json.loads(line[4:line.index('": {') + 1])] = line.rstrip(",")
+    return lines
+
+
+def dump_space(space: Space, memo: dict[int, tuple[UnitState, str]] | None = None) -> str:
+    """A space record as JSON text: one line per unit, so a pull request diff shows which.
+
+    ``memo`` keeps unit lines by the UnitState object, for a caller that writes many
+    records whose units mostly did not change.
+    """
     head = {
         "space": space.name,
         "labels": dict(sorted(space.labels.items())),
@@ -73,16 +96,16 @@ def dump_space(space: Space) -> str:
         "overlay": dump_overlay(space.overlay),
     }
     lines = [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
-    units = [
-        f"    {json.dumps(name)}: " + json.dumps({
-            "labels": dict(sorted(unit.labels.items())),
-            "upstream": str(unit.upstream) if unit.upstream else None,
-            "origin": unit.origin,
-            "fingerprint": unit.fingerprint,
-            **({"upstreamBlob": unit.upstream_blob} if unit.upstream_blob else {}),
-        })
-        for name, unit in sorted(space.units.items())
-    ]
+    units = []
+    for name, unit in sorted(space.units.items()):
+        known = memo.get(id(unit)) if memo is not None else None
+        if known is not None and known[0] is unit:
+            units.append(known[1])
+            continue
+        line = _unit_line(name, unit)
+        if memo is not None:
+            memo[id(unit)] = (unit, line)
+        units.append(line)
     body = ",\n".join(units)
     return "{\n" + "\n".join(lines) + '\n  "units": {\n' + body + ("\n" if units else "") + "  }\n}\n"
 

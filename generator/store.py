@@ -339,10 +339,15 @@ class Store:
                 _prune_empty_dirs(Path(target).parent, self.root)
             else:
                 by_dir.setdefault(os.path.dirname(target), []).append((path, text))
-
-        def write_dir(parent: str) -> None:
+        for parent in by_dir:
             os.makedirs(parent, exist_ok=True)
-            for path, text in by_dir[parent]:
+        # Tasks of at most 64 files: a directory of a thousand space records is shared out too.
+        tasks = [(parent, files[i:i + 64]) for parent, files in by_dir.items()
+                 for i in range(0, len(files), 64)]
+
+        def write_files(task: tuple[str, list[tuple[str, str]]]) -> None:
+            parent, files = task
+            for path, text in files:
                 target = os.path.join(self.root, path)
                 # os.open/os.write: a plain open() costs three more system calls per file
                 # (isatty, seek, stat), which shows at fleet scale.
@@ -355,12 +360,12 @@ class Store:
                                text.encode())
                     os.replace(tmp, target)
 
-        if len(by_dir) < 4:
-            for parent in by_dir:
-                write_dir(parent)
+        if len(tasks) < 4:
+            for task in tasks:
+                write_files(task)
             return
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="gitops-write") as pool:
-            for done in [pool.submit(write_dir, parent) for parent in by_dir]:
+            for done in [pool.submit(write_files, task) for task in tasks]:
                 done.result()  # the first failure propagates
 
     def _refresh_index(self, paths: list[str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from generator import state, yamlio
 from generator.errors import NotFoundError, RepoError
-from generator.model import Space, UnitRef, check_name
+from generator.model import Space, UnitRef, UnitState, check_name
 from generator.store import Store
 
 
@@ -21,13 +21,20 @@ class Records(Mapping[str, Space]):
     """Space records by name, parsed as JSON up front and made into Spaces when first used:
     a no-op render of a thousand spaces looks at two fields of each and builds none."""
 
-    def __init__(self, raw: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, raw: dict[str, dict[str, Any]], texts: dict[str, str] | None = None) -> None:
         self.raw = raw
+        self.texts = texts or {}
         self._built: dict[str, Space] = {}
+        # id(UnitState) -> (it, its line as read): an unchanged unit is written back as it was.
+        self.lines: dict[int, tuple[UnitState, str]] = {}
 
     def __getitem__(self, name: str) -> Space:
         if name not in self._built:
-            self._built[name] = state.space_from_record(self.raw[name], state.record_path(name))
+            space = state.space_from_record(self.raw[name], state.record_path(name))
+            self._built[name] = space
+            for unit, line in state.unit_lines(self.texts.get(name, "")).items():
+                if unit in space.units:
+                    self.lines[id(space.units[unit])] = (space.units[unit], line)
         return self._built[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -60,12 +67,13 @@ class Fleet:
 
     @classmethod
     def load(cls, store: Store) -> Fleet:
-        raw = {}
+        raw, texts = {}, {}
         for name in store.list_dir(state.STATE_DIR):
             if name.endswith(".json"):
                 path = f"{state.STATE_DIR}/{name}"
-                raw[name[:-5]] = state.load_record(store.read(path), path)
-        return cls(store, Records(raw), store.tree(state.SPACES_DIR, ".gitops"))
+                texts[name[:-5]] = store.read(path)
+                raw[name[:-5]] = state.load_record(texts[name[:-5]], path)
+        return cls(store, Records(raw, texts), store.tree(state.SPACES_DIR, ".gitops"))
 
     def space(self, name: str) -> Space:
         """A space by name; unknown names get the list of known ones."""

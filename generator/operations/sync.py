@@ -72,6 +72,8 @@ class Engine:
         self._planned: dict[UnitRef, tuple[str, Loader, str | None]] = {}  # blob, data, text
         self._parsed: dict[UnitRef, Any] = {}
         self._old_upstreams: dict[str, Any] = {}
+        self._lines = fleet.spaces.lines  # unit lines of records as read: rewritten as they were
+        self._written: set[UnitRef] = set()
         self._touched: set[str] = set()
         self.records: dict[str, Space] = {}  # spaces as this plan leaves them
 
@@ -155,7 +157,8 @@ class Engine:
         self._planned[ref] = (blob, data, text)
         self._parsed.pop(ref, None)
         self.plan.changes[path] = text
-        if ref not in self.plan.units:
+        if ref not in self._written:
+            self._written.add(ref)
             self.plan.units.append(ref)
         self.touch(ref.space)
 
@@ -174,7 +177,7 @@ class Engine:
         self.records[space.name] = space
         old = self.fleet.spaces.get(space.name)
         if old != space:
-            self.plan.changes[state.record_path(space.name)] = state.dump_space(space)
+            self.plan.changes[state.record_path(space.name)] = state.dump_space(space, self._lines)
             self.touch(space.name)
         self.plan.all_units[space.name] = list(space.units)
 
@@ -289,8 +292,8 @@ class Engine:
             self.records[space.name] = space  # a space of its own (the base): nothing upstream
             self.plan.all_units[space.name] = list(space.units)
             return space
+        inputs = self.space_inputs(space)
         if units is None and not force:
-            inputs = self.space_inputs(space)
             if space.fingerprint == inputs and all(
                     state.unit_path(UnitRef(space.name, u)) in self.fleet.blobs for u in space.units):
                 self.plan.all_units[space.name] = list(space.units)
@@ -303,7 +306,9 @@ class Engine:
         for unit in chosen:
             new_units[unit] = self.derive(space, unit, force, overlay_changed)
         synced = dataclasses.replace(space, units=new_units)
-        synced = dataclasses.replace(synced, fingerprint=self.space_inputs(synced))
+        if any(u.upstream and u.upstream.space == space.name for u in new_units.values()):
+            inputs = self.space_inputs(synced)  # a unit derived from its own space moved
+        synced = dataclasses.replace(synced, fingerprint=inputs)
         self.record(synced)
         return synced
 
