@@ -62,6 +62,8 @@ AuthorOpt = Annotated[Optional[str], typer.Option(
     "--author", help="'Name <email>' of the person making the change (default: git config).",
     show_default=False)]
 SpaceOpt = Annotated[str, typer.Option("--space", help="The space, e.g. traderx-prod-eu.")]
+LabelOpt = Annotated[Optional[list[str]], typer.Option(
+    "--label", help="KEY=VALUE, repeatable.", show_default=False)]
 
 
 @dataclass
@@ -408,8 +410,7 @@ def space_create(
     upstream: Annotated[Optional[str], typer.Option(
         "--upstream", help="Clone every unit of this space, linked to it (later upgrades flow in).",
         show_default=False)] = None,
-    label: Annotated[Optional[list[str]], typer.Option("--label", help="KEY=VALUE, repeatable.",
-                                                       show_default=False)] = None,
+    label: LabelOpt = None,
     namespace: Annotated[Optional[str], typer.Option(
         "--namespace", help="Namespace of its units (default: the space's name).",
         show_default=False)] = None,
@@ -440,8 +441,7 @@ def unit_create(
         "--upstream-space", help="Derive it from a unit of this space...", show_default=False)] = None,
     upstream_unit: Annotated[Optional[str], typer.Option(
         "--upstream-unit", help="...this unit (default: the same name).", show_default=False)] = None,
-    label: Annotated[Optional[list[str]], typer.Option("--label", help="KEY=VALUE, repeatable.",
-                                                       show_default=False)] = None,
+    label: LabelOpt = None,
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,

@@ -19,7 +19,7 @@ from generator.config import Project
 from generator.model import Space, SpaceSpec, UnitRef, UnitState
 from generator.operations import mutation
 from generator.operations.repo import Fleet
-from generator.operations.sync import Engine, Plan, order
+from generator.operations.sync import Engine, Plan, order, space_inputs
 from generator.store import Store, blob_id
 
 Progress = Callable[[int, int], None]
@@ -48,7 +48,7 @@ class _Render:
 
     def base(self) -> None:
         spec = self.project.base
-        old = self.fleet.spaces.get(spec.name) if spec.name in self.fleet.spaces else None
+        old = self.fleet.spaces.get(spec.name)
         if (old is not None and old.fingerprint == spec.fingerprint
                 and sorted(old.units) == sorted(self.names)
                 and all(state.unit_path(UnitRef(spec.name, u)) in self.fleet.blobs for u in self.names)):
@@ -73,7 +73,7 @@ class _Render:
     def defined(self, spec: SpaceSpec) -> Space:
         """The space as the config dir defines it now, its units' sync state carried over."""
         assert spec.upstream is not None
-        old = self.fleet.spaces.get(spec.name) if spec.name in self.fleet.spaces else None
+        old = self.fleet.spaces.get(spec.name)
         units = {}
         for unit in self.names:
             labels = self.labels(unit, spec.labels.get("environment"))
@@ -90,6 +90,23 @@ class _Render:
         return Space(spec.name, spec.labels, spec.upstream, spec.target, "config",
                      old.fingerprint if old else "", units, spec.overlay)
 
+    def unchanged(self, spec: SpaceSpec) -> bool:
+        """True when the space's record says it was made from exactly what the config and its
+        upstream say now, and its unit files are there: it is then not even loaded."""
+        assert spec.upstream is not None
+        records = self.fleet.spaces
+        if records.unit_names(spec.name) != sorted(self.names):
+            return False
+        environment = spec.labels.get("environment")
+        inputs = space_inputs(spec.overlay, spec.labels, spec.target, [
+            (unit, UnitRef(spec.upstream, unit), self.engine.blob(UnitRef(spec.upstream, unit)),
+             self.labels(unit, environment)) for unit in self.names])
+        if records.fingerprint(spec.name) != inputs or not all(
+                f"{state.SPACES_DIR}/{spec.name}/{unit}.yaml" in self.fleet.blobs for unit in self.names):
+            return False
+        self.engine.plan.all_units[spec.name] = self.names
+        return True
+
     def run(self) -> Plan:
         self.base()
         specs = {spec.name: spec for spec in self.project.spaces}
@@ -97,12 +114,13 @@ class _Render:
             if name not in specs and name != self.project.base.name \
                     and self.fleet.spaces.managed_by(name) == "config":
                 self.engine.drop_space(name)
-        others = [n for n in self.fleet.spaces if n not in specs and n in self.fleet.spaces
-                  and self.fleet.spaces.managed_by(n) != "config"]
+        others = [n for n in self.fleet.spaces
+                  if n not in specs and self.fleet.spaces.managed_by(n) != "config"]
         total = len(specs) + len(others) + 1
         done = 1
         for spec in self.project.spaces:
-            self.engine.sync_space(self.defined(spec))
+            if not self.unchanged(spec):
+                self.engine.sync_space(self.defined(spec))
             done += 1
             if self.progress:
                 self.progress(done, total)
