@@ -88,9 +88,22 @@ def run(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None 
     return proc
 
 
-def settle() -> None:
-    """Flush what earlier steps wrote, so a timed process does not pay for someone else's writes."""
+def settle(limit: float = 60.0) -> None:
+    """Flush what earlier steps wrote, then wait (up to ``limit`` s) until the kernel reports no
+    recent I/O stall, so a timed process does not pay for someone else's writes: on an ext4 disk
+    mounted with `discard`, deleting a large tree slows file creation for a minute or more."""
     os.sync()
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/pressure/io") as pressure:
+                some = pressure.readline().split()
+            avg10 = float(some[1].split("=")[1])
+        except (OSError, IndexError, ValueError):
+            return  # no pressure stall information on this kernel: sync is all we can do
+        if avg10 < 0.5:
+            return
+        time.sleep(1.0)
 
 
 def timed(argv: list[str], **kwargs: Any) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -391,7 +404,8 @@ and its space record; *upgrade, one base field* patches the base trade-service's
 must exit 0. *Kustomize total* runs `kubectl kustomize overlays/<region>` once per region, one
 process each, output to a file. Every kustomize output is then parsed and compared with gitops's
 `spaces/traderx-prod-<region>/` (objects equal, key order ignored). Times are wall clock
-(`time.perf_counter`) around whole processes, each started after `sync`; every gitops figure is
+(`time.perf_counter`) around whole processes, each started after `sync` and once the kernel's
+I/O pressure (10 s average) is below 0.5%; every gitops figure is
 the median of `--repeat` runs (default 3; the spread is in the detail rows), kustomize runs once; a
 background `git gc --auto` after the first commit is waited out and not counted, and fleets are
 deleted only after the last one (deleting thousands of files slows file creation on ext4 for a
