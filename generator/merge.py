@@ -16,6 +16,7 @@ I/O, no git.
 from __future__ import annotations
 
 import copy
+import marshal
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -63,7 +64,11 @@ def _hashable(value: Any) -> bool:
 
 def strategic_patch(target: Any, patch: Any) -> Any:
     """Apply a strategic merge patch to ``target``; returns new data, neither input is changed."""
-    return _patch(copy.deepcopy(target), patch)
+    try:  # plain data: marshal copies it several times faster than deepcopy
+        copied = marshal.loads(marshal.dumps(target))
+    except ValueError:  # round-trip types (comments and all) need deepcopy
+        copied = copy.deepcopy(target)
+    return _patch(copied, patch)
 
 
 def _patch(target: Any, patch: Any) -> Any:

@@ -14,6 +14,7 @@ scale). This module converts records to and from text; it does no I/O.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from generator.errors import RepoError
@@ -61,14 +62,19 @@ def record_path(space: str) -> str:
     return f"{STATE_DIR}/{space}.json"
 
 
+@lru_cache(maxsize=4096)
+def _labels_json(labels: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(dict(labels))  # labels repeat across spaces: encode each set once
+
+
 def _unit_line(name: str, unit: UnitState) -> str:
-    return f"    {json.dumps(name)}: " + json.dumps({
-        "labels": dict(sorted(unit.labels.items())),
-        "upstream": str(unit.upstream) if unit.upstream else None,
-        "origin": unit.origin,
-        "fingerprint": unit.fingerprint,
-        **({"upstreamBlob": unit.upstream_blob} if unit.upstream_blob else {}),
-    })
+    """One unit of a record, as the JSON line json.dumps would write (names and ids are checked
+    names and hex ids, so only the labels need encoding)."""
+    upstream = json.dumps(str(unit.upstream)) if unit.upstream else "null"
+    extra = f', "upstreamBlob": "{unit.upstream_blob}"' if unit.upstream_blob else ""
+    return (f'    {json.dumps(name)}: {{"labels": {_labels_json(tuple(sorted(unit.labels.items())))}, '
+            f'"upstream": {upstream}, "origin": "{unit.origin}", '
+            f'"fingerprint": "{unit.fingerprint}"{extra}}}')
 
 
 def unit_lines(text: str) -> dict[str, str]:

@@ -90,17 +90,20 @@ class _Render:
         return Space(spec.name, spec.labels, spec.upstream, spec.target, "config",
                      old.fingerprint if old else "", units, spec.overlay)
 
-    def unchanged(self, spec: SpaceSpec) -> bool:
+    def inputs(self, spec: SpaceSpec) -> str:
+        """The space's fingerprint as the config dir defines it now (see sync.space_inputs)."""
+        assert spec.upstream is not None
+        environment = spec.labels.get("environment")
+        return space_inputs(spec.overlay, spec.labels, spec.target, [
+            (unit, UnitRef(spec.upstream, unit), self.engine.blob(UnitRef(spec.upstream, unit)),
+             self.labels(unit, environment)) for unit in self.names])
+
+    def unchanged(self, spec: SpaceSpec, inputs: str) -> bool:
         """True when the space's record says it was made from exactly what the config and its
         upstream say now, and its unit files are there: it is then not even loaded."""
-        assert spec.upstream is not None
         records = self.fleet.spaces
         if records.unit_names(spec.name) != sorted(self.names):
             return False
-        environment = spec.labels.get("environment")
-        inputs = space_inputs(spec.overlay, spec.labels, spec.target, [
-            (unit, UnitRef(spec.upstream, unit), self.engine.blob(UnitRef(spec.upstream, unit)),
-             self.labels(unit, environment)) for unit in self.names])
         if records.fingerprint(spec.name) != inputs or not all(
                 f"{state.SPACES_DIR}/{spec.name}/{unit}.yaml" in self.fleet.blobs for unit in self.names):
             return False
@@ -119,8 +122,9 @@ class _Render:
         total = len(specs) + len(others) + 1
         done = 1
         for spec in self.project.spaces:
-            if not self.unchanged(spec):
-                self.engine.sync_space(self.defined(spec))
+            inputs = self.inputs(spec)
+            if not self.unchanged(spec, inputs):
+                self.engine.sync_space(self.defined(spec), inputs=inputs)
             done += 1
             if self.progress:
                 self.progress(done, total)
