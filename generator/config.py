@@ -284,8 +284,9 @@ def _downstream(root: Path, project: str, base: str, units: set[str],
             specs.append(SpaceSpec(name, dict(sorted(labels.items())), base, spec_target,
                                    overlay, fingerprint))
     seen: set[str] = set()
-    duplicate = next((s.name for s in specs if s.name in seen or seen.add(s.name)), None)
-    if duplicate:
-        raise ConfigError(f"two overlays make the space {duplicate!r}", "rename a region or environment")
+    for spec in specs:
+        if spec.name in seen:
+            raise ConfigError(f"two overlays make the space {spec.name!r}", "rename a region or environment")
+        seen.add(spec.name)
     return specs
 

@@ -31,11 +31,13 @@ def _container_port(item: dict[str, Any]) -> Hashable:
 
 
 def _service_port(item: dict[str, Any]) -> Hashable:
-    return item["port"]
+    port: Hashable = item["port"]
+    return port
 
 
 def _name(item: dict[str, Any]) -> Hashable:
-    return item["name"]
+    name: Hashable = item["name"]
+    return name
 
 
 def identity(*lists: list[Any]) -> Identity | None:

@@ -153,5 +153,6 @@ def apply(upstream: Manifest, overlay: Overlay, unit: str) -> Manifest:
         container = out.first_container(unit, "resources", source)
         container["resources"] = _deep_merge(container.get("resources") or {}, resources)
     if unit in overlay.patches:
-        return strategic_patch(data, overlay.patches[unit])
+        patched: Manifest = strategic_patch(data, overlay.patches[unit])
+        return patched
     return data

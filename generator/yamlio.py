@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ruamel.yaml import YAML
 
 
-class _Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+class _Loader(yaml.CSafeLoader):
     """Safe loader that keeps timestamps as strings (Kubernetes does; dates are not a type)."""
 
 
@@ -97,7 +97,7 @@ def _string(s: str) -> str:
         and ": " not in s
         and not s.endswith((":", " "))
         and not _YAML12_ONLY.match(s)
-        and _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == _STR_TAG
+        and _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
     ):
         return s
     quoted = json.dumps(s, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator import render as rendering
 from generator import state, yamlio
@@ -29,6 +30,10 @@ Progress = Callable[[int, int], None]
 class RenderResult:
     commit: str | None
     plan: Plan
+
+
+def _const(value: Any) -> Callable[[], Any]:
+    return lambda: value
 
 
 class _Render:
@@ -62,7 +67,7 @@ class _Render:
             data = yamlio.load(text, f"{rendering.unit_template(unit)} (rendered)")
             self.engine.validate(data, ref)
             previous = old.units.get(unit) if old else None
-            self.engine.reconcile(ref, previous, text, lambda d=data: d)
+            self.engine.reconcile(ref, previous, text, _const(data))
             origin = blob_id(text)
             units[unit] = UnitState(self.labels(unit, spec.labels.get("environment")), None, origin, origin)
         for unit in sorted(set(old.units) - set(texts)) if old else []:

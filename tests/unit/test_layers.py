@@ -12,3 +12,12 @@ def test_import_contracts_hold(monkeypatch) -> None:  # type: ignore[no-untyped-
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     monkeypatch.setenv("PYTHONPATH", os.getcwd())
     assert lint_imports(config_filename="pyproject.toml", no_cache=True) == 0
+
+
+def test_the_package_type_checks_strictly(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """STYLE.md: type everything; mypy --strict on the package (settings in pyproject.toml)."""
+    from mypy import api
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    out, err, status = api.run([])
+    assert status == 0, out + err
