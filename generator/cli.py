@@ -19,12 +19,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from generator import __version__, output
+from generator import __version__, functions, output
 from generator.config import Project, default_repo, find_config, load_project
 from generator.errors import ConfigError, GitopsError, StaleError
 from generator.model import Conflict, UnitRef
 from generator.operations import mutation
 from generator.operations import render as render_op
+from generator.operations import run as run_op
+from generator.operations import select as select_op
 from generator.operations import spaces as spaces_op
 from generator.operations import units as units_op
 from generator.operations import upgrade as upgrade_op
@@ -46,8 +48,13 @@ app = typer.Typer(
 space_app = typer.Typer(help="Spaces: one copy of the configuration each (base, dev, prod-eu...).",
                         no_args_is_help=True)
 unit_app = typer.Typer(help="Units: one Kubernetes object each, in a space.", no_args_is_help=True)
+run_app = typer.Typer(help="Find and fix: one function over every unit a selection picks, one commit.",
+                      no_args_is_help=True)
+filter_app = typer.Typer(help="Named filters and sets, for --filter.", no_args_is_help=True)
 app.add_typer(space_app, name="space")
 app.add_typer(unit_app, name="unit")
+app.add_typer(run_app, name="run")
+app.add_typer(filter_app, name="filter")
 
 OutputOpt = Annotated[Optional[str], typer.Option(
     "-o", "--output", help="Output format: table, json or yaml.", show_default=False)]
@@ -62,6 +69,12 @@ AuthorOpt = Annotated[Optional[str], typer.Option(
     "--author", help="'Name <email>' of the person making the change (default: git config).",
     show_default=False)]
 SpaceOpt = Annotated[str, typer.Option("--space", help="The space, e.g. traderx-prod-eu.")]
+WhereOpt = Annotated[Optional[str], typer.Option(
+    "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND "
+    "Labels.layer = 'backend'\" (see README, Find and fix).", show_default=False)]
+FilterOpt = Annotated[Optional[str], typer.Option(
+    "--filter", help="Only units matching this named filter or set (gitops filter list).",
+    show_default=False)]
 LabelOpt = Annotated[Optional[list[str]], typer.Option(
     "--label", help="KEY=VALUE, repeatable.", show_default=False)]
 
@@ -293,12 +306,21 @@ def unit_list(
     ctx: typer.Context,
     space: Annotated[str, typer.Option(
         "--space", help="Spaces to list, a glob: 'traderx-prod-*', '*' (the whole fleet).")] = "*",
+    where: WhereOpt = None,
+    filter_name: FilterOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
-    """List units across spaces, in deployment order."""
+    """List units across spaces, in deployment order; --where / --filter to find some.
+
+    Examples:
+
+      gitops unit list --space '*' --where "Data CONTAINS 'trade-service:v1'"
+
+      gitops unit list --space 'traderx-prod-*' --where "spec.replicas > 2 AND Labels.layer = 'backend'"
+    """
     g = _globals(ctx)
     fmt = g.fmt(output_format)
-    output.listing(units_op.list_units(g.fleet(), space), fmt, [
+    output.listing(units_op.list_units(g.fleet(), space, where, filter_name), fmt, [
         ("SPACE", lambda r: r["space"]),
         ("UNIT", lambda r: r["unit"]),
         ("ORDER", lambda r: r["labels"].get("order")),
@@ -334,6 +356,8 @@ def upgrade(
         "--space", help="Spaces to upgrade, a glob: 'traderx-prod-*', '*' (every space).")] = "*",
     unit: Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
                                                 show_default=False)] = None,
+    where: WhereOpt = None,
+    filter_name: FilterOpt = None,
     prefer: PreferOpt = "local",
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
@@ -353,8 +377,12 @@ def upgrade(
 
       gitops upgrade --space traderx-prod-eu --unit trade-service --prefer upstream
     """
-    _run_mutation(ctx, lambda fleet, version: upgrade_op.plan_upgrade(
-        fleet, version, space, unit, _prefer(prefer)), "upgrade",
+    def build(fleet: Fleet, version: str) -> Plan:
+        only = (set(select_op.select(fleet, space, unit, where, filter_name))
+                if where is not None or filter_name is not None else None)
+        return upgrade_op.plan_upgrade(fleet, version, space, unit, _prefer(prefer), only)
+
+    _run_mutation(ctx, build, "upgrade",
         lambda p: f"upgrade: {mutation.counted(len(p.units), 'unit')} in {space}"
                   + (f" ({mutation.counted(len(p.conflicts), 'conflict')})" if p.conflicts else ""),
         reason, author, dry_run, output_format, "upgraded")
@@ -531,6 +559,92 @@ def unit_delete(
     _run_mutation(ctx, lambda fleet, version: units_op.plan_delete(fleet, version, space, unit),
                   "unit-delete", lambda p: f"unit delete {space}/{unit}", reason, author, dry_run,
                   output_format, "deleted")
+
+
+# --- run (find and fix) --------------------------------------------------------------------
+
+SelectSpaceOpt = Annotated[str, typer.Option(
+    "--space", help="Spaces, a glob: 'traderx-prod-*', '*' (the whole fleet).")]
+UnitFilterOpt = Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
+                                                      show_default=False)]
+
+
+def _run_function(ctx: typer.Context, name: str, function: Callable[[object], bool],
+                  prefilter: Optional[str], space: str, unit: Optional[str], where: Optional[str],
+                  filter_name: Optional[str], dry_run: bool, reason: Optional[str],
+                  author: Optional[str], output_format: Optional[str]) -> None:
+    def build(fleet: Fleet, version: str) -> Plan:
+        refs = select_op.select(fleet, space, unit, where, filter_name)
+        return run_op.plan_run(fleet, version, refs, function, prefilter)
+
+    _run_mutation(ctx, build, name, lambda p: f"{name}: {mutation.counted(len(p.units), 'unit')}",
+                  reason, author, dry_run, output_format, "changed")
+
+
+@run_app.command("set-replicas")
+def run_set_replicas(
+    ctx: typer.Context,
+    replicas: Annotated[int, typer.Option("--replicas", help="The number of replicas.")],
+    space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
+    filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
+    author: AuthorOpt = None, output_format: OutputOpt = None,
+) -> None:
+    """Set spec.replicas of every selected Deployment.
+
+      gitops run set-replicas --replicas 2 --space traderx-prod-eu --where "spec.replicas > 2"
+    """
+    _run_function(ctx, "set-replicas", lambda d: functions.set_replicas(d, replicas), "replicas",
+                  space, unit, where, filter_name, dry_run, reason, author, output_format)
+
+
+@run_app.command("set-image-reference")
+def run_set_image_reference(
+    ctx: typer.Context,
+    container_name: Annotated[str, typer.Option("--container-name", help="The container.")],
+    image_reference: Annotated[str, typer.Option(
+        "--image-reference", help="A full image reference, or ':TAG' to keep the repository.")],
+    space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
+    filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
+    author: AuthorOpt = None, output_format: OutputOpt = None,
+) -> None:
+    """Set the image of a named container in every selected unit.
+
+      gitops run set-image-reference --container-name trade-service --image-reference :v2 --space '*'
+    """
+    _run_function(ctx, "set-image-reference",
+                  lambda d: functions.set_image_reference(d, container_name, image_reference),
+                  f"name: {container_name}", space, unit, where, filter_name, dry_run, reason,
+                  author, output_format)
+
+
+@run_app.command("set-env-var")
+def run_set_env_var(
+    ctx: typer.Context,
+    container_name: Annotated[str, typer.Option("--container-name", help="The container.")],
+    env_var: Annotated[str, typer.Option("--env-var", help="NAME=VALUE (added or replaced).")],
+    space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
+    filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
+    author: AuthorOpt = None, output_format: OutputOpt = None,
+) -> None:
+    """Add or replace an env var of a named container in every selected unit.
+
+      gitops run set-env-var --container-name trade-service --env-var CIRCUIT_BREAKER=true \\
+        --unit trade-service --space traderx-prod-eu
+    """
+    functions.set_env_var({}, container_name, env_var)  # checks NAME=VALUE before anything runs
+    _run_function(ctx, "set-env-var", lambda d: functions.set_env_var(d, container_name, env_var),
+                  f"name: {container_name}", space, unit, where, filter_name, dry_run, reason,
+                  author, output_format)
+
+
+@filter_app.command("list")
+def filter_list(ctx: typer.Context, output_format: OutputOpt = None) -> None:
+    """The named filters and sets --filter takes (from the config dir's filters.yaml)."""
+    g = _globals(ctx)
+    rows = [{"filter": name, "where": text} for name, text in sorted(select_op.filters(g.fleet()).items())]
+    output.listing(rows, g.fmt(output_format), [("FILTER", lambda r: r["filter"]),
+                                               ("WHERE", lambda r: r["where"])],
+                   "no filters: add filters.yaml to the config dir and run `gitops render`")
 
 
 # --- entry point -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, yamlio
+from generator import __version__, query, yamlio
 from generator.errors import ConfigError
 from generator.model import Overlay, SpaceSpec, Target, check_name
 
@@ -37,6 +37,7 @@ class Project:
     spaces: tuple[SpaceSpec, ...]
     templates: dict[str, str]
     values: dict[str, Any]
+    filters: dict[str, str]  # name -> WHERE clause (sets as IN clauses)
 
     def unit_names(self) -> list[str]:
         return list(self.values.get("units") or {})
@@ -232,7 +233,31 @@ def load_project(root: Path) -> Project:
                      _fingerprint(templates, values, version))
     return Project(root, project, repo, version, base,
                    tuple(_downstream(root, project, base_name, set(units), version)),
-                   templates, values)
+                   templates, values, _filters(root))
+
+
+def _filters(root: Path) -> dict[str, str]:
+    """filters.yaml: named WHERE clauses and sets of services, each checked to parse."""
+    path = root / "filters.yaml"
+    if not path.is_file():
+        return {}
+    data = _read_yaml(path, root)
+    _check_keys(data, {"filters", "sets"}, "filters.yaml")
+    named: dict[str, str] = {}
+    for name, text in _mapping(data.get("filters"), "filters.yaml: filters").items():
+        named[check_name("filter", str(name))] = str(text)
+    for name, services in _mapping(data.get("sets"), "filters.yaml: sets").items():
+        if not isinstance(services, list) or not services:
+            raise ConfigError(f"filters.yaml: set {name!r} must be a list of services",
+                              "write e.g. critical-services: [trade-service, reference-data]")
+        quoted = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
+        named[check_name("set", str(name))] = f"Labels.service IN ({quoted})"
+    for name, text in named.items():
+        try:
+            query.parse(text)
+        except query.QueryError as e:
+            raise ConfigError(f"filters.yaml: {name}: {e.message}", e.hint) from e
+    return named
 
 
 def _overlay_files(root: Path, folder: str, cache: _ParseCache) -> dict[str, _OverlayFile]:

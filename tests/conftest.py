@@ -15,7 +15,7 @@ import pytest
 from generator.cli import run
 
 PROJECT = Path(__file__).resolve().parent.parent
-EXAMPLE_PARTS = ("gitops.yaml", "templates", "environments", "regions")
+EXAMPLE_PARTS = ("gitops.yaml", "templates", "environments", "regions", "filters.yaml")
 
 
 @pytest.fixture(autouse=True)

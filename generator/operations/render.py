@@ -142,7 +142,8 @@ class _Render:
                     if self.progress:
                         self.progress(done, total)
         settings = json.dumps({"project": self.project.name,
-                               "kubernetesVersion": self.project.kubernetes_version}, indent=2) + "\n"
+                               "kubernetesVersion": self.project.kubernetes_version,
+                               "filters": self.project.filters}, indent=2) + "\n"
         self.engine.plan.changes[state.SETTINGS] = settings
         return self.engine.plan
 

@@ -12,6 +12,7 @@ from generator import merge, state, yamlio
 from generator.errors import GitopsError
 from generator.model import Space, UnitRef, UnitState, check_name
 from generator.operations.repo import Fleet
+from generator.operations.select import select
 from generator.operations.sync import Engine, Plan
 from generator.store import blob_id
 
@@ -27,14 +28,11 @@ def summary(fleet: Fleet, ref: UnitRef) -> dict[str, Any]:
     }
 
 
-def list_units(fleet: Fleet, space_pattern: str = "*") -> list[dict[str, Any]]:
-    """Every unit of every space matching the glob, ordered by space, then Labels.order, then name."""
-    if not fleet.spaces:
-        return []
-    rows = []
-    for space in fleet.match(space_pattern):
-        for name in space.units:
-            rows.append(summary(fleet, UnitRef(space.name, name)))
+def list_units(fleet: Fleet, space_pattern: str = "*", where: str | None = None,
+               filter_name: str | None = None) -> list[dict[str, Any]]:
+    """Every unit of every space matching the glob (and the clause), ordered by space, then
+    Labels.order, then name."""
+    rows = [summary(fleet, ref) for ref in select(fleet, space_pattern, None, where, filter_name)]
 
     def order(row: dict[str, Any]) -> tuple[str, int, str]:
         value = row["labels"].get("order", "")

@@ -15,8 +15,9 @@ from generator.operations.sync import Engine, Plan, order
 
 
 def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | None = None,
-                 prefer: str = "local") -> Plan:
-    """Upgrade the units of the spaces matching ``space_glob`` (only ``unit``, if given)."""
+                 prefer: str = "local", only: set[UnitRef] | None = None) -> Plan:
+    """Upgrade the units of the spaces matching ``space_glob`` (only ``unit``, if given, and
+    only the units in ``only``, if given: a --where selection)."""
     engine = Engine(fleet, version, prefer)
     selected = {space.name for space in fleet.match(space_glob)}
     if unit is not None and not any(unit in fleet.spaces[name].units for name in selected):
@@ -26,7 +27,11 @@ def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | 
         if name not in selected:
             continue
         space = engine.space(name)
-        if unit is None:
+        if only is not None:
+            chosen = [u for u in space.units if UnitRef(name, u) in only and unit in (None, u)]
+            if chosen:
+                engine.sync_space(space, chosen)
+        elif unit is None:
             engine.sync_space(space)
         elif unit in space.units:
             engine.sync_space(space, [unit])
