@@ -285,6 +285,29 @@ def gitops_upgrade_all(fleet: Fleet) -> list[Row]:
                    seconds, problem, f"{merged} units merged and committed: {rate:,.0f} merges/s")
 
 
+def gitops_query(fleet: Fleet) -> list[Row]:
+    """A fleet-wide WHERE query whose metadata part excludes most units before any is parsed."""
+    clause = "spec.replicas > 2 AND Labels.layer = 'backend'"
+    seconds, proc = gitops(fleet, "unit", "list", "--space", "*", "--where", clause, "-o", "json")
+    found = len(json.loads(proc.stdout))
+    return verdict("gitops.query.where", f"gitops unit list --space '*' --where \"{clause}\"",
+                   seconds, None if found else "found nothing", f"{found} units found")
+
+
+def gitops_run_everywhere(fleet: Fleet) -> list[Row]:
+    """`gitops run set-image-reference` over every unit of every space: one commit."""
+    before = commit_count(fleet.repo)
+    seconds, proc = gitops(fleet, "run", "set-image-reference", "--container-name", "web-gui",
+                           "--image-reference", ":v9", "--space", "*", "-o", "json")
+    changed = len(json.loads(proc.stdout)["units"])
+    expected = fleet.n + 3  # web-gui in every prod region, dev, staging and the base
+    problem = None
+    if changed != expected or commit_count(fleet.repo) != before + 1:
+        problem = f"expected one commit of {expected} units, got {changed} units"
+    return verdict("gitops.run.set-image-reference", "gitops run set-image-reference --space '*'",
+                   seconds, problem, f"{changed} units changed in one commit")
+
+
 def kustomize_tree(fleet: Fleet) -> list[Row]:
     """Write the equivalent kustomize tree, its base taken from the repo gitops just rendered."""
     base = fleet.repo / "spaces" / f"{fleet.project}-base"
@@ -377,6 +400,8 @@ MEASUREMENTS: list[Measurement] = [
     kustomize_tree,
     kustomize_all_overlays,
     kustomize_matches_gitops,
+    gitops_query,
+    gitops_run_everywhere,
 ]
 
 # The summary table: column title -> measure key.
@@ -386,6 +411,8 @@ SUMMARY = [
     ("gitops render --check", "gitops.render.check"),
     ("gitops render, one region edited", "gitops.render.one-region"),
     ("gitops upgrade, one base field", "gitops.upgrade.one-base-field"),
+    ("gitops unit list --where", "gitops.query.where"),
+    ("gitops run set-image-reference, all", "gitops.run.set-image-reference"),
     ("kustomize total", "kustomize.all"),
 ]
 
@@ -400,7 +427,9 @@ commit); *no-op render* repeats it with nothing changed and must make no commit;
 edited* changes one region's trade-service replicas and renders: one commit of exactly that unit
 and its space record; *upgrade, one base field* patches the base trade-service's image and times
 `gitops upgrade --space '*'`, which merges it into every region (N + 2 units, one commit);
-*render --check*
+*unit list --where* runs `spec.replicas > 2 AND Labels.layer = 'backend'` over every space;
+*run set-image-reference, all* sets web-gui's image in every space (N + 3 units, one commit;
+it runs after the kustomize comparison, which it would otherwise disturb); *render --check*
 must exit 0. *Kustomize total* runs `kubectl kustomize overlays/<region>` once per region, one
 process each, output to a file. Every kustomize output is then parsed and compared with gitops's
 `spaces/traderx-prod-<region>/` (objects equal, key order ignored). Times are wall clock
