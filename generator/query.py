@@ -240,7 +240,11 @@ class _Compile(Transformer[Token, Any]):
         if parts[0][:1].isupper():
             return _metadata(parts, self.clause, column)
         path = tuple(parts)
-        return (lambda u: list(_walk(u.data(), path))), True
+        keys = [p for p in parts if p != "*" and not p.isdigit()]
+        needle = keys[-1]
+        # A path reaches a value only if its last key is in the text: reading text is cheap,
+        # parsing is not, so a unit without it is answered as if the path found nothing.
+        return (lambda u: list(_walk(u.data(), path)) if needle in u.text() else []), True
 
     def values(self, *tokens: Token) -> list[Any]:
         return [_literal(t) for t in tokens]

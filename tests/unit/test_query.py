@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import yaml
 
 from generator.query import QueryError, parse
 
@@ -29,7 +30,7 @@ class FakeUnit:
         return 3
 
     def text(self) -> str:
-        return "spec:\n  replicas: 5\nimage: traderx/trade-service:v1\n"
+        return yaml.safe_dump(self.manifest, sort_keys=False)
 
     def data(self) -> Any:
         self.parsed += 1
@@ -40,6 +41,7 @@ MATCHES = [
     ("Space.Slug LIKE '%prod-eu%' AND spec.replicas > 2", True),
     ("Space.Slug LIKE '%prod-us%' AND spec.replicas > 2", False),
     ("Data CONTAINS 'image: traderx/trade-service:v1'", True),
+    ("Data CONTAINS 'replicas: 6'", False),
     ("Labels.layer = 'backend'", True),
     ("labels.layer = 'backend'", False),  # lower case: a manifest path, which this is not
     ("Labels.service IN ('trade-service', 'trade-feed')", True),
@@ -66,6 +68,13 @@ MATCHES = [
 @pytest.mark.parametrize("clause,expected", MATCHES)
 def test_matches(clause: str, expected: bool) -> None:
     assert parse(clause).matches(FakeUnit()) is expected
+
+
+def test_a_path_whose_key_is_not_in_the_text_is_not_parsed() -> None:
+    unit = FakeUnit(manifest={"kind": "Service", "spec": {"ports": [{"port": 80}]}})
+    assert parse("spec.replicas > 2").matches(unit) is False
+    assert parse("spec.replicas IS NULL").matches(unit) is True
+    assert unit.parsed == 0
 
 
 def test_metadata_first_manifest_never_parsed_when_excluded() -> None:
