@@ -100,8 +100,8 @@ class Globals:
             raise ConfigError("no manifests repo given and no config dir found",
                               "pass --repo PATH or set GITOPS_REPO") from e
 
-    def store(self, project: Optional[Project] = None, create: bool = False) -> Store:
-        return Store.open(self.repo_path(project), create=create)
+    def store(self, project: Optional[Project] = None) -> Store:
+        return Store.open(self.repo_path(project))
 
     def fleet(self) -> Fleet:
         return Fleet.load(self.store())

@@ -37,6 +37,7 @@ class Project:
     spaces: tuple[SpaceSpec, ...]
     templates: dict[str, str]
     values: dict[str, Any]
+    base_fingerprint: str  # templates, values, schema version: unchanged, the base is unchanged
     filters: dict[str, str]  # name -> WHERE clause (sets as IN clauses)
 
     def unit_names(self) -> list[str]:
@@ -229,11 +230,10 @@ def load_project(root: Path) -> Project:
                            "gitops.yaml: base.labels") or {"environment": "base"}
     base_name = f"{project}-base"
     base_namespace = str(values.get("namespace") or project)
-    base = SpaceSpec(base_name, base_labels, None, Target(base_name, base_namespace), None,
-                     _fingerprint(templates, values, version))
+    base = SpaceSpec(base_name, base_labels, None, Target(base_name, base_namespace), None)
     return Project(root, project, repo, version, base,
-                   tuple(_downstream(root, project, base_name, set(units), version)),
-                   templates, values, _filters(root))
+                   tuple(_downstream(root, project, base_name, set(units))),
+                   templates, values, _fingerprint(templates, values, version), _filters(root))
 
 
 def _filters(root: Path) -> dict[str, str]:
@@ -272,8 +272,7 @@ def _overlay_files(root: Path, folder: str, cache: _ParseCache) -> dict[str, _Ov
     return files
 
 
-def _downstream(root: Path, project: str, base: str, units: set[str],
-                version: str) -> list[SpaceSpec]:
+def _downstream(root: Path, project: str, base: str, units: set[str]) -> list[SpaceSpec]:
     cache = _ParseCache(root)
     environments = _overlay_files(root, "environments", cache)
     regions = _overlay_files(root, "regions", cache)
@@ -305,9 +304,7 @@ def _downstream(root: Path, project: str, base: str, units: set[str],
             labels.update(object_labels)
             overlay = _overlay(files, namespace, object_labels, units)
             spec_target = Target(str(target.get("context") or name), namespace)
-            fingerprint = _fingerprint([f.data for f in files], labels, spec_target.context, version)
-            specs.append(SpaceSpec(name, dict(sorted(labels.items())), base, spec_target,
-                                   overlay, fingerprint))
+            specs.append(SpaceSpec(name, dict(sorted(labels.items())), base, spec_target, overlay))
     seen: set[str] = set()
     for spec in specs:
         if spec.name in seen:

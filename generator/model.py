@@ -97,8 +97,7 @@ class Overlay:
 class SpaceSpec:
     """A space as the config dir defines it: its name, labels, upstream, target and overlay.
 
-    ``fingerprint`` identifies everything it was made from (overlay file bytes, tool version):
-    when it and the upstream unit are unchanged, the generated unit is unchanged too.
+    (Whether a space needs work is decided from its record, see operations/sync.space_inputs.)
     """
 
     name: str
@@ -106,7 +105,6 @@ class SpaceSpec:
     upstream: str | None
     target: Target
     overlay: Overlay | None
-    fingerprint: str
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,6 @@ def load_overlay(data: dict[str, Any] | None) -> Overlay | None:
                    data.get("patches", {}), tuple(data.get("sources", ())))
 
 
-def space_dir(space: str) -> str:
-    return f"{SPACES_DIR}/{space}"
-
-
 def record_path(space: str) -> str:
     """``.gitops/spaces/<space>.json``."""
     return f"{STATE_DIR}/{space}.json"
@@ -126,11 +122,6 @@ def load_record(text: str, source: str) -> dict[str, Any]:
     except ValueError as e:
         raise RepoError(f"{source}: damaged space record ({e})",
                         f"restore it with `git checkout HEAD -- {source}` in the manifests repo") from e
-
-
-def load_space(text: str, source: str) -> Space:
-    """Parse a space record; a damaged record is a RepoError naming the file."""
-    return space_from_record(load_record(text, source), source)
 
 
 def space_from_record(record: dict[str, Any], source: str) -> Space:

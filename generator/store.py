@@ -26,7 +26,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -488,7 +488,3 @@ def _prune_empty_dirs(directory: Path, root: Path) -> None:
         directory.rmdir()
         directory = directory.parent
 
-
-def paths_under(paths: Iterable[str], prefix: str) -> list[str]:
-    """The paths that lie under directory ``prefix``."""
-    return [p for p in paths if p.startswith(prefix.rstrip("/") + "/")]

@@ -54,7 +54,7 @@ class _Render:
     def base(self) -> None:
         spec = self.project.base
         old = self.fleet.spaces.get(spec.name)
-        if (old is not None and old.fingerprint == spec.fingerprint
+        if (old is not None and old.fingerprint == self.project.base_fingerprint
                 and sorted(old.units) == sorted(self.names)
                 and all(state.unit_path(UnitRef(spec.name, u)) in self.fleet.blobs for u in self.names)):
             self.engine.records[spec.name] = old
@@ -73,7 +73,7 @@ class _Render:
         for unit in sorted(set(old.units) - set(texts)) if old else []:
             self.engine.remove(UnitRef(spec.name, unit))
         self.engine.record(Space(spec.name, spec.labels, None, spec.target, "config",
-                                 spec.fingerprint, units, None))
+                                 self.project.base_fingerprint, units, None))
 
     def defined(self, spec: SpaceSpec) -> Space:
         """The space as the config dir defines it now, its units' sync state carried over."""
