@@ -23,7 +23,10 @@ from generator import __version__, functions, output
 from generator.config import Project, default_repo, find_config, load_project
 from generator.errors import ConfigError, GitopsError, StaleError
 from generator.model import Conflict, UnitRef
+from generator.operations import changeset as changeset_op
+from generator.operations import history as history_op
 from generator.operations import mutation
+from generator.operations import rollback as rollback_op
 from generator.operations import render as render_op
 from generator.operations import run as run_op
 from generator.operations import select as select_op
@@ -51,10 +54,19 @@ unit_app = typer.Typer(help="Units: one Kubernetes object each, in a space.", no
 run_app = typer.Typer(help="Find and fix: one function over every unit a selection picks, one commit.",
                       no_args_is_help=True)
 filter_app = typer.Typer(help="Named filters and sets, for --filter.", no_args_is_help=True)
+changeset_app = typer.Typer(
+    help="Changesets: related edits on a branch of their own (changeset/NAME), landed on main "
+         "as ONE commit.\n\n"
+         "  gitops changeset create market-data-v2 --reason 'market data v2'\n\n"
+         "  gitops run set-image-reference ... --changeset market-data-v2   (main unchanged)\n\n"
+         "  gitops changeset show market-data-v2\n\n"
+         "  gitops changeset apply market-data-v2                         (one commit on main)",
+    no_args_is_help=True)
 app.add_typer(space_app, name="space")
 app.add_typer(unit_app, name="unit")
 app.add_typer(run_app, name="run")
 app.add_typer(filter_app, name="filter")
+app.add_typer(changeset_app, name="changeset")
 
 OutputOpt = Annotated[Optional[str], typer.Option(
     "-o", "--output", help="Output format: table, json or yaml.", show_default=False)]
@@ -68,6 +80,9 @@ ReasonOpt = Annotated[Optional[str], typer.Option(
 AuthorOpt = Annotated[Optional[str], typer.Option(
     "--author", help="'Name <email>' of the person making the change (default: git config).",
     show_default=False)]
+ChangesetOpt = Annotated[Optional[str], typer.Option(
+    "--changeset", help="Record this edit on that open changeset's branch, not on main "
+    "(default: the changeset `gitops changeset use` made current).", show_default=False)]
 SpaceOpt = Annotated[str, typer.Option("--space", help="The space, e.g. traderx-prod-eu.")]
 WhereOpt = Annotated[Optional[str], typer.Option(
     "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND "
@@ -160,6 +175,7 @@ def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> Non
     conflicts = _conflict_rows(plan.conflicts)
     if fmt != "table":
         output.emit({"commit": outcome.commit, "dryRun": outcome.dry_run,
+                     "changeset": outcome.changeset,
                      "units": [str(u) for u in plan.units], "spaces": plan.spaces,
                      "conflicts": conflicts}, fmt)
         return
@@ -181,7 +197,9 @@ def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> Non
         output.info(f"{verb} {mutation.counted(len(plan.units), 'unit')} in "
                     f"{mutation.counted(len(plan.spaces), 'space')}"
                     + (f", {mutation.counted(len(conflicts), 'conflict')} (see above)" if conflicts else "")
-                    + f": commit {outcome.commit[:10]} in {store.root}")
+                    + f": commit {outcome.commit[:10]} in {store.root}"
+                    + (f" on changeset {outcome.changeset} (main unchanged; land it with "
+                       f"`gitops changeset apply {outcome.changeset}`)" if outcome.changeset else ""))
 
 
 def _labels(pairs: Optional[list[str]]) -> dict[str, str]:
@@ -204,15 +222,25 @@ def _read_input(path: str, what: str) -> str:
         raise GitopsError(f"cannot read {what} {path}: {e.strerror}", "check the path") from e
 
 
+@dataclass(frozen=True)
+class Edit:
+    """The options every mutating command takes."""
+
+    reason: Optional[str]
+    author: Optional[str]
+    dry_run: bool
+    output_format: Optional[str]
+    changeset: Optional[str]
+
+
 def _run_mutation(ctx: typer.Context, build: Callable[[Fleet, str], Plan], operation: str,
-                  summary: Callable[[Plan], str], reason: Optional[str], author: Optional[str],
-                  dry_run: bool, output_format: Optional[str], verb: str) -> None:
+                  summary: Callable[[Plan], str], edit: Edit, verb: str) -> None:
     g = _globals(ctx)
-    fmt = g.fmt(output_format)
+    fmt = g.fmt(edit.output_format)
     store = g.store()
     outcome = mutation.mutate(
-        store, lambda fleet: build(fleet, mutation.kubernetes_version(fleet)), operation, summary,
-        reason, author, dry_run)
+        store, lambda fleet: build(fleet, mutation.kubernetes_version(fleet.store)), operation, summary,
+        edit.reason, edit.author, edit.dry_run, mutation.chosen_changeset(store, edit.changeset))
     _report(outcome, store, fmt, verb)
 
 
@@ -233,6 +261,7 @@ def render(
         "--author", help="'Name <email>' of the person making the change (default: git config).",
         show_default=False)] = None,
     prefer: PreferOpt = "local",
+    changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Render the base from templates and derive every environment and region space.
@@ -261,8 +290,9 @@ def render(
         return
     with output.progress("rendering spaces") as progress:
         store, result = render_op.render(project, g.repo_path(project), message, author, reason,
-                                         _prefer(prefer), progress)
-    _report(mutation.Outcome(result.commit, result.plan), store, g.fmt(output_format), "rendered")
+                                         _prefer(prefer), progress, changeset)
+    _report(mutation.Outcome(result.commit, result.plan, changeset=result.changeset), store,
+            g.fmt(output_format), "rendered")
 
 
 # --- space -------------------------------------------------------------------------------
@@ -362,6 +392,7 @@ def upgrade(
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
+    changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Carry each upstream's current content into its downstream units (push-upgrade).
@@ -385,7 +416,7 @@ def upgrade(
     _run_mutation(ctx, build, "upgrade",
         lambda p: f"upgrade: {mutation.counted(len(p.units), 'unit')} in {space}"
                   + (f" ({mutation.counted(len(p.conflicts), 'conflict')})" if p.conflicts else ""),
-        reason, author, dry_run, output_format, "upgraded")
+        Edit(reason, author, dry_run, output_format, changeset), "upgraded")
 
 
 @app.command()
@@ -399,6 +430,7 @@ def promote(
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
+    changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Promote a space's changes into another: along the pipeline or sideways.
@@ -409,7 +441,7 @@ def promote(
     _run_mutation(ctx, lambda fleet, version: upgrade_op.plan_promote(
         fleet, version, source, target, unit, _prefer(prefer)), "promote",
         lambda p: f"promote {source} -> {target}: {mutation.counted(len(p.units), 'unit')}",
-        reason, author, dry_run, output_format, "promoted")
+        Edit(reason, author, dry_run, output_format, changeset), "promoted")
 
 
 @app.command()
@@ -448,6 +480,7 @@ def space_create(
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
+    changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Create a space, empty or as a linked copy of another."""
@@ -455,7 +488,7 @@ def space_create(
     _run_mutation(ctx, lambda fleet, version: spaces_op.plan_create(
         fleet, version, name, upstream, labels, namespace, context), "space-create",
         lambda p: f"space create {name}" + (f" from {upstream}" if upstream else ""),
-        reason, author, dry_run, output_format, "created")
+        Edit(reason, author, dry_run, output_format, changeset), "created")
 
 
 @unit_app.command("create")
@@ -473,6 +506,7 @@ def unit_create(
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
+    changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Create a unit from a manifest file, or linked to an upstream unit."""
@@ -485,7 +519,7 @@ def unit_create(
     _run_mutation(ctx, lambda fleet, version: units_op.plan_create(
         fleet, version, space, unit, text, up, labels), "unit-create",
         lambda p: f"unit create {space}/{unit}" + (f" from {up}" if up else ""),
-        reason, author, dry_run, output_format, "created")
+        Edit(reason, author, dry_run, output_format, changeset), "created")
 
 
 @unit_app.command("update")
@@ -507,6 +541,7 @@ def unit_update(
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
+    changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Change a unit: patch it, replace it, or merge another unit's change into it.
@@ -528,21 +563,21 @@ def unit_update(
         source = merge_unit
         _run_mutation(ctx, lambda fleet, version: units_op.plan_merge_unit(
             fleet, version, space, unit, source, _prefer(prefer)), "merge-unit",
-            lambda p: f"merge {source} into {space}/{unit}", reason, author, dry_run,
-            output_format, "updated")
+            lambda p: f"merge {source} into {space}/{unit}",
+            Edit(reason, author, dry_run, output_format, changeset), "updated")
         return
     if file is not None:
         text = _read_input(file, "manifest")
         _run_mutation(ctx, lambda fleet, version: units_op.plan_replace(
             fleet, version, space, unit, text), "replace",
-            lambda p: f"replace {space}/{unit}", reason, author, dry_run, output_format, "updated")
+            lambda p: f"replace {space}/{unit}", Edit(reason, author, dry_run, output_format, changeset), "updated")
         return
     source_text = _read_input(patch_file, "patch") if patch_file is not None else (
         sys.stdin.read() if patch == "-" else str(patch))
     parsed = units_op.parse_patch(source_text, "--patch" if patch is not None else str(patch_file))
     _run_mutation(ctx, lambda fleet, version: units_op.plan_patch(
         fleet, version, space, unit, parsed), "patch",
-        lambda p: f"patch {space}/{unit}", reason, author, dry_run, output_format, "updated")
+        lambda p: f"patch {space}/{unit}", Edit(reason, author, dry_run, output_format, changeset), "updated")
 
 
 @unit_app.command("delete")
@@ -553,12 +588,13 @@ def unit_delete(
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
+    changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Delete a unit (refused while another unit derives from it)."""
     _run_mutation(ctx, lambda fleet, version: units_op.plan_delete(fleet, version, space, unit),
-                  "unit-delete", lambda p: f"unit delete {space}/{unit}", reason, author, dry_run,
-                  output_format, "deleted")
+                  "unit-delete", lambda p: f"unit delete {space}/{unit}",
+                  Edit(reason, author, dry_run, output_format, changeset), "deleted")
 
 
 # --- run (find and fix) --------------------------------------------------------------------
@@ -571,14 +607,13 @@ UnitFilterOpt = Annotated[Optional[str], typer.Option("--unit", help="Only this 
 
 def _run_function(ctx: typer.Context, name: str, function: Callable[[object], bool],
                   prefilter: Optional[str], space: str, unit: Optional[str], where: Optional[str],
-                  filter_name: Optional[str], dry_run: bool, reason: Optional[str],
-                  author: Optional[str], output_format: Optional[str]) -> None:
+                  filter_name: Optional[str], edit: Edit) -> None:
     def build(fleet: Fleet, version: str) -> Plan:
         refs = select_op.select(fleet, space, unit, where, filter_name)
         return run_op.plan_run(fleet, version, refs, function, prefilter)
 
     _run_mutation(ctx, build, name, lambda p: f"{name}: {mutation.counted(len(p.units), 'unit')}",
-                  reason, author, dry_run, output_format, "changed")
+                  edit, "changed")
 
 
 @run_app.command("set-replicas")
@@ -587,14 +622,15 @@ def run_set_replicas(
     replicas: Annotated[int, typer.Option("--replicas", help="The number of replicas.")],
     space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
     filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
-    author: AuthorOpt = None, output_format: OutputOpt = None,
+    author: AuthorOpt = None, changeset: ChangesetOpt = None, output_format: OutputOpt = None,
 ) -> None:
     """Set spec.replicas of every selected Deployment.
 
       gitops run set-replicas --replicas 2 --space traderx-prod-eu --where "spec.replicas > 2"
     """
     _run_function(ctx, "set-replicas", lambda d: functions.set_replicas(d, replicas), "replicas",
-                  space, unit, where, filter_name, dry_run, reason, author, output_format)
+                  space, unit, where, filter_name,
+                  Edit(reason, author, dry_run, output_format, changeset))
 
 
 @run_app.command("set-image-reference")
@@ -605,7 +641,7 @@ def run_set_image_reference(
         "--image-reference", help="A full image reference, or ':TAG' to keep the repository.")],
     space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
     filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
-    author: AuthorOpt = None, output_format: OutputOpt = None,
+    author: AuthorOpt = None, changeset: ChangesetOpt = None, output_format: OutputOpt = None,
 ) -> None:
     """Set the image of a named container in every selected unit.
 
@@ -613,8 +649,8 @@ def run_set_image_reference(
     """
     _run_function(ctx, "set-image-reference",
                   lambda d: functions.set_image_reference(d, container_name, image_reference),
-                  f"name: {container_name}", space, unit, where, filter_name, dry_run, reason,
-                  author, output_format)
+                  f"name: {container_name}", space, unit, where, filter_name,
+                  Edit(reason, author, dry_run, output_format, changeset))
 
 
 @run_app.command("set-env-var")
@@ -624,7 +660,7 @@ def run_set_env_var(
     env_var: Annotated[str, typer.Option("--env-var", help="NAME=VALUE (added or replaced).")],
     space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
     filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
-    author: AuthorOpt = None, output_format: OutputOpt = None,
+    author: AuthorOpt = None, changeset: ChangesetOpt = None, output_format: OutputOpt = None,
 ) -> None:
     """Add or replace an env var of a named container in every selected unit.
 
@@ -633,8 +669,8 @@ def run_set_env_var(
     """
     functions.set_env_var({}, container_name, env_var)  # checks NAME=VALUE before anything runs
     _run_function(ctx, "set-env-var", lambda d: functions.set_env_var(d, container_name, env_var),
-                  f"name: {container_name}", space, unit, where, filter_name, dry_run, reason,
-                  author, output_format)
+                  f"name: {container_name}", space, unit, where, filter_name,
+                  Edit(reason, author, dry_run, output_format, changeset))
 
 
 @filter_app.command("list")
@@ -645,6 +681,247 @@ def filter_list(ctx: typer.Context, output_format: OutputOpt = None) -> None:
     output.listing(rows, g.fmt(output_format), [("FILTER", lambda r: r["filter"]),
                                                ("WHERE", lambda r: r["where"])],
                    "no filters: add filters.yaml to the config dir and run `gitops render`")
+
+
+# --- history, audit, rollback --------------------------------------------------------------
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="The unit, e.g. trade-service.")],
+    space: SpaceOpt,
+    output_format: OutputOpt = None,
+) -> None:
+    """A unit's revisions, newest first: N, commit, time, author, operation, message.
+
+    Revision N is the N-th commit of main that changed the unit (1 created it). Roll back to
+    one with `gitops rollback UNIT --space S --revision N`.
+    """
+    g = _globals(ctx)
+    output.listing(history_op.history(g.fleet(), space, unit), g.fmt(output_format), [
+        ("REV", lambda r: r["revision"]), ("COMMIT", lambda r: r["commit"][:10]),
+        ("TIME", lambda r: r["time"]), ("AUTHOR", lambda r: r["author"]),
+        ("OPERATION", lambda r: r["operation"]), ("CHANGESET", lambda r: r["changeset"] or ""),
+        ("MESSAGE", lambda r: r["message"]),
+    ], f"no revisions of {space}/{unit}")
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    space: Annotated[Optional[str], typer.Option(
+        "--space", help="Only changes to spaces matching this glob ('traderx-prod-*').",
+        show_default=False)] = None,
+    unit: Annotated[Optional[str], typer.Option(
+        "--unit", help="Only changes to this unit (UNIT, or SPACE/UNIT).", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="Only changes since then: 2026-11-20, '2 hours ago', 3d, yesterday.",
+        show_default=False)] = None,
+    author: Annotated[Optional[str], typer.Option(
+        "--author", help="Only changes by authors whose 'Name <email>' contains this.",
+        show_default=False)] = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Every change to main, newest first: who, when, what operation, which units, why.
+
+    Read from the commits' trailers (Gitops-Operation, -Spaces, -Units, -Changeset, -Reason);
+    a commit made by hand shows as operation 'git'.
+
+      gitops audit --space 'traderx-prod-*' --since '1 day ago' -o json
+    """
+    g = _globals(ctx)
+    output.listing(history_op.audit(g.store(), space, unit, since, author), g.fmt(output_format), [
+        ("TIME", lambda r: r["time"]), ("AUTHOR", lambda r: r["author"]),
+        ("OPERATION", lambda r: r["operation"]),
+        ("UNITS", lambda r: _abbreviated(r["units"])), ("REASON", lambda r: r["reason"] or ""),
+        ("CHANGESET", lambda r: r["changeset"] or ""), ("COMMIT", lambda r: r["commit"][:10]),
+    ], "no changes match")
+
+
+def _abbreviated(items: list[str], most: int = 4) -> str:
+    return ", ".join(items[:most]) + (f" (+{len(items) - most})" if len(items) > most else "")
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    unit: Annotated[Optional[str], typer.Argument(
+        help="The unit to roll back (with --space and --revision).", show_default=False)] = None,
+    space: Annotated[Optional[str], typer.Option(
+        "--space", help="The unit's space; or, with --to, the space to roll back whole.",
+        show_default=False)] = None,
+    revision: Annotated[Optional[int], typer.Option(
+        "--revision", help="The revision to restore (see `gitops history`); -1 is the one "
+        "before the current, -2 the one before that.", show_default=False)] = None,
+    to: Annotated[Optional[str], typer.Option(
+        "--to", help="With --space and no unit: restore every unit of the space as at this "
+        "commit.", show_default=False)] = None,
+    undo_changeset: Annotated[Optional[str], typer.Option(
+        "--changeset", help="Undo what this changeset landed on main (later changes stay).",
+        show_default=False)] = None,
+    dry_run: DryRunOpt = False,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Restore a unit, a space or undo a changeset, as a NEW commit (history is never rewritten).
+
+    A restored unit stays linked to its upstream; where that has changed since, the restored
+    content is a local edit (`gitops overrides` shows it) that upgrades keep.
+
+    Examples:
+
+      gitops rollback trade-service --space traderx-prod-eu --revision -1 --dry-run
+
+      gitops rollback --space traderx-prod-eu --to 3f2a1b9c
+
+      gitops rollback --changeset market-data-v2
+    """
+    edit = Edit(reason, author, dry_run, output_format, None)
+    if undo_changeset is not None:
+        if unit or space or revision is not None or to:
+            raise typer.BadParameter("--changeset takes no unit, --space, --revision or --to",
+                                     param_hint="'--changeset'")
+        name = undo_changeset
+        _run_mutation(ctx, lambda fleet, version: rollback_op.plan_changeset(fleet, version, name),
+                      "rollback", lambda p: f"rollback: undo changeset {name}", edit, "rolled back")
+        return
+    if space is None:
+        raise typer.BadParameter("give --space (with a unit and --revision, or with --to), "
+                                 "or --changeset", param_hint="'--space'")
+    if unit is not None:
+        if revision is None or to is not None:
+            raise typer.BadParameter("a unit rolls back to a --revision N (or -1)",
+                                     param_hint="'--revision'")
+        number, name = revision, unit
+        _run_mutation(ctx, lambda fleet, version: rollback_op.plan_unit(fleet, version, space, name, number),
+                      "rollback", lambda p: f"rollback {space}/{name} to revision {number}",
+                      edit, "rolled back")
+        return
+    if to is None or revision is not None:
+        raise typer.BadParameter("a whole space rolls back --to a commit (a unit takes --revision)",
+                                 param_hint="'--to'")
+    commit = to
+    _run_mutation(ctx, lambda fleet, version: rollback_op.plan_space(fleet, version, space, commit),
+                  "rollback", lambda p: f"rollback {space} to {commit[:10]}", edit, "rolled back")
+
+
+# --- changesets --------------------------------------------------------------------------
+
+ChangesetArg = Annotated[str, typer.Argument(help="The changeset's name, e.g. market-data-v2.")]
+
+
+@changeset_app.command("create")
+def changeset_create(
+    ctx: typer.Context,
+    name: ChangesetArg,
+    reason: ReasonOpt = None,
+    author: AuthorOpt = None,
+    use: Annotated[bool, typer.Option(
+        "--use", help="Also make it current: later mutating commands record on it.")] = False,
+) -> None:
+    """Open a changeset: the branch changeset/NAME, starting at main."""
+    store = _globals(ctx).store()
+    commit = changeset_op.create(store, name, reason, author)
+    if use:
+        changeset_op.use(store, name)
+    output.info(f"changeset {name} opened at {commit[:10]} (branch changeset/{name}); record edits "
+                f"on it with --changeset {name}" + (" (now current)" if use else
+                                                    f" or `gitops changeset use {name}`"))
+
+
+@changeset_app.command("use")
+def changeset_use(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(
+        help="The changeset mutating commands record on from now on.", show_default=False)] = None,
+    none: Annotated[bool, typer.Option("--none", help="Back to main: no current changeset.")] = False,
+) -> None:
+    """Make a changeset current (mutating commands then record on it), or --none."""
+    if (name is None) == (not none):
+        raise typer.BadParameter("give a changeset name or --none", param_hint="NAME")
+    store = _globals(ctx).store()
+    changeset_op.use(store, name)
+    output.info(f"current changeset: {name}" if name else "no current changeset: edits go to main")
+
+
+@changeset_app.command("list")
+def changeset_list(ctx: typer.Context, output_format: OutputOpt = None) -> None:
+    """Open changesets: status, reason, who opened it, edits and units."""
+    g = _globals(ctx)
+    output.listing(changeset_op.list_changesets(g.store()), g.fmt(output_format), [
+        ("CHANGESET", lambda r: r["changeset"] + (" *" if r["current"] else "")),
+        ("STATUS", lambda r: r["status"]), ("EDITS", lambda r: r["edits"]),
+        ("UNITS", lambda r: _abbreviated(r["units"], 3)), ("OPENED BY", lambda r: r["openedBy"]),
+        ("REASON", lambda r: r["reason"] or ""),
+    ], "no open changesets: start one with `gitops changeset create NAME`")
+
+
+@changeset_app.command("show")
+def changeset_show(ctx: typer.Context, name: ChangesetArg, output_format: OutputOpt = None) -> None:
+    """A changeset's units, edits and the diff it would land."""
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    shown = changeset_op.show(g.store(), name)
+    if fmt != "table":
+        output.emit(shown, fmt)
+        return
+    output.info(f"changeset {name}: {shown['status']}; {mutation.counted(shown['edits'], 'edit')}; "
+                f"reason: {shown['reason'] or '-'}; opened by {shown['openedBy']}")
+    output.table(shown["commits"], [
+        ("COMMIT", lambda r: r["commit"][:10]), ("AUTHOR", lambda r: r["author"]),
+        ("OPERATION", lambda r: r["operation"]), ("MESSAGE", lambda r: r["message"])], "")
+    output.info("units: " + (", ".join(shown["units"]) or "(none)"))
+    output.stdout.out(shown["diff"], end="", highlight=False)
+
+
+@changeset_app.command("apply")
+def changeset_apply(
+    ctx: typer.Context,
+    name: ChangesetArg,
+    dry_run: DryRunOpt = False,
+    reason: Annotated[Optional[str], typer.Option(
+        "--reason", help="Why (default: the reason the changeset was opened with).",
+        show_default=False)] = None,
+    author: AuthorOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Land every edit of the changeset on main as ONE commit.
+
+    When main moved since the changeset was opened, each unit is merged field by field; if
+    main changed a field the changeset also changed, differently, nothing lands and the
+    conflicts are listed.
+    """
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    store = g.store()
+    try:
+        outcome = changeset_op.apply(store, name, reason, author, dry_run)
+    except changeset_op.ChangesetConflict as e:
+        if fmt == "table":
+            output.table([{"unit": str(c.ref or ""), "field": c.path, "opened from": c.origin,
+                           "changeset": c.update, "main": c.local} for c in e.conflicts], [
+                ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
+                ("OPENED FROM", lambda r: r["opened from"]), ("CHANGESET", lambda r: r["changeset"]),
+                ("MAIN", lambda r: r["main"])], "")
+        else:
+            output.emit({"commit": None, "conflicts": _conflict_rows(e.conflicts)}, fmt)
+        raise
+    _report(outcome, store, fmt, f"changeset {name} applied:")
+
+
+@changeset_app.command("abort")
+def changeset_abort(ctx: typer.Context, name: ChangesetArg, output_format: OutputOpt = None) -> None:
+    """Drop a changeset: its branch goes, main does not change (its commits stay reachable)."""
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    done = changeset_op.abort(g.store(), name)
+    if fmt != "table":
+        output.emit(done, fmt)
+        return
+    output.info(f"changeset {name} aborted; main unchanged. Its {mutation.counted(done['edits'], 'edit')} "
+                f"stay reachable as {done['kept']}")
 
 
 # --- entry point -------------------------------------------------------------------------

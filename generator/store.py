@@ -10,7 +10,11 @@ Crash safety: a journal under ``.git/`` names the paths being written; the next 
 finds it and puts those paths back to what HEAD says, whichever side of the ref update the
 crash fell on. One ``flock`` per repo serialises writers and dies with its process.
 
-This module knows paths and text, not units, spaces or YAML.
+A ``Store`` is either the checked-out branch with its work tree (what most commands change),
+or a view of another ref (``view``): a changeset's branch, which commits move without touching
+the work tree, or a past commit, read-only.
+
+This module knows paths, text, commits and refs, not units, spaces or YAML.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ JOURNAL = "gitops-journal.json"
 LOCK = "gitops.lock"
 STAGING_REF = "refs/gitops/staging"
 ZERO = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the empty tree
 
 
 def blob_id(text: str) -> str:
@@ -52,6 +57,18 @@ def blob_id(text: str) -> str:
 @dataclass
 class _Import:
     commit: str = ""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit as history shows it."""
+
+    id: str
+    parents: tuple[str, ...]
+    time: int  # seconds since the epoch (author time)
+    author: str
+    email: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -89,12 +106,21 @@ def parse_author(text: str) -> tuple[str, str]:
 class Store:
     """A manifests repo on disk: a normal git work tree whose files gitops writes."""
 
-    def __init__(self, root: Path, repo: git.Repo) -> None:
+    def __init__(self, root: Path, repo: git.Repo, ref: str | None = None) -> None:
         self.root = root
         self.repo = repo
         self.git = repo.git
+        self.ref = ref  # None: the checked-out branch and its work tree; else a view (``view``)
         self._git_dir = Path(repo.git_dir)
         self._head: str | None | object = _UNKNOWN
+
+    def view(self, rev: str) -> Store:
+        """The repo as of ``rev``, without the work tree: reads come from that commit's tree.
+
+        A branch (``refs/heads/...``) can be committed to: the branch moves, the work tree and
+        the checked-out branch do not. Any other rev (a commit id) is read-only.
+        """
+        return Store(self.root, self.repo, rev)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -134,33 +160,47 @@ class Store:
         if root.resolve() != path.resolve():
             raise RepoError(f"{path} is inside the git repository {root}, not its top",
                             f"pass --repo {root}, or a directory of its own for the manifests")
-        return cls(root, repo)
+        store = cls(root, repo)
+        if (store._git_dir / JOURNAL).exists():  # a command was killed mid-write: finish that
+            with store.lock():                    # first, so that even a read sees whole files
+                pass
+        return store
 
     # --- reading ---------------------------------------------------------------------------
 
     def head(self) -> str | None:
-        """The commit HEAD points at, or None in a repo with no commit yet.
+        """The commit this store is at (HEAD, or the view's rev), or None when there is none.
 
-        Asked once and kept: gitops moves HEAD only in ``commit`` (which updates it) and
+        Asked once and kept: gitops moves it only in ``commit`` (which updates it) and
         under the lock, so within one command it changes only through this object.
         """
         if self._head is _UNKNOWN:
-            try:
-                self._head = str(self.git.rev_parse("--verify", "-q", "HEAD^{commit}"))
-            except GitCommandError:
-                self._head = None
+            self._head = self.resolve(self.ref or "HEAD")
         return self._head  # type: ignore[return-value]
 
+    def resolve(self, rev: str) -> str | None:
+        """The commit id ``rev`` names, or None when it names no commit."""
+        try:
+            return str(self.git.rev_parse("--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"))
+        except GitCommandError:
+            return None
+
     def branch_ref(self) -> str:
-        """The ref HEAD names (``refs/heads/main``); a detached HEAD is an error."""
+        """The ref commits move (``refs/heads/main``); a detached HEAD is an error."""
+        if self.ref is not None:
+            if not self.ref.startswith("refs/heads/"):
+                raise RepoError(f"{self.ref} is a past commit, not a branch: it cannot change",
+                                "commit to a branch")
+            return self.ref
         try:
             return str(self.git.symbolic_ref("-q", "HEAD"))
         except GitCommandError as e:
             raise RepoError(f"{self.root}: HEAD is detached", "check out a branch first") from e
 
-    def tree(self, *prefixes: str, rev: str = "HEAD") -> dict[str, str]:
-        """path -> blob id of every file under ``prefixes`` at ``rev`` (empty before any commit)."""
-        if rev == "HEAD" and self.head() is None:
+    def tree(self, *prefixes: str) -> dict[str, str]:
+        """path -> blob id of every file under ``prefixes`` (empty before any commit)."""
+        rev = self.head()
+        if rev is None:
             return {}
         out = self._run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *prefixes)
         blobs = {}
@@ -172,10 +212,11 @@ class Store:
 
     def blobs_at_head(self, paths: list[str]) -> dict[str, str]:
         """path -> blob id at HEAD for those of ``paths`` that HEAD has (one git process)."""
-        if not paths or self.head() is None:
+        head = self.head()
+        if not paths or head is None:
             return {}
         out = self._run_input("cat-file", "--batch-check=%(objectname) %(objecttype)",
-                              data="".join(f"HEAD:{p}\n" for p in paths).encode())
+                              data="".join(f"{head}:{p}\n" for p in paths).encode())
         blobs = {}
         for path, line in zip(paths, out.splitlines()):
             name, _, kind = line.partition(" ")
@@ -184,7 +225,12 @@ class Store:
         return blobs
 
     def read(self, path: str) -> str:
-        """A file of the work tree as text."""
+        """A file as text: from the work tree, or in a view from its commit."""
+        if self.ref is not None:
+            blob = self.blobs_at_head([path]).get(path)
+            if blob is None:
+                raise RepoError(f"{path} is missing from {self.ref}", "run `git fsck`")
+            return self.read_blob(blob)
         try:
             return (self.root / path).read_text()
         except FileNotFoundError as e:
@@ -199,21 +245,114 @@ class Store:
             raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`") from e
 
     def list_dir(self, path: str) -> list[str]:
-        """File names in a work-tree directory (empty when it does not exist)."""
+        """File names in a directory (empty when it does not exist)."""
+        if self.ref is not None:
+            return sorted(p.rpartition("/")[2] for p in self.tree(path) if p.count("/") == path.count("/") + 1)
         try:
             return sorted(os.listdir(self.root / path))
         except FileNotFoundError:
             return []
 
     def revisions(self, path: str) -> int:
-        """How many commits of HEAD's history touched ``path`` (its revision number)."""
-        if self.head() is None:
+        """How many commits of the history touched ``path`` (its revision number)."""
+        head = self.head()
+        if head is None:
             return 0
-        return int(self._run("rev-list", "--count", "HEAD", "--", path).strip() or 0)
+        return int(self._run("rev-list", "--count", head, "--", path).strip() or 0)
+
+    def log(self, *paths: str, since: str | None = None, first_parent: bool = False,
+            rev: str | None = None) -> list[Commit]:
+        """Commits of the history (from ``rev``, default this store's), newest first; with
+        ``paths``, only those that touched them, as ``git log -- PATHS`` counts them."""
+        start = rev or self.head()
+        if start is None:
+            return []
+        args = ["log", "-z", "--format=%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f%B"]
+        if since:
+            args.append(f"--since={since}")
+        if first_parent:
+            args.append("--first-parent")
+        out = self._run(*args, start, "--", *paths)
+        commits = []
+        for entry in out.split("\0"):
+            if entry.strip():
+                sha, parents, when, name, email, message = entry.split("\x1f", 5)
+                commits.append(Commit(sha.strip(), tuple(parents.split()), int(when), name, email,
+                                      message))
+        return commits
+
+    def changed(self, old: str | None, new: str, *prefixes: str) -> dict[str, tuple[str | None, str | None]]:
+        """path -> (blob before, blob after) of every file that differs between two commits
+        (``old`` None: the empty tree), under ``prefixes``; None stands for no file."""
+        base = old or EMPTY_TREE
+        out = self._run("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", base, new,
+                        "--", *prefixes)
+        fields = out.split("\0")
+        result: dict[str, tuple[str | None, str | None]] = {}
+        for meta, path in zip(fields[0::2], fields[1::2]):
+            if not meta.startswith(":"):
+                continue
+            _, _, before, after, _ = meta[1:].split(" ", 4)
+            result[path] = (None if before == ZERO else before, None if after == ZERO else after)
+        return result
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of two commits (None: unrelated histories)."""
+        try:
+            return str(self.git.merge_base(a, b)).strip() or None
+        except GitCommandError:
+            return None
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Whether commit ``a`` is in the history of ``b``."""
+        try:
+            self.git.merge_base("--is-ancestor", a, b)
+            return True
+        except GitCommandError:
+            return False
+
+    def refs(self, prefix: str) -> dict[str, str]:
+        """ref name -> commit id of every ref under ``prefix`` (``refs/heads/changeset/``)."""
+        out = self._run("for-each-ref", "--format=%(refname)%00%(objectname)", prefix)
+        return dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
+
+    def update_refs(self, updates: Mapping[str, tuple[str | None, str | None]], why: str) -> None:
+        """Move refs all together or not at all: ref -> (new, expected old); None on the
+        new side deletes it, None on the old side means it must not exist yet."""
+        lines = ["start"]
+        for ref, (new, old) in updates.items():
+            if new is None:
+                lines.append(f"delete {ref} {old or ''}".rstrip())
+            else:
+                lines.append(f"update {ref} {new} {old or ZERO}")
+        try:
+            self._run_input("update-ref", "--stdin", "-m", f"gitops: {why}",
+                            data=("\n".join([*lines, "commit"]) + "\n").encode())
+        except RepoError as e:
+            raise RepoError(f"{next(iter(updates))} moved while this command ran; nothing changed",
+                            "run the command again") from e
+        finally:
+            self._head = _UNKNOWN
+
+    def get_setting(self, key: str) -> str | None:
+        """A value of the repo's own git config (``gitops.changeset``), None when unset."""
+        try:
+            return str(self.git.config("--local", "--get", key)).strip() or None
+        except GitCommandError:
+            return None
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Set (or, with None, unset) a value of the repo's own git config."""
+        if value is None:
+            with contextlib.suppress(GitCommandError):
+                self.git.config("--local", "--unset", key)
+        else:
+            self.git.config("--local", key, value)
 
     def dirty(self, *prefixes: str) -> list[str]:
-        """Tracked paths under ``prefixes`` whose work-tree or index content differs from HEAD."""
-        if self.head() is None:
+        """Tracked paths under ``prefixes`` whose work-tree or index content differs from HEAD
+        (a view has no work tree: never dirty)."""
+        if self.ref is not None or self.head() is None:
             return []
         out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *prefixes)
         return sorted(entry[3:] for entry in out.split("\0") if len(entry) > 3)
@@ -240,51 +379,58 @@ class Store:
 
     def commit(self, changes: Mapping[str, str | None], message: str,
                author: str | None = None, head_blobs: Mapping[str, str] | None = None,
-               ) -> str | None:
-        """Commit ``changes`` (path -> new text, None deletes) on top of HEAD as one commit.
+               also: Mapping[str, tuple[str | None, str | None]] | None = None,
+               allow_empty: bool = False, start: str | None = None) -> str | None:
+        """Commit ``changes`` (path -> new text, None deletes) on top of this store's commit.
 
-        Paths whose content is already what HEAD has are left out; with nothing left, no
-        commit is made and None is returned. Otherwise the new commit's id. ``head_blobs``,
-        when the caller read HEAD's tree under this lock, saves asking git again: it must
-        hold every path of HEAD under the top-level folders ``changes`` touches.
+        Paths whose content is already what the commit has are left out; with nothing left, no
+        commit is made and None is returned (unless ``allow_empty``). Otherwise the new
+        commit's id. ``head_blobs``, when the caller read the tree under this lock, saves
+        asking git again: it must hold every path under the top-level folders ``changes``
+        touches. ``also``: other refs to move in the same transaction (see ``update_refs``).
+        On a branch view, only the branch moves: the work tree is not touched; ``start`` makes
+        a branch that does not exist yet, from that commit.
         """
         old = self.head()
+        if old is not None and start is not None:
+            raise RepoError(f"{self.branch_ref()} already exists", "pick another name")
         current = (self.blobs_at_head(list(changes)) if head_blobs is None
                    else {p: head_blobs[p] for p in changes if p in head_blobs})
         effective = {
             path: text for path, text in changes.items()
             if (path in current if text is None else current.get(path) != blob_id(text))
         }
-        if not effective:
+        if not effective and not allow_empty:
             return None
+        worktree = self.ref is None
         created = {p for p, text in effective.items() if text is not None and p not in current}
-        in_the_way = sorted(p for p in created if os.path.lexists(self.root / p))
+        in_the_way = sorted(p for p in created if worktree and os.path.lexists(self.root / p))
         if in_the_way:
             raise RepoError(f"untracked file {in_the_way[0]} is in the way of a file gitops must write",
                             "move it away (or commit it) and run the command again")
         person, committer = self.identity(author)
         ref = self.branch_ref()
-        self._write_journal(sorted(effective), old)
+        if worktree:
+            self._write_journal(sorted(effective), old)
         try:
             # git packs the objects on one core while this process writes the work tree.
-            with self._fast_import(effective, message, person, committer, old) as importing:
-                self._write_work_tree(effective, created)
+            with self._fast_import(effective, message, person, committer, old or start) as importing:
+                if worktree:
+                    self._write_work_tree(effective, created)
             new = importing.commit
         except BaseException:
             self.recover()
             raise
         try:
-            self._run_input("update-ref", "--stdin", "-m", f"gitops: {message.splitlines()[0]}",
-                            data=f"start\nupdate {ref} {new} {old or ZERO}\n"
-                                 f"delete {STAGING_REF}\ncommit\n".encode())
-        except RepoError as e:
-            self._head = _UNKNOWN
+            self.update_refs({ref: (new, old), STAGING_REF: (None, None), **(also or {})},
+                             message.splitlines()[0])
+        except RepoError:
             self.recover()
-            raise RepoError(f"{ref} moved while this command ran; nothing was committed",
-                            "run the command again") from e
+            raise
         self._head = new
-        self._refresh_index(sorted(effective))
-        self._clear_journal()
+        if worktree:
+            self._refresh_index(sorted(effective))
+            self._clear_journal()
         return new
 
     @contextlib.contextmanager

@@ -2,7 +2,8 @@
 
 Trailers (DESIGN.md, "Commits are the audit trail"): ``Gitops-Operation``, ``Gitops-Spaces``,
 ``Gitops-Units`` (``space/unit``, or ``space/*`` when every unit of the space changed),
-``Gitops-Changeset``, ``Gitops-Reason``. ``parse`` reads them back. No git here.
+``Gitops-Changeset``, ``Gitops-Reason``, and on a rollback ``Gitops-Restored-From`` (which
+revision or commit came back). ``parse`` reads them back. No git here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ SPACES = "Gitops-Spaces"
 UNITS = "Gitops-Units"
 CHANGESET = "Gitops-Changeset"
 REASON = "Gitops-Reason"
+RESTORED = "Gitops-Restored-From"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Change:
     units: tuple[str, ...]
     reason: str | None = None
     changeset: str | None = None
+    restored: str | None = None  # rollback: "<commit> (revision N of space/unit)"
 
 
 def units_field(units: Iterable[UnitRef], all_units: Mapping[str, Iterable[str]]) -> list[str]:
@@ -68,6 +71,8 @@ def message(change: Change, body: str = "") -> str:
         lines.append(f"{CHANGESET}: {change.changeset}")
     if change.reason:
         lines.append(f"{REASON}: {one_line(change.reason)}")
+    if change.restored:
+        lines.append(f"{RESTORED}: {one_line(change.restored)}")
     return "\n".join(lines) + "\n"
 
 
@@ -94,4 +99,5 @@ def parse(text: str) -> Change | None:
         units=split(fields.get(UNITS)),
         reason=fields.get(REASON),
         changeset=fields.get(CHANGESET),
+        restored=fields.get(RESTORED),
     )

@@ -248,10 +248,34 @@ def dump(data: Any) -> str:
 # --- the round-trip path --------------------------------------------------------------------
 
 
+_STR = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _reads_as_other_than_string(event: Any) -> bool:
+    """A string scalar that a YAML 1.1 reader (PyYAML, kubectl) would take for something else."""
+    tag = getattr(event, "tag", None)
+    if tag not in (None, _STR) or not isinstance(event.value, str):
+        return False
+    return bool(_RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False)) != _STR)  # type: ignore[no-untyped-call]
+
+
 def _roundtrip() -> YAML:
     from ruamel.yaml import YAML  # imported when first needed: most commands never round-trip
+    from ruamel.yaml.emitter import Emitter
+
+    class _DoubleQuoting(Emitter):
+        """A string that needs quotes and was not single-quoted in its file gets double quotes,
+        as ``dump`` writes it: a value merged in from generated text keeps its look."""
+
+        def choose_scalar_style(self) -> Any:
+            style = super().choose_scalar_style()
+            if style == "" and _reads_as_other_than_string(self.event):
+                return '"'  # 'yes', 'on', '0755' are strings in YAML 1.2, not for 1.1 readers
+            return '"' if style == "'" and self.event.style != "'" else style
 
     rt = YAML(typ="rt")
+    rt.Emitter = _DoubleQuoting
     rt.indent(mapping=2, sequence=2, offset=0)
     rt.width = 4096  # never fold long lines: a folded image reference is a diff nobody wants
     rt.preserve_quotes = True

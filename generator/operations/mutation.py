@@ -3,6 +3,9 @@
 Under the repo's lock: refuse uncommitted edits to the tool's files, load the fleet, plan,
 then either return the plan (``--dry-run``) or commit it as one commit whose message carries
 the trailers (and the conflicts, one per line). Nothing is written before the plan is whole.
+
+Given a changeset, the same happens on the changeset's branch (``changeset/NAME``): the fleet
+is read from the branch and the commit moves only the branch; main and the work tree stay.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from generator import state, trailers
-from generator.errors import RepoError
-from generator.model import Conflict
+from generator.errors import NotFoundError, RepoError
+from generator.model import Conflict, check_name
 from generator.operations.repo import Fleet
 from generator.operations.sync import Plan
 from generator.store import Store
 
 DEFAULT_KUBERNETES = "1.32"
+CHANGESET_BRANCHES = "refs/heads/changeset/"
+CURRENT_CHANGESET = "gitops.changeset"  # the repo's git config: the changeset `use` made current
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,13 @@ class Outcome:
     plan: Plan
     dry_run: bool = False
     store: Store | None = None
+    changeset: str | None = None  # the changeset the commit went to (main did not move)
 
 
-def kubernetes_version(fleet: Fleet) -> str:
+def kubernetes_version(store: Store) -> str:
     """The schema version the repo was rendered for (.gitops/settings.json)."""
     try:
-        settings = json.loads(fleet.store.read(state.SETTINGS))
+        settings = json.loads(store.read(state.SETTINGS))
         return str(settings.get("kubernetesVersion") or DEFAULT_KUBERNETES)
     except (RepoError, ValueError, AttributeError):
         return DEFAULT_KUBERNETES
@@ -55,24 +61,46 @@ def conflict_line(conflict: Conflict) -> str:
             f"upstream {json.dumps(conflict.update)}, local {json.dumps(conflict.local)}; kept {kept}")
 
 
+def changeset_store(store: Store, name: str) -> Store:
+    """The branch of an open changeset, as a store whose commits move only that branch."""
+    check_name("changeset", name)
+    branch = store.view(CHANGESET_BRANCHES + name)
+    if branch.head() is None:
+        opened = sorted(ref.removeprefix(CHANGESET_BRANCHES) for ref in store.refs(CHANGESET_BRANCHES))
+        raise NotFoundError(f"changeset {name!r} is not open; open changesets: "
+                            f"{', '.join(opened) or '(none)'}",
+                            f"start it with `gitops changeset create {name}`")
+    return branch
+
+
+def chosen_changeset(store: Store, given: str | None) -> str | None:
+    """The changeset a mutating command records on: ``--changeset``, else the current one."""
+    return given if given is not None else store.get_setting(CURRENT_CHANGESET)
+
+
 def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
            summary: Callable[[Plan], str], reason: str | None = None, author: str | None = None,
            dry_run: bool = False, changeset: str | None = None) -> Outcome:
-    """Plan with ``build`` and commit the plan as one commit (or return it, for a dry run)."""
+    """Plan with ``build`` and commit the plan as one commit (or return it, for a dry run);
+    with ``changeset``, on that changeset's branch."""
     with store.lock():
-        check_clean(store)
-        fleet = Fleet.load(store)
+        target = store
+        if changeset is not None:
+            target = changeset_store(store, changeset)
+        else:
+            check_clean(store)
+        fleet = Fleet.load(target)
         plan = build(fleet)
         if dry_run:
-            return Outcome(None, plan, dry_run=True, store=store)
-        change = trailers.Change(summary(plan), operation, tuple(plan.spaces),
+            return Outcome(None, plan, dry_run=True, store=target, changeset=changeset)
+        change = trailers.Change(plan.summary or summary(plan), operation, tuple(plan.spaces),
                                  tuple(trailers.units_field(plan.units, plan.all_units)),
-                                 reason, changeset)
+                                 reason, changeset, plan.restored)
         body = "\n".join(conflict_line(c) for c in plan.conflicts)
         outside = [p for p in plan.changes if not p.startswith((state.SPACES_DIR + "/", ".gitops/"))]
-        commit = store.commit(plan.changes, trailers.message(change, body), author=author,
-                              head_blobs=None if outside else fleet.blobs)
-        return Outcome(commit, plan, store=store)
+        commit = target.commit(plan.changes, trailers.message(change, body), author=author,
+                               head_blobs=None if outside else fleet.blobs)
+        return Outcome(commit, plan, store=target, changeset=changeset)
 
 
 def counted(n: int, word: str) -> str:

@@ -30,6 +30,7 @@ Progress = Callable[[int, int], None]
 class RenderResult:
     commit: str | None
     plan: Plan
+    changeset: str | None = None
 
 
 def _const(value: Any) -> Callable[[], Any]:
@@ -166,9 +167,11 @@ def stale(project: Project, store: Store) -> list[str]:
 
 def render(project: Project, repo: Path, message: str | None = None, author: str | None = None,
            reason: str | None = None, prefer: str = "local",
-           progress: Progress | None = None) -> tuple[Store, RenderResult]:
+           progress: Progress | None = None, changeset: str | None = None,
+           ) -> tuple[Store, RenderResult]:
     """Render into the repo at ``repo`` (``git init`` when missing) and commit; no commit when
-    nothing changed. A repo created here is removed again if the render fails."""
+    nothing changed. A repo created here is removed again if the render fails. With a
+    changeset (given, or made current), the commit goes to its branch."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
 
@@ -178,10 +181,10 @@ def render(project: Project, repo: Path, message: str | None = None, author: str
 
     try:
         outcome = mutation.mutate(store, lambda fleet: _Render(project, fleet, prefer, progress).run(),
-                                  "render", summary, reason, author)
+                                  "render", summary, reason, author,
+                                  changeset=mutation.chosen_changeset(store, changeset))
     except BaseException:
         if created:
             store.discard_new()
         raise
-    return store, RenderResult(outcome.commit, outcome.plan)
-
+    return store, RenderResult(outcome.commit, outcome.plan, outcome.changeset)

@@ -67,13 +67,16 @@ class Fleet:
 
     @classmethod
     def load(cls, store: Store) -> Fleet:
+        blobs = store.tree(state.SPACES_DIR, ".gitops")
         raw, texts = {}, {}
-        for name in store.list_dir(state.STATE_DIR):
-            if name.endswith(".json"):
-                path = f"{state.STATE_DIR}/{name}"
-                texts[name[:-5]] = store.read(path)
-                raw[name[:-5]] = state.load_record(texts[name[:-5]], path)
-        return cls(store, Records(raw, texts), store.tree(state.SPACES_DIR, ".gitops"))
+        for path, blob in blobs.items():
+            name = path[len(state.STATE_DIR) + 1:-5]
+            if path.startswith(state.STATE_DIR + "/") and path.endswith(".json") and "/" not in name:
+                # The checked-out branch: read from disk (faster than git, and equal to HEAD
+                # under the lock); a view of another commit has only git to read from.
+                texts[name] = store.read(path) if store.ref is None else store.read_blob(blob)
+                raw[name] = state.load_record(texts[name], path)
+        return cls(store, Records(raw, texts), blobs)
 
     def space(self, name: str) -> Space:
         """A space by name; unknown names get the list of known ones."""

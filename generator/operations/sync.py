@@ -61,6 +61,8 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     all_units: dict[str, list[str]] = field(default_factory=dict)  # for `space/*` in trailers
     before: dict[str, str | None] = field(default_factory=dict)  # old blob id of changed units
+    restored: str | None = None  # a rollback: what came back (the Gitops-Restored-From trailer)
+    summary: str | None = None  # the commit's first line, when the planner knows it best
 
 
 class Engine:

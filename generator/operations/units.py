@@ -126,8 +126,7 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
 def plan_delete(fleet: Fleet, version: str, space: str, unit: str) -> Plan:
     """``unit delete``: refused while another unit derives from it."""
     ref = fleet.unit_ref(space, unit)
-    users = [f"{name}/{u}" for name in sorted(fleet.spaces) for u, s in fleet.spaces[name].units.items()
-             if s.upstream == ref]
+    users = dependents(fleet, ref)
     if users:
         raise GitopsError(f"{ref} is the upstream of {', '.join(users[:5])}"
                           + (f" and {len(users) - 5} more" if len(users) > 5 else ""),
@@ -137,6 +136,12 @@ def plan_delete(fleet: Fleet, version: str, space: str, unit: str) -> Plan:
     record = fleet.spaces[space]
     engine.record(dataclasses.replace(record, units={u: s for u, s in record.units.items() if u != unit}))
     return engine.plan
+
+
+def dependents(fleet: Fleet, ref: UnitRef) -> list[str]:
+    """``space/unit`` of every unit whose upstream is ``ref``."""
+    return [f"{name}/{u}" for name in sorted(fleet.spaces) for u, s in fleet.spaces[name].units.items()
+            if s.upstream == ref]
 
 
 def _environment(space: Space) -> dict[str, str]:

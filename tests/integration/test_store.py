@@ -66,7 +66,7 @@ def test_branch_moved_meanwhile_commits_nothing(store: Store, monkeypatch: pytes
         original(self, changes, new)
 
     monkeypatch.setattr(Store, "_write_work_tree", racing)
-    with pytest.raises(RepoError, match="moved while this command ran; nothing was committed"):
+    with pytest.raises(RepoError, match="moved while this command ran; nothing changed"):
         store.commit({"spaces/a/x.yaml": "x: 3\n"}, "mine\n")
     assert git(store.root, "log", "-1", "--format=%s") == "concurrent\n"
     assert (store.root / "spaces/a/x.yaml").read_text() == "x: 1\n"

@@ -96,3 +96,22 @@ def test_emitter_with_shared_subtrees_writes_the_same_text() -> None:
         assert emitter.dump(data) == yamlio.dump(data)
     nested = {"wrap": {"again": base["spec"]}, "list": [base["spec"]["containers"]]}
     assert emitter.dump(nested) == yamlio.dump(nested)
+
+
+@pytest.mark.parametrize("value", [v for v in TRICKY if "\x00" not in v and "\x85" not in v])
+def test_roundtrip_dump_is_read_back_by_yaml_1_1_readers_too(value: str) -> None:
+    """A value merged into a round-trip document ('yes', '0755', '2') must stay a string for
+    PyYAML and kubectl (YAML 1.1), not only for ruamel (1.2)."""
+    doc = yamlio.load_roundtrip("a: 1\n")
+    doc["k"] = value
+    doc["list"] = [value]
+    text = yamlio.dump_roundtrip(doc)
+    for parsed in readers(text):
+        assert parsed == {"a": 1, "k": value, "list": [value]}, text
+
+
+def test_roundtrip_quotes_like_the_fast_emitter_and_keeps_the_files_own_quotes() -> None:
+    doc = yamlio.load_roundtrip("kept: 'single'\nplain: x\n")
+    doc["cpu"] = "2"
+    assert yamlio.dump_roundtrip(doc) == "kept: 'single'\nplain: x\ncpu: \"2\"\n"
+    assert yamlio.dump({"cpu": "2"}) == 'cpu: "2"\n'

@@ -1,0 +1,267 @@
+"""``gitops changeset``: a named group of edits on a branch of its own, landed as one commit.
+
+A changeset is the git branch ``changeset/NAME``. ``create`` starts it from main with an empty
+commit that carries the name, the reason and who opened it (so the branch says what it is
+wherever it is pushed). Mutating commands given the changeset commit there (see
+``mutation.mutate``); main and the work tree do not move. ``apply`` carries everything the
+branch changed since it left main onto main as ONE commit (``Gitops-Changeset: NAME``), merging
+unit by unit when main moved meanwhile; a conflict lands nothing. ``abort`` drops the branch.
+Either way the branch's last commit stays reachable under ``refs/gitops/applied|aborted/NAME``.
+
+Plain data out, no printing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from generator import state, trailers
+from generator.errors import GitopsError, NotFoundError, RepoError
+from generator.model import Conflict, check_name
+from generator.operations import mutation, threeway
+from generator.operations.sync import Plan
+from generator.store import Commit, Store
+
+APPLIED = "refs/gitops/applied/"
+ABORTED = "refs/gitops/aborted/"
+
+
+class ChangesetConflict(GitopsError):
+    """Main changed a field the changeset changes, differently: nothing was landed."""
+
+    def __init__(self, message: str, hint: str, conflicts: list[Conflict]) -> None:
+        super().__init__(message, hint)
+        self.conflicts = conflicts
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An open changeset: its branch, where it left main, and its commits since."""
+
+    name: str
+    tip: str
+    base: str | None
+    commits: list[Commit]  # newest first, the opening commit last
+
+    @property
+    def opening(self) -> trailers.Change | None:
+        """The trailers of the commit ``create`` made (None for a branch made by hand)."""
+        for commit in reversed(self.commits):
+            change = trailers.parse(commit.message)
+            if change is not None and change.operation == "changeset-create":
+                return change
+        return None
+
+    @property
+    def edits(self) -> list[Commit]:
+        return [c for c in self.commits if len(c.parents) < 2
+                and (trailers.parse(c.message) or _NONE).operation != "changeset-create"]
+
+
+_NONE = trailers.Change("", "", (), ())
+
+
+def branch(name: str) -> str:
+    return mutation.CHANGESET_BRANCHES + check_name("changeset", name)
+
+
+def _open(store: Store, name: str) -> Opened:
+    view = mutation.changeset_store(store, name)
+    tip = view.head()
+    assert tip is not None
+    main = store.head()
+    base = store.merge_base(main, tip) if main else None
+    commits = store.log(rev=f"{base}..{tip}" if base else tip)
+    return Opened(name, tip, base, commits)
+
+
+def current(store: Store) -> str | None:
+    return store.get_setting(mutation.CURRENT_CHANGESET)
+
+
+# --- create, use, abort ------------------------------------------------------------------
+
+
+def create(store: Store, name: str, reason: str | None = None, author: str | None = None) -> str:
+    """Open ``changeset/NAME`` at main's commit; returns the opening commit."""
+    ref = branch(name)
+    with store.lock():
+        main = store.head()
+        if main is None:
+            raise RepoError(f"{store.root} has no commit yet", "run `gitops render` first")
+        view = store.view(ref)
+        if view.head() is not None:
+            raise GitopsError(f"changeset {name!r} is already open",
+                              f"see `gitops changeset show {name}`, or pick another name")
+        change = trailers.Change(f"changeset {name}: opened", "changeset-create", (), (),
+                                 reason, name)
+        commit = view.commit({}, trailers.message(change), author=author, allow_empty=True,
+                             start=main)
+        assert commit is not None
+        return commit
+
+
+def use(store: Store, name: str | None) -> None:
+    """Make ``name`` the changeset mutating commands record on (None: back to main)."""
+    if name is not None:
+        mutation.changeset_store(store, name)
+    store.set_setting(mutation.CURRENT_CHANGESET, name)
+
+
+def abort(store: Store, name: str) -> dict[str, Any]:
+    """Drop the changeset's branch; main does not change. Its commits stay reachable."""
+    with store.lock():
+        opened = _open(store, name)
+        store.update_refs(_closing(store, opened, ABORTED), f"changeset {name}: aborted")
+        _forget(store, name)
+        return {"changeset": name, "aborted": True, "tip": opened.tip,
+                "kept": ABORTED + name, "edits": len(opened.edits)}
+
+
+def _closing(store: Store, opened: Opened, keep: str) -> dict[str, tuple[str | None, str | None]]:
+    """The ref moves that close a changeset: the branch goes, ``keep``+NAME takes its tip."""
+    return {
+        branch(opened.name): (None, opened.tip),
+        keep + opened.name: (opened.tip, store.resolve(keep + opened.name)),
+    }
+
+
+def _forget(store: Store, name: str) -> None:
+    if current(store) == name:
+        store.set_setting(mutation.CURRENT_CHANGESET, None)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _units(store: Store, opened: Opened) -> list[str]:
+    changed = store.changed(opened.base, opened.tip, state.SPACES_DIR)
+    return sorted(path[len(state.SPACES_DIR) + 1:-5] for path in changed if path.endswith(".yaml"))
+
+
+def _summary(store: Store, opened: Opened) -> dict[str, Any]:
+    opening = opened.opening
+    first = opened.commits[-1] if opened.commits else None
+    main = store.head()
+    if main and store.is_ancestor(opened.tip, main):
+        status = "merged"  # landed by a merge of the branch (a pull request): nothing to apply
+    elif main and opened.base != main:
+        status = "open, main moved"  # apply merges unit by unit
+    else:
+        status = "open"
+    return {
+        "changeset": opened.name,
+        "status": status,
+        "reason": opening.reason if opening else None,
+        "openedBy": f"{first.author} <{first.email}>" if first else None,
+        "opened": _iso(first.time) if first else None,
+        "base": opened.base,
+        "tip": opened.tip,
+        "edits": len(opened.edits),
+        "units": _units(store, opened),
+        "current": current(store) == opened.name,
+    }
+
+
+def list_changesets(store: Store) -> list[dict[str, Any]]:
+    """Every open changeset: status, reason, who opened it, edits and units touched."""
+    names = sorted(ref.removeprefix(mutation.CHANGESET_BRANCHES)
+                   for ref in store.refs(mutation.CHANGESET_BRANCHES))
+    return [_summary(store, _open(store, name)) for name in names]
+
+
+def show(store: Store, name: str) -> dict[str, Any]:
+    """One changeset: its summary, its edits (commits) and the diff of every unit it changes."""
+    opened = _open(store, name)
+    changed = store.changed(opened.base, opened.tip, state.SPACES_DIR)
+    diffs = []
+    for path, (before, after) in sorted(changed.items()):
+        old = store.read_blob(before) if before else ""
+        new = store.read_blob(after) if after else ""
+        diffs.append("".join(difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True),
+            f"a/{path}" if before else "/dev/null", f"b/{path}" if after else "/dev/null")))
+    edits = []
+    for commit in opened.edits:
+        change = trailers.parse(commit.message)
+        edits.append({"commit": commit.id, "time": _iso(commit.time),
+                      "author": f"{commit.author} <{commit.email}>",
+                      "operation": change.operation if change else None,
+                      "message": commit.message.splitlines()[0] if commit.message else "",
+                      "reason": change.reason if change else None})
+    return {**_summary(store, opened), "commits": edits, "diff": "".join(diffs)}
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
+
+
+# --- apply ---------------------------------------------------------------------------------
+
+
+def apply(store: Store, name: str, reason: str | None = None, author: str | None = None,
+          dry_run: bool = False) -> mutation.Outcome:
+    """Land every edit of the changeset on main as one commit, merged unit by unit with what
+    main did meanwhile; any conflict raises ChangesetConflict and lands nothing. The branch is
+    closed in the same ref transaction as main moves (both, or neither)."""
+    with store.lock():
+        mutation.check_clean(store)
+        opened = _open(store, name)
+        if store.head() is None:
+            raise RepoError(f"{store.root} has no commit yet", "run `gitops render` first")
+        plan = threeway.carry(store, opened.base, opened.tip, mutation.kubernetes_version(store))
+        if plan.conflicts:
+            raise ChangesetConflict(
+                f"changeset {name}: {mutation.counted(len(plan.conflicts), 'conflict')} with what "
+                "main changed meanwhile; nothing was applied",
+                f"edit the changeset so it agrees with main (gitops unit update ... --changeset {name}), "
+                "then apply again; or abort it", plan.conflicts)
+        if dry_run:
+            return mutation.Outcome(None, plan, dry_run=True, store=store)
+        opening = opened.opening
+        why = reason or (opening.reason if opening else None)
+        edits = "\n".join(f"edit {c.id[:10]} {c.author} <{c.email}>: {c.message.splitlines()[0]}"
+                          for c in reversed(opened.edits) if c.message)
+        change = trailers.Change(
+            f"changeset {name}: {mutation.counted(len(plan.units), 'unit')} in "
+            f"{mutation.counted(len(plan.spaces), 'space')}", "changeset", tuple(plan.spaces),
+            tuple(trailers.units_field(plan.units, plan.all_units)), why, name)
+        moves = _closing(store, opened, APPLIED)
+        commit = store.commit(plan.changes, trailers.message(change, edits), author=author,
+                              also=moves)
+        if commit is None:  # nothing to land (already merged, or no edits): just close it
+            store.update_refs(moves, f"changeset {name}: closed")
+        _forget(store, name)
+        return mutation.Outcome(commit, plan, store=store)
+
+
+def landed(store: Store, name: str) -> tuple[Commit, str]:
+    """The commit of main that landed the changeset (its apply, or the merge of its branch)
+    and that commit's parent on main: what ``rollback --changeset`` undoes."""
+    check_name("changeset", name)
+    for commit in store.log(first_parent=True):
+        change = trailers.parse(commit.message)
+        if change is not None and change.operation == "changeset" and change.changeset == name:
+            return commit, commit.parents[0]
+        if len(commit.parents) > 1:
+            merged = store.log(rev=f"{commit.parents[0]}..{commit.parents[1]}")
+            if any((trailers.parse(c.message) or _NONE).changeset == name for c in merged):
+                return commit, commit.parents[0]
+    raise NotFoundError(f"changeset {name!r} was never applied to main",
+                        "see `gitops audit` for what was, or `gitops changeset list` for open ones")
+
+
+def plan_revert(store: Store, name: str, version: str) -> tuple[Plan, Commit]:
+    """``rollback --changeset NAME``: undo what it landed, merged with what came after."""
+    commit, parent = landed(store, name)
+    plan = threeway.carry(store, commit.id, parent, version)
+    if plan.conflicts:
+        raise ChangesetConflict(
+            f"rollback of changeset {name}: {mutation.counted(len(plan.conflicts), 'conflict')} "
+            "with later changes to the same fields; nothing was changed",
+            "roll back the units one by one (gitops rollback UNIT --space S --revision N)",
+            plan.conflicts)
+    return plan, commit
