@@ -185,6 +185,13 @@ class Store:
         except GitCommandError:
             return None
 
+    def checked_out(self) -> str | None:
+        """The branch the work tree has checked out (``refs/heads/main``); None when detached."""
+        try:
+            return str(self.git.symbolic_ref("-q", "HEAD"))
+        except GitCommandError:
+            return None
+
     def branch_ref(self) -> str:
         """The ref commits move (``refs/heads/main``); a detached HEAD is an error."""
         if self.ref is not None:
@@ -192,10 +199,10 @@ class Store:
                 raise RepoError(f"{self.ref} is a past commit, not a branch: it cannot change",
                                 "commit to a branch")
             return self.ref
-        try:
-            return str(self.git.symbolic_ref("-q", "HEAD"))
-        except GitCommandError as e:
-            raise RepoError(f"{self.root}: HEAD is detached", "check out a branch first") from e
+        checked_out = self.checked_out()
+        if checked_out is None:
+            raise RepoError(f"{self.root}: HEAD is detached", "check out a branch first")
+        return checked_out
 
     def tree(self, *prefixes: str) -> dict[str, str]:
         """path -> blob id of every file under ``prefixes`` (empty before any commit)."""

@@ -64,6 +64,9 @@ def conflict_line(conflict: Conflict) -> str:
 def changeset_store(store: Store, name: str) -> Store:
     """The branch of an open changeset, as a store whose commits move only that branch."""
     check_name("changeset", name)
+    if store.checked_out() == CHANGESET_BRANCHES + name:
+        raise RepoError(f"changeset/{name} is the branch checked out in {store.root}",
+                        "check out main (`git checkout main`): gitops keeps changesets off the work tree")
     branch = store.view(CHANGESET_BRANCHES + name)
     if branch.head() is None:
         opened = sorted(ref.removeprefix(CHANGESET_BRANCHES) for ref in store.refs(CHANGESET_BRANCHES))

@@ -217,3 +217,14 @@ def test_a_changeset_branch_is_a_normal_branch(rendered: Cli) -> None:
     assert log == [f"patch {US}/trade-service", "set-image-reference: 1 unit", f"changeset {CS}: opened"]
     done = subprocess.run(["git", "-C", str(rendered.repo), "fsck", "--full"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_checked_out_changeset_branch_is_refused(rendered: Cli) -> None:
+    rendered.ok("changeset", "create", "here")
+    rendered.git("checkout", "-q", "changeset/here")
+    before = snapshot(rendered.repo)
+    for args in (("changeset", "apply", "here"), ("changeset", "abort", "here"),
+                 ("run", "set-replicas", "--replicas", "2", "--space", US, "--changeset", "here")):
+        result = rendered(*args)
+        assert result.code == 1 and "is the branch checked out" in result.err, args
+    assert snapshot(rendered.repo) == before
