@@ -8,11 +8,12 @@ exit 1; usage errors exit 2; a bug exits 3 with its traceback saved to a file; C
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -169,15 +170,21 @@ def _conflict_rows(conflicts: list[Conflict]) -> list[dict[str, object]]:
              "local": c.local, "kept": c.chosen} for c in conflicts]
 
 
+def _emitted(data: object, fmt: str) -> bool:
+    """-o json|yaml: print ``data`` and say so; for a table the caller prints."""
+    if fmt == "table":
+        return False
+    output.emit(data, fmt)
+    return True
+
+
 def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> None:
     """What a mutating command did (or, dry, would do): diffs, conflicts, the commit."""
     plan = outcome.plan
     conflicts = _conflict_rows(plan.conflicts)
-    if fmt != "table":
-        output.emit({"commit": outcome.commit, "dryRun": outcome.dry_run,
-                     "changeset": outcome.changeset,
-                     "units": [str(u) for u in plan.units], "spaces": plan.spaces,
-                     "conflicts": conflicts}, fmt)
+    if _emitted({"commit": outcome.commit, "dryRun": outcome.dry_run, "changeset": outcome.changeset,
+                 "units": [str(u) for u in plan.units], "spaces": plan.spaces,
+                 "conflicts": conflicts}, fmt):
         return
     if outcome.dry_run:
         diffs = mutation.unit_diffs(plan, store)
@@ -784,8 +791,9 @@ def rollback(
             raise typer.BadParameter("--changeset takes no unit, --space, --revision or --to",
                                      param_hint="'--changeset'")
         name = undo_changeset
-        _run_mutation(ctx, lambda fleet, version: rollback_op.plan_changeset(fleet, version, name),
-                      "rollback", lambda p: f"rollback: undo changeset {name}", edit, "rolled back")
+        with _showing_conflicts(_globals(ctx).fmt(output_format)):
+            _run_mutation(ctx, lambda fleet, version: rollback_op.plan_changeset(fleet, version, name),
+                          "rollback", lambda p: f"rollback: undo changeset {name}", edit, "rolled back")
         return
     if space is None:
         raise typer.BadParameter("give --space (with a unit and --revision, or with --to), "
@@ -864,8 +872,7 @@ def changeset_show(ctx: typer.Context, name: ChangesetArg, output_format: Output
     g = _globals(ctx)
     fmt = g.fmt(output_format)
     shown = changeset_op.show(g.store(), name)
-    if fmt != "table":
-        output.emit(shown, fmt)
+    if _emitted(shown, fmt):
         return
     output.info(f"changeset {name}: {shown['status']}; {mutation.counted(shown['edits'], 'edit')}; "
                 f"reason: {shown['reason'] or '-'}; opened by {shown['openedBy']}")
@@ -896,19 +903,26 @@ def changeset_apply(
     g = _globals(ctx)
     fmt = g.fmt(output_format)
     store = g.store()
-    try:
+    with _showing_conflicts(fmt):
         outcome = changeset_op.apply(store, name, reason, author, dry_run)
+    _report(outcome, store, fmt, f"changeset {name} applied:")
+
+
+@contextlib.contextmanager
+def _showing_conflicts(fmt: str) -> Iterator[None]:
+    """A changeset that cannot land: the conflicts, as a table or -o json, before the error."""
+    try:
+        yield
     except changeset_op.ChangesetConflict as e:
         if fmt == "table":
             output.table([{"unit": str(c.ref or ""), "field": c.path, "opened from": c.origin,
                            "changeset": c.update, "main": c.local} for c in e.conflicts], [
                 ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
-                ("OPENED FROM", lambda r: r["opened from"]), ("CHANGESET", lambda r: r["changeset"]),
+                ("BEFORE", lambda r: r["opened from"]), ("CHANGESET", lambda r: r["changeset"]),
                 ("MAIN", lambda r: r["main"])], "")
         else:
             output.emit({"commit": None, "conflicts": _conflict_rows(e.conflicts)}, fmt)
         raise
-    _report(outcome, store, fmt, f"changeset {name} applied:")
 
 
 @changeset_app.command("abort")
@@ -917,8 +931,7 @@ def changeset_abort(ctx: typer.Context, name: ChangesetArg, output_format: Outpu
     g = _globals(ctx)
     fmt = g.fmt(output_format)
     done = changeset_op.abort(g.store(), name)
-    if fmt != "table":
-        output.emit(done, fmt)
+    if _emitted(done, fmt):
         return
     output.info(f"changeset {name} aborted; main unchanged. Its {mutation.counted(done['edits'], 'edit')} "
                 f"stay reachable as {done['kept']}")

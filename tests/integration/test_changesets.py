@@ -228,3 +228,14 @@ def test_a_checked_out_changeset_branch_is_refused(rendered: Cli) -> None:
         result = rendered(*args)
         assert result.code == 1 and "is the branch checked out" in result.err, args
     assert snapshot(rendered.repo) == before
+
+
+def test_rollback_of_a_changeset_stops_on_a_later_conflicting_change(rendered: Cli) -> None:
+    open_market_data_v2(rendered)
+    rendered.ok("changeset", "apply", CS)
+    set_image(rendered, "trade-service", "v3")  # later, the same field again
+    main = head(rendered)
+    result = rendered("rollback", "--changeset", CS)
+    assert result.code == 1 and "nothing was changed" in result.err
+    assert "containers[trade-service].image" in result.out
+    assert head(rendered) == main
