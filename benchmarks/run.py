@@ -308,6 +308,74 @@ def gitops_run_everywhere(fleet: Fleet) -> list[Row]:
                    seconds, problem, f"{changed} units changed in one commit")
 
 
+def git_out(fleet: Fleet, *args: str) -> str:
+    return run(["git", "-C", str(fleet.repo), *args]).stdout.strip()
+
+
+def gitops_changeset_apply(fleet: Fleet) -> list[Row]:
+    """A changeset setting trade-service's image in every prod region, opened, edited, then main
+    moves (one region's replicas) and the changeset is applied: every unit merged onto the moved
+    main as one commit. Compared with what a user would otherwise do, `git merge --no-ff` of the
+    same branch (a merged pull request), timed on the same repo and then undone; the two trees
+    must be equal."""
+    name = "bench-image"
+    gitops(fleet, "changeset", "create", name, "--reason", "benchmark")
+    edit, proc = gitops(fleet, "run", "set-image-reference", "--container-name", "trade-service",
+                        "--image-reference", ":v7", "--space", f"{fleet.project}-prod-*",
+                        "--changeset", name, "-o", "json")
+    edited = len(json.loads(proc.stdout)["units"])
+    gitops(fleet, "run", "set-replicas", "--replicas", "4", "--space", f"{fleet.project}-prod-r0001",
+           "--unit", "trade-service")
+    main = git_out(fleet, "rev-parse", "HEAD")
+    settle()
+    merge_seconds, merged = timed(["git", "-C", str(fleet.repo), "merge", "--no-ff", "-q", "-m",
+                                   "Merge pull request", f"changeset/{name}"], check=False)
+    merge_tree = git_out(fleet, "rev-parse", "HEAD^{tree}") if merged.returncode == 0 else None
+    run(["git", "-C", str(fleet.repo), "reset", "-q", "--hard", main])  # the benchmark's own undo
+    settle()
+    seconds, proc = gitops(fleet, "changeset", "apply", name, "-o", "json")
+    applied = len(json.loads(proc.stdout)["units"])
+    problem = None
+    if git_out(fleet, "rev-parse", "HEAD^") != main or applied != fleet.n:
+        problem = f"expected one commit of {fleet.n} units on main, got {applied} units"
+    elif merge_tree is not None and git_out(fleet, "rev-parse", "HEAD^{tree}") != merge_tree:
+        problem = "the applied tree differs from git merge's"
+    ratio = merge_seconds / seconds if seconds else 0.0
+    merge_note = (f"git merge --no-ff of the branch: {merge_seconds:.2f} s, same tree"
+                  if merge_tree else f"git merge failed: {merged.stderr.strip()[:200]}")
+    return [
+        *verdict("gitops.changeset.edit", "gitops run ... --changeset (edit on the branch)", edit,
+                 None if edited == fleet.n else f"{edited} units edited", f"{edited} units, main untouched"),
+        *verdict("gitops.changeset.apply", "gitops changeset apply (main moved meanwhile)", seconds,
+                 problem, f"{applied} units merged onto main in one commit; {merge_note}; "
+                          f"ratio git/gitops {ratio:.2f}"),
+        Row("git.merge", merge_seconds, "git merge --no-ff of the same branch (for comparison)"),
+    ]
+
+
+def gitops_history_and_audit(fleet: Fleet) -> list[Row]:
+    """Reading the trail back: one unit's history, the whole audit, and a one-unit rollback."""
+    space = f"{fleet.project}-prod-r0001"
+    h_seconds, proc = gitops(fleet, "history", "trade-service", "--space", space, "-o", "json")
+    revisions = len(json.loads(proc.stdout))
+    a_seconds, proc = gitops(fleet, "audit", "-o", "json")
+    changes = len(json.loads(proc.stdout))
+    commits = commit_count(fleet.repo)
+    r_seconds, proc = gitops(fleet, "rollback", "trade-service", "--space", space, "--revision", "-1",
+                             "-o", "json")
+    rolled = json.loads(proc.stdout)["units"]
+    return [
+        *verdict("gitops.history", "gitops history (one unit)", h_seconds,
+                 None if revisions else "no revisions", f"{revisions} revisions"),
+        *verdict("gitops.audit", "gitops audit (whole history)", a_seconds,
+                 None if changes == commits else f"{changes} rows for {commits} commits",
+                 f"{changes} commits read back from their trailers"),
+        *verdict("gitops.rollback.unit", "gitops rollback UNIT --revision -1", r_seconds,
+                 None if rolled == [f"{space}/trade-service"] else f"rolled back {rolled}",
+                 "one unit restored as a new commit"),
+    ]
+
+
 def kustomize_tree(fleet: Fleet) -> list[Row]:
     """Write the equivalent kustomize tree, its base taken from the repo gitops just rendered."""
     base = fleet.repo / "spaces" / f"{fleet.project}-base"
@@ -402,6 +470,8 @@ MEASUREMENTS: list[Measurement] = [
     kustomize_matches_gitops,
     gitops_query,
     gitops_run_everywhere,
+    gitops_changeset_apply,
+    gitops_history_and_audit,
 ]
 
 # The summary table: column title -> measure key.
@@ -413,6 +483,9 @@ SUMMARY = [
     ("gitops upgrade, one base field", "gitops.upgrade.one-base-field"),
     ("gitops unit list --where", "gitops.query.where"),
     ("gitops run set-image-reference, all", "gitops.run.set-image-reference"),
+    ("gitops changeset apply, all prod", "gitops.changeset.apply"),
+    ("git merge of that branch", "git.merge"),
+    ("gitops audit", "gitops.audit"),
     ("kustomize total", "kustomize.all"),
 ]
 
@@ -429,8 +502,12 @@ and its space record; *upgrade, one base field* patches the base trade-service's
 `gitops upgrade --space '*'`, which merges it into every region (N + 2 units, one commit);
 *unit list --where* runs `spec.replicas > 2 AND Labels.layer = 'backend'` over every space;
 *run set-image-reference, all* sets web-gui's image in every space (N + 3 units, one commit;
-it runs after the kustomize comparison, which it would otherwise disturb); *render --check*
-must exit 0. *Kustomize total* runs `kubectl kustomize overlays/<region>` once per region, one
+it runs after the kustomize comparison, which it would otherwise disturb); *changeset apply,
+all prod* opens a changeset, sets trade-service's image in every prod region on it (N units),
+moves main (one region's replicas), then applies it: N units merged onto the moved main in one
+commit; the same branch merged with `git merge --no-ff` (what merging the pull request does) is
+timed on the same repo just before and undone, and the two trees must be equal; *audit* reads
+every commit back from its trailers; *render --check* must exit 0. *Kustomize total* runs `kubectl kustomize overlays/<region>` once per region, one
 process each, output to a file. Every kustomize output is then parsed and compared with gitops's
 `spaces/traderx-prod-<region>/` (objects equal, key order ignored). Times are wall clock
 (`time.perf_counter`) around whole processes, each started after `sync` and once the kernel's
