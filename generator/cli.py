@@ -22,10 +22,12 @@ import typer
 
 from generator import __version__, functions, output
 from generator.config import Project, default_repo, find_config, load_project
+from generator.kubectl import Kubectl
 from generator.errors import ConfigError, GitopsError, StaleError
 from generator.model import Conflict, UnitRef
 from generator.operations import changeset as changeset_op
 from generator.operations import history as history_op
+from generator.operations import deploy as deploy_op
 from generator.operations import mutation
 from generator.operations import rollback as rollback_op
 from generator.operations import render as render_op
@@ -935,6 +937,135 @@ def changeset_abort(ctx: typer.Context, name: ChangesetArg, output_format: Outpu
         return
     output.info(f"changeset {name} aborted; main unchanged. Its {mutation.counted(done['edits'], 'edit')} "
                 f"stay reachable as {done['kept']}")
+
+
+# --- clusters ----------------------------------------------------------------------------
+
+ContextOpt = Annotated[Optional[str], typer.Option(
+    "--context", help="Kube context to use instead of the space's target context.",
+    show_default=False)]
+KubeconfigOpt = Annotated[Optional[str], typer.Option(
+    "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
+    show_default=False)]
+TimeoutOpt = Annotated[str, typer.Option(
+    "--timeout", help="How long each order group may take to become healthy (kubectl duration).")]
+
+
+@app.command("apply")
+def apply_cmd(
+    ctx: typer.Context,
+    space: SpaceOpt,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
+                                                show_default=False)] = None,
+    where: WhereOpt = None,
+    filter_name: FilterOpt = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Server-side dry run: the cluster checks everything, nothing changes.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Delete the space's objects that are no longer in git (reverse order).")] = False,
+    no_wait: Annotated[bool, typer.Option(
+        "--no-wait", help="Do not wait for each order group to become healthy.")] = False,
+    timeout: TimeoutOpt = "60s",
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Apply a space's units to its cluster: in Labels.order, server-side, waiting for health.
+
+    Only units whose content differs from what the cluster has (one `kubectl get` tells, from
+    the content hash each applied object carries) are applied: an unchanged space costs no
+    apply at all.
+
+      gitops apply --space traderx-prod-eu --dry-run
+
+      gitops apply --space traderx-prod-eu --prune --timeout 120s
+    """
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    kubectl = Kubectl(kubeconfig=kubeconfig, context=context)
+    try:
+        with output.progress_lines(f"applying {space}") as progress:
+            report = deploy_op.apply(kubectl, g.fleet(), space, unit, where, filter_name, dry_run,
+                                     prune, not no_wait, timeout, progress)
+    except deploy_op.ApplyError as e:
+        _apply_report(e.report, fmt)
+        raise
+    _apply_report(report, fmt)
+
+
+def _apply_report(report: deploy_op.Report, fmt: str) -> None:
+    if _emitted(report.data(), fmt):
+        return
+    verb = "would apply" if report.dry_run else "applied"
+    for name in report.applied:
+        output.info(f"{verb} {name}")
+    for name in report.pruned:
+        output.info(("would prune " if report.dry_run else "pruned ") + name)
+    if report.failed:
+        output.info(f"failed at {report.failed}; not applied: {', '.join(report.not_applied) or '-'}")
+        return
+    output.info(f"{report.space}: {len(report.applied)} {verb}, {len(report.unchanged)} unchanged"
+                + (f", {len(report.pruned)} pruned" if report.pruned else "")
+                + f" ({mutation.counted(report.kubectl_calls, 'kubectl call')})")
+
+
+@app.command("diff")
+def diff_cmd(ctx: typer.Context, space: SpaceOpt, context: ContextOpt = None,
+             kubeconfig: KubeconfigOpt = None) -> None:
+    """Desired (git) vs live (the cluster), as `kubectl diff` shows it; exit 1 when they differ."""
+    g = _globals(ctx)
+    code, text = deploy_op.diff(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
+    output.stdout.out(text, end="", highlight=False)
+    if code:
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status_cmd(ctx: typer.Context, space: SpaceOpt, context: ContextOpt = None,
+               kubeconfig: KubeconfigOpt = None, output_format: OutputOpt = None) -> None:
+    """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready."""
+    g = _globals(ctx)
+    rows = deploy_op.status(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
+    output.listing(rows, g.fmt(output_format), [
+        ("UNIT", lambda r: r["unit"]), ("OBJECT", lambda r: r["object"]),
+        ("LIVE", lambda r: "yes" if r["live"] else "no"),
+        ("IN SYNC", lambda r: "yes" if r["inSync"] else "no"),
+        ("APPLIED COMMIT", lambda r: (r["appliedCommit"] or "")[:10]),
+        ("READY", lambda r: r["ready"] or ""),
+    ], f"no units in {space}")
+
+
+@app.command("drift")
+def drift_cmd(
+    ctx: typer.Context,
+    space: SpaceOpt,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the drifted units again: git wins.")] = False,
+    timeout: TimeoutOpt = "60s",
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Objects changed on the cluster behind git's back (e.g. a `kubectl scale`); exit 1 if any.
+
+    With --fix they are put back as git has them, and the fix is reported.
+    """
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    kubectl = Kubectl(kubeconfig=kubeconfig, context=context)
+    fleet = g.fleet()
+    report = None
+    if fix:
+        rows, report = deploy_op.fix_drift(kubectl, fleet, space, timeout)
+    else:
+        rows = deploy_op.drift(kubectl, fleet, space)
+    if not _emitted({"drift": rows, "fixed": report.applied if report else []}, fmt):
+        output.table(rows, [("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
+                            ("GIT", lambda r: r["git"]), ("LIVE", lambda r: r["live"])],
+                     f"no drift in {space}")
+        if report:
+            output.info(f"fixed: {', '.join(report.applied)} applied again as git has them")
+    if rows and not fix:
+        raise typer.Exit(1)
 
 
 # --- entry point -------------------------------------------------------------------------

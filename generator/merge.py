@@ -297,3 +297,32 @@ def diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
                 out += diff(old.get(key, MISSING), new.get(key, MISSING), f"{path}[{_describe(key)}]")
             return out
     return [(path or ".", _plain(before), _plain(after))]
+
+
+def drift(desired: Any, live: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Every field ``desired`` sets that ``live`` does not have as set, as (path, desired,
+    live): what changed behind git's back. Fields only ``live`` has (defaults, status) are not
+    drift; lists of maps are matched element by element on their identity key.
+
+    >>> drift({"spec": {"replicas": 5}}, {"spec": {"replicas": 10, "paused": False}, "status": {}})
+    [('spec.replicas', 5, 10)]
+    """
+    if isinstance(desired, dict) and isinstance(live, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key, value in desired.items():
+            out += drift(value, live.get(key, MISSING), f"{path}.{key}" if path else str(key))
+        return out
+    if isinstance(desired, list) and isinstance(live, list):
+        ident = identity(desired, live)
+        if ident is not None and _unique(ident, desired, live):
+            found = {ident(e): e for e in live}
+            out = []
+            for element in desired:
+                key = ident(element)
+                out += drift(element, found.get(key, MISSING), f"{path}[{_describe(key)}]")
+            return out
+        if len(desired) == len(live):
+            return [d for i, (a, b) in enumerate(zip(desired, live)) for d in drift(a, b, f"{path}[{i}]")]
+    if _same(desired, live) or (desired in ({}, []) and live is MISSING):
+        return []
+    return [(path or ".", _plain(desired), _plain(live))]

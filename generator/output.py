@@ -93,3 +93,13 @@ def progress(label: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def progress_lines(label: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step on stderr when it is a terminal; else one line per step."""
+    if not stderr.is_terminal:
+        yield lambda step: stderr.print(f"{label}: {step}", highlight=False, markup=False)
+        return
+    with stderr.status(label) as spinner:
+        yield lambda step: spinner.update(f"{label}: {step}")
