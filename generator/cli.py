@@ -1001,6 +1001,9 @@ def _apply_report(report: deploy_op.Report, fmt: str) -> None:
         output.info(f"{verb} {name}")
     for name in report.pruned:
         output.info(("would prune " if report.dry_run else "pruned ") + name)
+    if report.unchecked:
+        output.info(f"not checked by the server (their namespace does not exist yet): "
+                    f"{_abbreviated(report.unchecked)}")
     if report.failed:
         output.info(f"failed at {report.failed}; not applied: {', '.join(report.not_applied) or '-'}")
         return
@@ -1074,8 +1077,8 @@ def drift_cmd(
 def run(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and return its exit code (see the module docstring)."""
     try:
-        app(args=argv, prog_name="gitops", standalone_mode=False)
-        return 0
+        code = app(args=argv, prog_name="gitops", standalone_mode=False)
+        return code if isinstance(code, int) else 0  # click returns a typer.Exit's code
     except GitopsError as e:
         output.error(e.message, e.hint)
         return e.exit_code

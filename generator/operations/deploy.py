@@ -65,13 +65,14 @@ class Report:
     unchanged: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     not_applied: list[str] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)  # dry run: in a namespace not made yet
     failed: str | None = None
     kubectl_calls: int = 0
 
     def data(self) -> dict[str, Any]:
         return {"space": self.space, "commit": self.commit, "dryRun": self.dry_run,
                 "applied": self.applied, "unchanged": self.unchanged, "pruned": self.pruned,
-                "notApplied": self.not_applied, "failed": self.failed,
+                "notApplied": self.not_applied, "unchecked": self.unchecked, "failed": self.failed,
                 "kubectlCalls": self.kubectl_calls}
 
 
@@ -115,8 +116,14 @@ def desired(fleet: Fleet, space: str, unit: str | None = None, where: str | None
     return sorted(out, key=lambda d: (d.order, d.ref.unit))
 
 
+# What one `kubectl get` asks for besides the kinds git has now: the kinds a unit usually is,
+# so that an object whose unit left git (and whose kind may have left with it) is still seen.
+_USUAL_KINDS = {"Namespace", "Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "ConfigMap",
+                "ServiceAccount", "Job", "CronJob", "PersistentVolumeClaim"}
+
+
 def _kinds(items: list[Desired]) -> str:
-    return ",".join(sorted({d.data["kind"] for d in items} | {"Deployment", "Service", "Namespace"}))
+    return ",".join(sorted({d.data["kind"] for d in items} | _USUAL_KINDS))
 
 
 def live(kubectl: Kubectl, space: str, context: str, kinds: str) -> dict[tuple[str, str, str], Any]:
@@ -172,6 +179,13 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
             continue
         if progress:
             progress(f"order {order}: {', '.join(d.ref.unit for d in changed)}")
+        if dry_run:  # the server cannot check objects of a namespace this apply would create
+            unmade = {d.key[2] for d in items if d.key[0] == "Namespace" and d.key not in current}
+            report.unchecked += [str(d.ref) for d in changed if d.key[1] in unmade]
+            report.applied += [str(d.ref) for d in changed if d.key[1] in unmade]
+            changed = [d for d in changed if d.key[1] not in unmade]
+            if not changed:
+                continue
         args = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts", "-f", "-"]
         if dry_run:
             args.append("--dry-run=server")
@@ -190,7 +204,8 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
         report.applied += [str(d.ref) for d in changed]
     if prune:
         wanted = {d.key for d in items}
-        extra = [(key, obj) for key, obj in current.items() if key not in wanted]
+        extra = [(key, obj) for key, obj in current.items()  # terminating: already going
+                 if key not in wanted and not obj.get("metadata", {}).get("deletionTimestamp")]
         # the reverse of the apply order: an ingress before its services, a namespace last
         extra.sort(key=lambda pair: -_live_order(pair[1]))
         for (kind, namespace, name), _ in extra:

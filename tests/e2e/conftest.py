@@ -64,14 +64,24 @@ def cluster() -> Cluster:
     return Cluster(str(kubeconfig), context)
 
 
+@dataclass(frozen=True)
+class Fleet:
+    cli: Cli
+    space: str  # a production region of its own: tests share the cluster, never a space
+    namespace: str
+
+
 @pytest.fixture
-def fleet(cli: Cli, cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Cli, str]]:
-    """The example rendered with traderx-prod-eu in a namespace of its own (tests share the
-    cluster); yields the CLI and that namespace, and deletes the namespace afterwards."""
-    namespace = f"e2e-{uuid.uuid4().hex[:8]}"
-    region = cli.config / "regions" / "eu.yaml"
-    region.write_text(region.read_text().replace("namespace: traderx-prod-eu", f"namespace: {namespace}"))
+def fleet(cli: Cli, cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fleet]:
+    """The example rendered with one more production region, a copy of eu in a space and
+    namespace of its own; yields it, and deletes the namespace afterwards."""
+    region = f"e2e{uuid.uuid4().hex[:8]}"
+    space = f"traderx-prod-{region}"
+    eu = (cli.config / "regions" / "eu.yaml").read_text()
+    (cli.config / "regions" / f"{region}.yaml").write_text(
+        eu.replace("region: eu", f"region: {region}").replace("namespace: traderx-prod-eu", f"namespace: {space}"))
     monkeypatch.setenv("KUBECONFIG", cluster.kubeconfig)
     cli.ok("render")
-    yield cli, namespace
-    cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
+    assert space in cli.ok("space", "list", "-o", "json").out
+    yield Fleet(cli, space, space)
+    cluster.kubectl("delete", "namespace", space, "--wait=false", "--ignore-not-found", check=False)

@@ -7,20 +7,19 @@ import json
 import pytest
 
 from tests.conftest import Cli, snapshot
-from tests.e2e.conftest import Cluster
+from tests.e2e.conftest import Cluster, Fleet
 
 pytestmark = pytest.mark.cluster
-EU = "traderx-prod-eu"
 
 
-def gitops(cli: Cli, cluster: Cluster, *args: str) -> dict:
-    result = cli.ok(*args, "--space", EU, "--context", cluster.context, "-o", "json")
+def gitops(fleet: Fleet, cluster: Cluster, *args: str) -> dict:
+    result = fleet.cli.ok(*args, "--space", fleet.space, "--context", cluster.context, "-o", "json")
     return json.loads(result.out)  # type: ignore[no-any-return]
 
 
-def test_apply_in_order_then_nothing_then_only_what_changed(fleet: tuple[Cli, str], cluster: Cluster) -> None:
-    cli, namespace = fleet
-    first = gitops(cli, cluster, "apply", "--timeout", "90s")
+def test_apply_in_order_then_nothing_then_only_what_changed(fleet: Fleet, cluster: Cluster) -> None:
+    cli, namespace, EU = fleet.cli, fleet.namespace, fleet.space
+    first = gitops(fleet, cluster, "apply", "--timeout", "90s")
     units = [u.split("/", 1)[1] for u in first["applied"]]
     assert len(units) == 17 and units[0] == "namespace" and units[-1] == "ingress"
     assert cluster.kubectl("get", "namespace", namespace, "-o", "jsonpath={.status.phase}").stdout == "Active"
@@ -32,61 +31,62 @@ def test_apply_in_order_then_nothing_then_only_what_changed(fleet: tuple[Cli, st
     assert all(r["inSync"] and r["live"] for r in rows.values())
     assert rows["trade-service"]["appliedCommit"] == cli.git("rev-parse", "HEAD").strip()
 
-    again = gitops(cli, cluster, "apply")
+    again = gitops(fleet, cluster, "apply")
     assert again["applied"] == [] and len(again["unchanged"]) == 17
     assert again["kubectlCalls"] == 1  # one `kubectl get`, no apply
 
     cli.ok("run", "set-replicas", "--replicas", "3", "--space", EU, "--unit", "trade-service")
-    third = gitops(cli, cluster, "apply", "--timeout", "90s")
+    third = gitops(fleet, cluster, "apply", "--timeout", "90s")
     assert third["applied"] == [f"{EU}/trade-service"]
     replicas = cluster.kubectl("get", "deployment", "trade-service", "-n", namespace,
                                "-o", "jsonpath={.spec.replicas}").stdout
     assert replicas == "3"
 
 
-def test_drift_behind_gits_back_is_reported_and_fixed(fleet: tuple[Cli, str], cluster: Cluster) -> None:
-    cli, namespace = fleet
-    gitops(cli, cluster, "apply", "--timeout", "90s")
+def test_drift_behind_gits_back_is_reported_and_fixed(fleet: Fleet, cluster: Cluster) -> None:
+    cli, namespace, EU = fleet.cli, fleet.namespace, fleet.space
+    gitops(fleet, cluster, "apply", "--timeout", "90s")
     assert cli.ok("drift", "--space", EU, "--context", cluster.context).code == 0
     cluster.kubectl("scale", "deployment", "trade-service", "-n", namespace, "--replicas=10")
     found = cli("drift", "--space", EU, "--context", cluster.context, "-o", "json")
     assert found.code == 1
     assert json.loads(found.out)["drift"] == [
         {"unit": "trade-service", "field": "spec.replicas", "git": 5, "live": 10}]
-    fixed = gitops(cli, cluster, "drift", "--fix")
+    fixed = gitops(fleet, cluster, "drift", "--fix")
     assert fixed["fixed"] == [f"{EU}/trade-service"]
     assert cluster.kubectl("get", "deployment", "trade-service", "-n", namespace,
                            "-o", "jsonpath={.spec.replicas}").stdout == "5"
     assert cli("drift", "--space", EU, "--context", cluster.context).code == 0
 
 
-def test_prune_removes_what_git_no_longer_has(fleet: tuple[Cli, str], cluster: Cluster) -> None:
-    cli, namespace = fleet
-    gitops(cli, cluster, "apply", "--timeout", "90s")
+def test_prune_removes_what_git_no_longer_has(fleet: Fleet, cluster: Cluster) -> None:
+    cli, namespace, EU = fleet.cli, fleet.namespace, fleet.space
+    gitops(fleet, cluster, "apply", "--timeout", "90s")
     cli.ok("unit", "delete", "ingress", "--space", EU)
-    kept = gitops(cli, cluster, "apply")
+    kept = gitops(fleet, cluster, "apply")
     assert kept["pruned"] == []
     assert cluster.kubectl("get", "ingresses", "-n", namespace, "-o", "name").stdout.strip()  # still there
-    pruned = gitops(cli, cluster, "apply", "--prune")
+    pruned = gitops(fleet, cluster, "apply", "--prune")
     assert len(pruned["pruned"]) == 1 and pruned["pruned"][0].startswith("ingress/")
     assert cluster.kubectl("get", "ingresses", "-n", namespace, "-o", "name").stdout.strip() == ""
 
 
-def test_dry_run_and_diff_change_nothing(fleet: tuple[Cli, str], cluster: Cluster) -> None:
-    cli, namespace = fleet
-    dry = gitops(cli, cluster, "apply", "--dry-run")
+def test_dry_run_and_diff_change_nothing(fleet: Fleet, cluster: Cluster) -> None:
+    cli, namespace, EU = fleet.cli, fleet.namespace, fleet.space
+    dry = gitops(fleet, cluster, "apply", "--dry-run")
     assert len(dry["applied"]) == 17 and dry["dryRun"] is True
+    assert len(dry["unchecked"]) == 16  # in the namespace the real apply would create first
     assert cluster.kubectl("get", "namespace", namespace, check=False).returncode != 0
-    gitops(cli, cluster, "apply", "--timeout", "90s")
+    gitops(fleet, cluster, "apply", "--timeout", "90s")
     assert cli("diff", "--space", EU, "--context", cluster.context).code == 0
     cli.ok("run", "set-replicas", "--replicas", "2", "--space", EU, "--unit", "trade-service")
     changed = cli("diff", "--space", EU, "--context", cluster.context)
     assert changed.code == 1 and "replicas: 2" in changed.out
 
 
-def test_kubectl_failures_are_one_line_and_leave_the_repo_alone(fleet: tuple[Cli, str], cluster: Cluster,
+def test_kubectl_failures_are_one_line_and_leave_the_repo_alone(fleet: Fleet, cluster: Cluster,
                                                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
-    cli, _ = fleet
+    cli, EU = fleet.cli, fleet.space
     before = snapshot(cli.repo)
     unreachable = tmp_path / "unreachable.kubeconfig"
     unreachable.write_text(
