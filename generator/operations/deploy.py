@@ -220,11 +220,15 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
     return report
 
 
+def _both(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[list[Desired], dict[tuple[str, str, str], Any]]:
+    """Every unit of the space as git wants it, and the space's objects as the cluster has them."""
+    items = desired(fleet, space)
+    return items, live(kubectl, space, fleet.space(space).target.context, _kinds(items))
+
+
 def status(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
     """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready."""
-    record = fleet.space(space)
-    items = desired(fleet, space)
-    current = live(kubectl, space, record.target.context, _kinds(items))
+    items, current = _both(kubectl, fleet, space)
     rows = []
     for d in items:
         obj = current.get(d.key)
@@ -241,9 +245,7 @@ def status(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
 def drift(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
     """Fields changed on the cluster behind git's back: per unit, field, git's value, live value.
     A unit git has and the cluster has not is drift too."""
-    record = fleet.space(space)
-    items = desired(fleet, space)
-    current = live(kubectl, space, record.target.context, _kinds(items))
+    items, current = _both(kubectl, fleet, space)
     rows = []
     for d in items:
         obj = current.get(d.key)

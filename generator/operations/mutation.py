@@ -72,7 +72,8 @@ def changeset_store(store: Store, name: str) -> Store:
         opened = sorted(ref.removeprefix(CHANGESET_BRANCHES) for ref in store.refs(CHANGESET_BRANCHES))
         raise NotFoundError(f"changeset {name!r} is not open; open changesets: "
                             f"{', '.join(opened) or '(none)'}",
-                            f"start it with `gitops changeset create {name}`")
+                            f"start it with `gitops changeset create {name}`, or record on main "
+                            "again with `gitops changeset use --none`")
     return branch
 
 
