@@ -72,7 +72,7 @@ class Kubectl:
             raise GitopsError(f"kubectl not found at {self.binary}",
                               "install it (scripts/install-kubectl), or set GITOPS_KUBECTL") from e
         except subprocess.TimeoutExpired as e:
-            raise KubectlError(f"`{_shown(argv)}` did not finish in {timeout:g}s",
+            raise KubectlError(f"`{shlex.join(argv)}` did not finish in {timeout:g}s",
                                "is the cluster reachable? try `kubectl cluster-info`", argv, -1, "") from e
         if done.returncode not in ok_codes:
             raise _error(argv, done.returncode, done.stderr)
@@ -81,10 +81,6 @@ class Kubectl:
     def json(self, args: list[str], context: str | None = None) -> Any:
         """Run kubectl with ``-o json`` and parse what it printed."""
         return json.loads(self.run([*args, "-o", "json"], context).stdout or "{}")
-
-
-def _shown(argv: list[str]) -> str:
-    return shlex.join(argv[:1] + [a for a in argv[1:]])
 
 
 def _error(argv: list[str], code: int, stderr: str) -> KubectlError:
@@ -100,4 +96,4 @@ def _error(argv: list[str], code: int, stderr: str) -> KubectlError:
         hint = "the cluster is not reachable: check the context's server, or pass --context/--kubeconfig"
     else:
         hint = "see the message above; the manifests repo was not changed"
-    return KubectlError(f"`{_shown(argv)}` failed (exit {code}): {last}", hint, argv, code, stderr)
+    return KubectlError(f"`{shlex.join(argv)}` failed (exit {code}): {last}", hint, argv, code, stderr)

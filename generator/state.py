@@ -31,6 +31,21 @@ def unit_path(ref: UnitRef) -> str:
     return f"{SPACES_DIR}/{ref.space}/{ref.unit}.yaml"
 
 
+def ref_of(path: str, folder: str = SPACES_DIR) -> UnitRef | None:
+    """The unit whose file ``path`` is under ``folder`` (spaces/, or .gitops/origins/), if any.
+
+    >>> ref_of("spaces/traderx-prod-eu/trade-service.yaml")
+    UnitRef(space='traderx-prod-eu', unit='trade-service')
+    >>> ref_of(".gitops/spaces/traderx-prod-eu.json") is None
+    True
+    """
+    if path.startswith(folder + "/") and path.endswith(".yaml"):
+        space, sep, unit = path[len(folder) + 1:-5].partition("/")
+        if sep and "/" not in unit:
+            return UnitRef(space, unit)
+    return None
+
+
 def origin_path(ref: UnitRef) -> str:
     """``.gitops/origins/<space>/<unit>.yaml``: the unit as generated at its last sync, kept
     only while the unit has local edits (it is the origin of the next 3-way merge)."""

@@ -251,15 +251,6 @@ class Store:
         except (ValueError, OSError, GitCommandError) as e:
             raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`") from e
 
-    def list_dir(self, path: str) -> list[str]:
-        """File names in a directory (empty when it does not exist)."""
-        if self.ref is not None:
-            return sorted(p.rpartition("/")[2] for p in self.tree(path) if p.count("/") == path.count("/") + 1)
-        try:
-            return sorted(os.listdir(self.root / path))
-        except FileNotFoundError:
-            return []
-
     def revisions(self, path: str) -> int:
         """How many commits of the history touched ``path`` (its revision number)."""
         head = self.head()

@@ -137,12 +137,11 @@ def _forget(store: Store, name: str) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _units(store: Store, opened: Opened) -> list[str]:
-    changed = store.changed(opened.base, opened.tip, state.SPACES_DIR)
-    return sorted(path[len(state.SPACES_DIR) + 1:-5] for path in changed if path.endswith(".yaml"))
-
-
-def _summary(store: Store, opened: Opened) -> dict[str, Any]:
+def _summary(store: Store, opened: Opened,
+             changed: dict[str, tuple[str | None, str | None]] | None = None) -> dict[str, Any]:
+    """What `changeset list` shows of one; ``changed``: its unit files' diff, when known."""
+    if changed is None:
+        changed = store.changed(opened.base, opened.tip, state.SPACES_DIR)
     opening = opened.opening
     first = opened.commits[-1] if opened.commits else None
     main = store.head()
@@ -161,7 +160,7 @@ def _summary(store: Store, opened: Opened) -> dict[str, Any]:
         "base": opened.base,
         "tip": opened.tip,
         "edits": len(opened.edits),
-        "units": _units(store, opened),
+        "units": sorted(str(ref) for ref in map(state.ref_of, changed) if ref),
         "current": current(store) == opened.name,
     }
 
@@ -192,7 +191,7 @@ def show(store: Store, name: str) -> dict[str, Any]:
                       "operation": change.operation if change else None,
                       "message": commit.message.splitlines()[0] if commit.message else "",
                       "reason": change.reason if change else None})
-    return {**_summary(store, opened), "commits": edits, "diff": "".join(diffs)}
+    return {**_summary(store, opened, changed), "commits": edits, "diff": "".join(diffs)}
 
 
 def _iso(seconds: int) -> str:

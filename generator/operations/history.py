@@ -132,8 +132,8 @@ def _paths_named(store: Store, commit: Commit) -> tuple[list[str], list[str]]:
     """A hand-made commit: the spaces and units of the unit files it changed."""
     changed = store.changed(commit.parents[0] if commit.parents else None, commit.id,
                             state.SPACES_DIR)
-    units = sorted(path[len(state.SPACES_DIR) + 1:-5] for path in changed if path.endswith(".yaml"))
-    return sorted({u.split("/", 1)[0] for u in units}), units
+    refs = sorted(ref for ref in map(state.ref_of, changed) if ref)
+    return sorted({ref.space for ref in refs}), [str(ref) for ref in refs]
 
 
 def _names_unit(units: list[str], wanted: str) -> bool:

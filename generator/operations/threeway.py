@@ -28,12 +28,7 @@ WHOLE = "(whole file)"
 
 def _unit_of(path: str) -> UnitRef | None:
     """The unit a path of spaces/ or .gitops/origins/ is about (None for other paths)."""
-    for prefix in (state.SPACES_DIR + "/", state.ORIGINS_DIR + "/"):
-        if path.startswith(prefix) and path.endswith(".yaml"):
-            space, sep, unit = path[len(prefix):-5].partition("/")
-            if sep and "/" not in unit:
-                return UnitRef(space, unit)
-    return None
+    return state.ref_of(path) or state.ref_of(path, state.ORIGINS_DIR)
 
 
 def _space_of(path: str) -> str | None:
@@ -56,6 +51,7 @@ class _Carry:
         self.texts: dict[str, str | None] = {}  # path -> merged text, for every path planned
         self.records: dict[str, dict[str, Any]] = {}
         self.now: dict[str, str] = {}
+        self.touched: set[UnitRef] = set()  # units of records merged entry by entry
 
     def text(self, blob: str | None) -> str | None:
         return None if blob is None else self.store.read_blob(blob)
@@ -84,8 +80,7 @@ class _Carry:
             merged = self.merge(path, ref, before, after, current)
             if merged is not _CONFLICT:
                 self.texts[path] = merged  # type: ignore[assignment]
-                if path.startswith(state.STATE_DIR + "/"):
-                    touched |= self.record_units(path, before, after, current)
+        touched |= self.touched
         if self.plan.conflicts:
             return self.plan
         self.origins(touched)
@@ -129,7 +124,8 @@ class _Carry:
     def merge_record(self, path: str, base_text: str, change_text: str, our_text: str) -> object:
         """A space record: its fields and each unit's entry merge on their own."""
         base, change, ours = (state.load_record(t, path) for t in (base_text, change_text, our_text))
-        space = _space_of(path)
+        space = str(_space_of(path))
+        self.touched |= {UnitRef(space, name) for r in (base, change, ours) for name in r["units"]}
         merged = {key: value for key, value in ours.items() if key != "units"}
         for key in sorted({*base, *change, *ours} - {"units"}):
             value = self.pick(base.get(key), change.get(key), ours.get(key))
@@ -146,7 +142,7 @@ class _Carry:
         for name in sorted({*base["units"], *change["units"], *ours["units"]}):
             value = self.pick(base["units"].get(name), change["units"].get(name), ours["units"].get(name))
             if value is _CONFLICT:
-                self.conflict(UnitRef(str(space), name), "(record)", base["units"].get(name),
+                self.conflict(UnitRef(space, name), "(record)", base["units"].get(name),
                               change["units"].get(name), ours["units"].get(name))
             elif value is not None:
                 units[name] = value
@@ -162,15 +158,6 @@ class _Carry:
         if ours == base:
             return change
         return _CONFLICT
-
-    def record_units(self, path: str, before: str | None, after: str | None,
-                     current: str | None) -> set[UnitRef]:
-        space = str(_space_of(path))
-        texts = [self.store.read_blob(b) for b in (before, after, current) if b]
-        names = set().union(*(state.load_record(t, path)["units"] for t in texts))
-        return {UnitRef(space, name) for name in names}
-
-    # --- origins follow from records and units -------------------------------------------
 
     def record(self, space: str) -> dict[str, Any]:
         """A space's record as the plan leaves it (units empty when there is none)."""
