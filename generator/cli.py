@@ -817,6 +817,20 @@ def rollback(
                   "rollback", lambda p: f"rollback {space} to {commit[:10]}", edit, "rolled back")
 
 
+# --- options of the commands that talk to clusters ----------------------------------------
+
+ContextOpt = Annotated[Optional[str], typer.Option(
+    "--context", help="Kube context to use instead of the space's target context.",
+    show_default=False)]
+KubeconfigOpt = Annotated[Optional[str], typer.Option(
+    "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
+    show_default=False)]
+TimeoutOpt = Annotated[str, typer.Option(
+    "--timeout", help="How long each order group may take to become healthy (kubectl duration).")]
+NoWaitOpt = Annotated[bool, typer.Option(
+    "--no-wait", help="Do not wait for each order group to become healthy.")]
+
+
 # --- changesets --------------------------------------------------------------------------
 
 ChangesetArg = Annotated[str, typer.Argument(help="The changeset's name, e.g. market-data-v2.")]
@@ -894,20 +908,53 @@ def changeset_apply(
         "--reason", help="Why (default: the reason the changeset was opened with).",
         show_default=False)] = None,
     author: AuthorOpt = None,
+    deploy: Annotated[bool, typer.Option(
+        "--deploy", help="Also deploy what it changes, all or nothing: a server-side dry run of every "
+        "changed object first, then the apply; if any part fails, what was applied is put back "
+        "and nothing lands in git.")] = False,
+    no_wait: NoWaitOpt = False,
+    timeout: TimeoutOpt = "60s",
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
-    """Land every edit of the changeset on main as ONE commit.
+    """Land every edit of the changeset on main as ONE commit (with --deploy: on the clusters too).
 
     When main moved since the changeset was opened, each unit is merged field by field; if
     main changed a field the changeset also changed, differently, nothing lands and the
     conflicts are listed.
+
+      gitops changeset apply market-data-v2 --deploy --dry-run   (the cluster checks it, nothing changes)
+
+      gitops changeset apply market-data-v2 --deploy --timeout 120s
     """
     g = _globals(ctx)
     fmt = g.fmt(output_format)
     store = g.store()
-    with _showing_conflicts(fmt):
-        outcome = changeset_op.apply(store, name, reason, author, dry_run)
+    if not deploy:
+        with _showing_conflicts(fmt):
+            outcome = changeset_op.apply(store, name, reason, author, dry_run)
+        _report(outcome, store, fmt, f"changeset {name} applied:")
+        return
+    gate = deploy_op.AllOrNothing(Kubectl(kubeconfig=kubeconfig, context=context), not no_wait, timeout)
+    try:
+        with _showing_conflicts(fmt), output.progress_lines(f"deploying changeset {name}") as progress:
+            gate.progress = progress
+            outcome = changeset_op.apply(store, name, reason, author, dry_run, gate)
+    except deploy_op.ApplyError as e:
+        _apply_report(e.report, fmt)
+        raise
+    report = gate.report
+    if fmt != "table":
+        output.emit({"commit": outcome.commit, "dryRun": outcome.dry_run, "changeset": name,
+                     "units": [str(u) for u in outcome.plan.units], "spaces": outcome.plan.spaces,
+                     "deploy": report.data() if report else None}, fmt)
+        return
     _report(outcome, store, fmt, f"changeset {name} applied:")
+    if report is None:
+        output.info("nothing to deploy")
+    else:
+        _apply_report(report, fmt)
 
 
 @contextlib.contextmanager
@@ -941,16 +988,6 @@ def changeset_abort(ctx: typer.Context, name: ChangesetArg, output_format: Outpu
 
 # --- clusters ----------------------------------------------------------------------------
 
-ContextOpt = Annotated[Optional[str], typer.Option(
-    "--context", help="Kube context to use instead of the space's target context.",
-    show_default=False)]
-KubeconfigOpt = Annotated[Optional[str], typer.Option(
-    "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
-    show_default=False)]
-TimeoutOpt = Annotated[str, typer.Option(
-    "--timeout", help="How long each order group may take to become healthy (kubectl duration).")]
-
-
 @app.command("apply")
 def apply_cmd(
     ctx: typer.Context,
@@ -963,8 +1000,7 @@ def apply_cmd(
         "--dry-run", help="Server-side dry run: the cluster checks everything, nothing changes.")] = False,
     prune: Annotated[bool, typer.Option(
         "--prune", help="Delete the space's objects that are no longer in git (reverse order).")] = False,
-    no_wait: Annotated[bool, typer.Option(
-        "--no-wait", help="Do not wait for each order group to become healthy.")] = False,
+    no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = "60s",
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
@@ -1005,7 +1041,9 @@ def _apply_report(report: deploy_op.Report, fmt: str) -> None:
         output.info(f"not checked by the server (their namespace does not exist yet): "
                     f"{_abbreviated(report.unchecked)}")
     if report.failed:
-        output.info(f"failed at {report.failed}; not applied: {', '.join(report.not_applied) or '-'}")
+        output.info(f"failed: {report.failed}; not applied: {', '.join(report.not_applied) or '-'}")
+        if report.restored:
+            output.info(f"put back as they were: {', '.join(report.restored)}")
         return
     output.info(f"{report.space}: {len(report.applied)} {verb}, {len(report.unchanged)} unchanged"
                 + (f", {len(report.pruned)} pruned" if report.pruned else "")

@@ -30,7 +30,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -378,7 +378,8 @@ class Store:
     def commit(self, changes: Mapping[str, str | None], message: str,
                author: str | None = None, head_blobs: Mapping[str, str] | None = None,
                also: Mapping[str, tuple[str | None, str | None]] | None = None,
-               allow_empty: bool = False, start: str | None = None) -> str | None:
+               allow_empty: bool = False, start: str | None = None,
+               gate: Callable[[str], None] | None = None) -> str | None:
         """Commit ``changes`` (path -> new text, None deletes) on top of this store's commit.
 
         Paths whose content is already what the commit has are left out; with nothing left, no
@@ -388,6 +389,9 @@ class Store:
         touches. ``also``: other refs to move in the same transaction (see ``update_refs``).
         On a branch view, only the branch moves: the work tree is not touched; ``start`` makes
         a branch that does not exist yet, from that commit.
+        ``gate``, when given, is called with the new commit's id once its objects exist and
+        before any file or ref changes: if it raises, the repo is exactly as it was (the
+        commit is left unreferenced) and the error goes on to the caller.
         """
         old = self.head()
         if old is not None and start is not None:
@@ -408,16 +412,24 @@ class Store:
                             "move it away (or commit it) and run the command again")
         person, committer = self.identity(author)
         ref = self.branch_ref()
-        if worktree:
+        # git packs the objects on one core while this process writes the work tree; with a
+        # gate, nothing is written until the gate has passed.
+        write_now = worktree and gate is None
+        if write_now:
             self._write_journal(sorted(effective), old)
         try:
-            # git packs the objects on one core while this process writes the work tree.
             with self._fast_import(effective, message, person, committer, old or start) as importing:
-                if worktree:
+                if write_now:
                     self._write_work_tree(effective, created)
             new = importing.commit
+            if gate is not None:
+                gate(new)
+                if worktree:
+                    self._write_journal(sorted(effective), old)
+                    self._write_work_tree(effective, created)
         except BaseException:
             self.recover()
+            self._drop_staging()
             raise
         try:
             self.update_refs({ref: (new, old), STAGING_REF: (None, None), **(also or {})},
@@ -430,6 +442,20 @@ class Store:
             self._refresh_index(sorted(effective))
             self._clear_journal()
         return new
+
+    def prepare(self, changes: Mapping[str, str | None], message: str, author: str | None = None) -> str:
+        """The commit of ``changes`` on top of this store's commit, made but not landed: no
+        branch, file or index moves (a view of it shows the state ``commit`` would make)."""
+        person, committer = self.identity(author)
+        with self._fast_import(changes, message, person, committer, self.head()) as importing:
+            pass
+        self._drop_staging()
+        return importing.commit
+
+    def _drop_staging(self) -> None:
+        """No ref is left at a commit that did not land (its objects go with the next gc)."""
+        with contextlib.suppress(GitCommandError):
+            self.git.update_ref("-d", STAGING_REF)
 
     @contextlib.contextmanager
     def _fast_import(self, changes: Mapping[str, str | None], message: str, person: Ident,

@@ -14,6 +14,7 @@ Plain data out, no printing.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -201,11 +202,17 @@ def _iso(seconds: int) -> str:
 # --- apply ---------------------------------------------------------------------------------
 
 
+Gate = Callable[[Store, str, bool], None]
+
+
 def apply(store: Store, name: str, reason: str | None = None, author: str | None = None,
-          dry_run: bool = False) -> mutation.Outcome:
+          dry_run: bool = False, gate: Gate | None = None) -> mutation.Outcome:
     """Land every edit of the changeset on main as one commit, merged unit by unit with what
     main did meanwhile; any conflict raises ChangesetConflict and lands nothing. The branch is
-    closed in the same ref transaction as main moves (both, or neither)."""
+    closed in the same ref transaction as main moves (both, or neither).
+
+    ``gate(store, commit, dry_run)`` (``--deploy``) sees the commit before it lands, under the
+    lock; if it raises, nothing lands. On a dry run it sees that commit made but never landed."""
     with store.lock():
         mutation.check_clean(store)
         opened = _open(store, name)
@@ -219,6 +226,8 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
                 f"edit the changeset so it agrees with main (gitops unit update ... --changeset {name}), "
                 "then apply again; or abort it", plan.conflicts)
         if dry_run:
+            if gate is not None and plan.changes:
+                gate(store, store.prepare(plan.changes, f"changeset {name} (dry run)", author), True)
             return mutation.Outcome(None, plan, dry_run=True, store=store)
         opening = opened.opening
         why = reason or (opening.reason if opening else None)
@@ -230,7 +239,7 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
             tuple(trailers.units_field(plan.units, plan.all_units)), why, name)
         moves = _closing(store, opened, APPLIED)
         commit = store.commit(plan.changes, trailers.message(change, edits), author=author,
-                              also=moves)
+                              also=moves, gate=gate and (lambda new: gate(store, new, False)))
         if commit is None:  # nothing to land (already merged, or no edits): just close it
             store.update_refs(moves, f"changeset {name}: closed")
         _forget(store, name)

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import merge
+from generator import merge, state
 from generator.errors import GitopsError
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import UnitRef
 from generator.operations.repo import Fleet
 from generator.operations.select import select
+from generator.store import Store
 
 SPACE_LABEL = "gitops.dev/space"
 UNIT = "gitops.dev/unit"
@@ -66,14 +67,15 @@ class Report:
     pruned: list[str] = field(default_factory=list)
     not_applied: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)  # dry run: in a namespace not made yet
+    restored: list[str] = field(default_factory=list)  # put back after a failed all-or-nothing apply
     failed: str | None = None
     kubectl_calls: int = 0
 
     def data(self) -> dict[str, Any]:
         return {"space": self.space, "commit": self.commit, "dryRun": self.dry_run,
                 "applied": self.applied, "unchanged": self.unchanged, "pruned": self.pruned,
-                "notApplied": self.not_applied, "unchecked": self.unchecked, "failed": self.failed,
-                "kubectlCalls": self.kubectl_calls}
+                "notApplied": self.not_applied, "unchecked": self.unchecked,
+                "restored": self.restored, "failed": self.failed, "kubectlCalls": self.kubectl_calls}
 
 
 class ApplyError(GitopsError):
@@ -140,6 +142,25 @@ def _stream(items: list[Desired]) -> str:
     return "".join("---\n" + json.dumps(d.data) + "\n" for d in items)
 
 
+def _apply_args(dry_run: bool) -> list[str]:
+    """``kubectl apply`` of a stream on stdin: server-side, as ``gitops``, git winning conflicts."""
+    args = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts", "-f", "-"]
+    return args + ["--dry-run=server"] if dry_run else args
+
+
+def _delete_args(kind: str, namespace: str, name: str, timeout: str, dry_run: bool) -> list[str]:
+    args = ["delete", f"{kind.lower()}/{name}", "--ignore-not-found", f"--timeout={timeout}"]
+    if namespace:
+        args += ["-n", namespace]
+    return args + ["--dry-run=server"] if dry_run else args
+
+
+def _unmade(items: list[Desired], current: dict[tuple[str, str, str], Any]) -> set[str]:
+    """Namespaces among ``items`` the cluster does not have yet: a server-side dry run cannot
+    check the objects that go in them."""
+    return {d.key[2] for d in items if d.key[0] == "Namespace" and d.key not in current}
+
+
 def _wait(kubectl: Kubectl, items: list[Desired], context: str, timeout: str) -> None:
     for d in items:
         kind, namespace, name = d.key
@@ -180,17 +201,14 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
         if progress:
             progress(f"order {order}: {', '.join(d.ref.unit for d in changed)}")
         if dry_run:  # the server cannot check objects of a namespace this apply would create
-            unmade = {d.key[2] for d in items if d.key[0] == "Namespace" and d.key not in current}
+            unmade = _unmade(items, current)
             report.unchecked += [str(d.ref) for d in changed if d.key[1] in unmade]
             report.applied += [str(d.ref) for d in changed if d.key[1] in unmade]
             changed = [d for d in changed if d.key[1] not in unmade]
             if not changed:
                 continue
-        args = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts", "-f", "-"]
-        if dry_run:
-            args.append("--dry-run=server")
         try:
-            kubectl.run(args, context, stdin=_stream(changed))
+            kubectl.run(_apply_args(dry_run), context, stdin=_stream(changed))
             if wait and not dry_run:
                 _wait(kubectl, changed, context, timeout)
         except KubectlError as e:
@@ -209,15 +227,185 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
         # the reverse of the apply order: an ingress before its services, a namespace last
         extra.sort(key=lambda pair: -_live_order(pair[1]))
         for (kind, namespace, name), _ in extra:
-            args = ["delete", f"{kind.lower()}/{name}", "--ignore-not-found", f"--timeout={timeout}"]
-            if namespace:
-                args += ["-n", namespace]
-            if dry_run:
-                args.append("--dry-run=server")
-            kubectl.run(args, context)
-            report.pruned.append(f"{kind.lower()}/{name}" + (f" -n {namespace}" if namespace else ""))
+            kubectl.run(_delete_args(kind, namespace, name, timeout, dry_run), context)
+            report.pruned.append(_shown(kind, namespace, name))
     report.kubectl_calls = len(kubectl.calls) - start
     return report
+
+
+# --- all or nothing (changeset apply --deploy) ----------------------------------------------
+
+# What the server sets on an object: left out when an object is put back as it was.
+_SERVER_FIELDS = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation",
+                  "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
+_SERVER_ANNOTATIONS = ("deployment.kubernetes.io/revision", "kubectl.kubernetes.io/last-applied-configuration")
+
+
+@dataclass
+class _Change:
+    """One object an all-or-nothing apply changes, and the object as it was (None: absent)."""
+
+    context: str
+    key: tuple[str, str, str]
+    wanted: Desired | None  # None: it goes, its unit having left git
+    before: dict[str, Any] | None
+
+    @property
+    def label(self) -> str:
+        """SPACE/UNIT of what is applied; the object of what is deleted."""
+        return str(self.wanted.ref) if self.wanted else _shown(*self.key)
+
+
+def _as_before(obj: dict[str, Any]) -> dict[str, Any]:
+    """A live object without what the server set, ready to be applied again."""
+    meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in _SERVER_FIELDS}
+    if "annotations" in meta:
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k not in _SERVER_ANNOTATIONS}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def _changes(kubectl: Kubectl, before: Fleet, after: Fleet, space: str, units: set[str],
+             report: Report) -> list[_Change]:
+    """The objects of ``units`` that differ between the two states of the repo, each with
+    its live state now (one kubectl get); the ones already as ``after`` wants are unchanged."""
+    new = [d for d in (desired(after, space) if space in after.spaces else []) if d.ref.unit in units]
+    old = [d for d in (desired(before, space) if space in before.spaces else []) if d.ref.unit in units]
+    context = (after if space in after.spaces else before).space(space).target.context
+    current = live(kubectl, space, context, _kinds(new + old))
+    out = []
+    for d in new:
+        if current.get(d.key, {}).get("metadata", {}).get("annotations", {}).get(HASH) == d.hash:
+            report.unchanged.append(str(d.ref))
+        else:
+            out.append(_Change(context, d.key, d, current.get(d.key)))
+    keys = {d.key for d in new}
+    out += [_Change(context, d.key, None, current[d.key]) for d in old if d.key not in keys and d.key in current]
+    return out
+
+
+def _check(kubectl: Kubectl, changes: list[_Change], timeout: str, report: Report) -> None:
+    """A server-side dry run of every change, one space at a time: any refusal raises."""
+    wanted = [c.wanted for c in changes if c.wanted]
+    unmade = _unmade(wanted, {c.key: c.before for c in changes if c.before is not None})
+    checked = [d for d in wanted if d.key[1] not in unmade]
+    report.unchecked += [str(d.ref) for d in wanted if d.key[1] in unmade]
+    context = changes[0].context
+    if checked:
+        kubectl.run(_apply_args(True), context, stdin=_stream(checked))
+    for c in changes:
+        if c.wanted is None:
+            kubectl.run(_delete_args(*c.key, timeout, True), context)
+
+
+def _put_back(kubectl: Kubectl, done: list[_Change], timeout: str, report: Report) -> list[str]:
+    """Every change in ``done`` undone, newest first: re-applied as it was, or deleted if it
+    was not there. Returns what could not be put back (with why)."""
+    problems = []
+    for c in reversed(done):
+        try:
+            if c.before is None:
+                kubectl.run(_delete_args(*c.key, timeout, False), c.context)
+            else:
+                kubectl.run(_apply_args(False), c.context, stdin=json.dumps(_as_before(c.before)))
+            report.restored.append(c.label)
+        except KubectlError as e:
+            problems.append(f"{c.label}: {e.message}")
+    return problems
+
+
+def apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef], dry_run: bool = False,
+              wait: bool = True, timeout: str = "60s", progress: Progress | None = None) -> Report:
+    """All or nothing: the objects of ``units`` that differ between ``before`` and ``after`` (two
+    states of the manifests repo) onto their clusters. First a server-side dry run of every
+    change in every space: one refusal raises ApplyError with nothing applied. Then the applies,
+    space by space in order groups, each group waiting for health, and the deletions of objects
+    whose unit left git; if one fails, everything already done is put back as it was (re-applied
+    from its live state before, or deleted where it was not there) and ApplyError says so."""
+    spaces = sorted({ref.space for ref in units})
+    report = Report(", ".join(spaces), after.store.head(), dry_run)
+    start = len(kubectl.calls)
+    planned: dict[str, list[_Change]] = {}
+    for space in spaces:
+        planned[space] = _changes(kubectl, before, after, space, {r.unit for r in units if r.space == space}, report)
+    try:
+        for space, changes in planned.items():
+            if changes:
+                if progress:
+                    progress(f"checking {space}: {len(changes)} object(s), server-side dry run")
+                _check(kubectl, changes, timeout, report)
+    except KubectlError as e:
+        report.failed = f"dry run: {e.message}"
+        report.not_applied = [c.label for changes in planned.values() for c in changes]
+        report.commit = None  # it did not land
+        report.kubectl_calls = len(kubectl.calls) - start
+        raise ApplyError(f"the cluster refuses the change: {e.message}",
+                         f"nothing was applied (and nothing landed); {e.hint}", report) from e
+    if dry_run:
+        report.commit = None
+        report.applied = [str(c.wanted.ref) for changes in planned.values() for c in changes if c.wanted]
+        report.pruned = [_shown(*c.key) for changes in planned.values() for c in changes if c.wanted is None]
+        report.kubectl_calls = len(kubectl.calls) - start
+        return report
+    done: list[_Change] = []
+    try:
+        for space, changes in planned.items():
+            groups: dict[int, list[_Change]] = {}
+            for c in changes:
+                if c.wanted:
+                    groups.setdefault(c.wanted.order, []).append(c)
+            for order in sorted(groups):
+                group = groups[order]
+                wanted = [c.wanted for c in group if c.wanted]
+                if progress:
+                    progress(f"{space} order {order}: {', '.join(d.ref.unit for d in wanted)}")
+                done += group  # before the call: kubectl may apply some of a stream and then fail
+                kubectl.run(_apply_args(False), group[0].context, stdin=_stream(wanted))
+                if wait:
+                    _wait(kubectl, wanted, group[0].context, timeout)
+                report.applied += [str(d.ref) for d in wanted]
+            going = sorted((c for c in changes if c.wanted is None), key=lambda c: -_live_order(c.before or {}))
+            for c in going:
+                done.append(c)
+                kubectl.run(_delete_args(*c.key, timeout, False), c.context)
+                report.pruned.append(_shown(*c.key))
+    except KubectlError as e:
+        report.failed = e.message
+        report.not_applied = [c.label for changes in planned.values() for c in changes if c not in done]
+        report.commit = None
+        if progress:
+            progress(f"failed; putting back {len(done)} object(s)")
+        problems = _put_back(kubectl, done, timeout, report)
+        report.kubectl_calls = len(kubectl.calls) - start
+        if problems:
+            raise ApplyError(f"apply failed ({e.message}) and {len(problems)} object(s) could not be "
+                             f"put back: {'; '.join(problems)}",
+                             "fix the cluster by hand, then run `gitops apply`; nothing landed in git", report) from e
+        raise ApplyError(f"apply failed, every object put back as it was: {e.message}",
+                         f"nothing landed in git; {e.hint}", report) from e
+    report.kubectl_calls = len(kubectl.calls) - start
+    return report
+
+
+@dataclass
+class AllOrNothing:
+    """The gate ``changeset apply --deploy`` gives ``changeset.apply``: the units the commit
+    about to land changes go onto their clusters all or nothing (``apply_all``), before it lands."""
+
+    kubectl: Kubectl
+    wait: bool = True
+    timeout: str = "60s"
+    progress: Progress | None = None
+    report: Report | None = None
+
+    def __call__(self, store: Store, commit: str, dry_run: bool) -> None:
+        refs = sorted({ref for ref in map(state.ref_of, store.changed(store.head(), commit, state.SPACES_DIR))
+                       if ref is not None})
+        self.report = apply_all(self.kubectl, Fleet.load(store), Fleet.load(store.view(commit)), refs,
+                                dry_run, self.wait, self.timeout, self.progress)
+
+
+def _shown(kind: str, namespace: str, name: str) -> str:
+    return f"{kind.lower()}/{name}" + (f" -n {namespace}" if namespace else "")
 
 
 def _both(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[list[Desired], dict[tuple[str, str, str], Any]]:

@@ -42,6 +42,43 @@ def test_commit_writes_tree_index_and_work_tree(store: Store) -> None:
     assert git(store.root, "for-each-ref", "refs/gitops") == ""  # no staging ref left behind
 
 
+def _state(store: Store) -> tuple[str, str, str, str]:
+    return (git(store.root, "for-each-ref"), git(store.root, "status", "--porcelain"),
+            (store.root / "spaces/a/x.yaml").read_text(), str((store.root / "spaces/a/y.yaml").exists()))
+
+
+def test_a_gate_sees_the_commit_before_anything_moves_and_can_stop_it(store: Store) -> None:
+    before, head = _state(store), store.head()
+    seen = []
+
+    def refuse(commit: str) -> None:
+        # the commit exists and can be read, yet no file or branch has moved
+        seen.append(store.view(commit).read("spaces/a/x.yaml"))
+        assert _state(store)[1:] == before[1:] and store.head() == head
+        raise RepoError("the cluster said no", "fix it")
+
+    with pytest.raises(RepoError, match="the cluster said no"):
+        store.commit({"spaces/a/x.yaml": "x: 2\n", "spaces/a/y.yaml": None}, "gated\n", gate=refuse)
+    assert seen == ["x: 2\n"]
+    assert _state(store) == before  # no ref (not even a staging one), no file, no index entry
+    assert not (store.root / ".git" / JOURNAL).exists()
+
+    passed = store.commit({"spaces/a/x.yaml": "x: 3\n", "spaces/a/y.yaml": None}, "gated\n",
+                          gate=seen.append)
+    assert seen[-1] == passed == store.head()
+    assert (store.root / "spaces/a/x.yaml").read_text() == "x: 3\n" and not (store.root / "spaces/a/y.yaml").exists()
+    assert git(store.root, "status", "--porcelain") == ""
+
+
+def test_prepare_makes_a_commit_nothing_points_at(store: Store) -> None:
+    before = _state(store)
+    head = store.head()
+    commit = store.prepare({"spaces/a/x.yaml": "x: 9\n"}, "rehearsal\n")
+    assert store.view(commit).read("spaces/a/x.yaml") == "x: 9\n"
+    assert git(store.root, "rev-parse", f"{commit}^").strip() == head
+    assert _state(store) == before and store.head() == head
+
+
 def test_nothing_changed_no_commit(store: Store) -> None:
     head = store.head()
     assert store.commit({"spaces/a/x.yaml": "x: 1\n", "spaces/a/gone.yaml": None}, "noop\n") is None
