@@ -9,6 +9,7 @@ exit 1; usage errors exit 2; a bug exits 3 with its traceback saved to a file; C
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from generator import __version__, functions, output
+from generator import __version__, durations, functions, output
 from generator.config import Project, default_repo, find_config, load_project
 from generator.kubectl import Kubectl
 from generator.errors import ConfigError, GitopsError, StaleError
@@ -36,6 +37,7 @@ from generator.operations import select as select_op
 from generator.operations import spaces as spaces_op
 from generator.operations import units as units_op
 from generator.operations import upgrade as upgrade_op
+from generator.operations import worker as worker_op
 from generator.operations.repo import Fleet
 from generator.operations.sync import Plan
 from generator.store import Store
@@ -1107,6 +1109,58 @@ def drift_cmd(
             output.info(f"fixed: {', '.join(report.applied)} applied again as git has them")
     if rows and not fix:
         raise typer.Exit(1)
+
+
+@app.command("worker")
+def worker_cmd(
+    ctx: typer.Context,
+    space: Annotated[str, typer.Option(
+        "--space", help="The spaces to keep in sync, a glob: 'traderx-prod-*', '*'.")],
+    interval: Annotated[str, typer.Option(
+        "--interval", help="Time between cycles: 10s, 2m, 1h.")] = "10s",
+    once: Annotated[bool, typer.Option(
+        "--once", help="One cycle, then exit (1 if it failed): for cron or a CI job.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Also delete the spaces' objects that are no longer in git.")] = False,
+    fix_drift: Annotated[bool, typer.Option(
+        "--fix-drift", help="Put drifted objects back as git has them (default: only report).")] = False,
+    no_wait: NoWaitOpt = False,
+    timeout: TimeoutOpt = "60s",
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """Keep clusters where git says: pull, apply what changed, report drift; one line per cycle.
+
+    Each cycle fast-forwards the manifests repo from its remote when it has one (never merges),
+    applies the units whose content changed in every matching space (an unchanged space costs
+    one `kubectl get`), and reports drift. A failing cycle is logged and the next one tries
+    again. SIGTERM or Ctrl-C stops it cleanly. -o json writes one JSON object per cycle.
+
+      gitops worker --space 'traderx-prod-*' --interval 30s
+
+      gitops worker --space traderx-dev --once --prune
+    """
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    every = durations.seconds(interval)
+    if every is None or every <= 0:
+        raise typer.BadParameter(f"{interval!r} is not a length of time (10s, 2m, 1h)",
+                                 param_hint="'--interval'")
+    options = worker_op.Options(space, prune, fix_drift, not no_wait, timeout)
+    path = g.repo_path()
+    g.store()  # a missing repo is an error now, not a failing cycle forever
+    output.info(f"worker: {space} every {interval}" + (" (once)" if once else "; SIGTERM or Ctrl-C stops it"))
+
+    def log(done: worker_op.Cycle) -> None:
+        output.line(json.dumps(done.data()) if fmt == "json" else done.line())
+
+    code = worker_op.serve(Kubectl(kubeconfig=kubeconfig, context=context), lambda: Store.open(path),
+                           options, every, once, log)
+    if not once:
+        output.info("worker: stopped")
+    if code:
+        raise typer.Exit(code)
 
 
 # --- entry point -------------------------------------------------------------------------

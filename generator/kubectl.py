@@ -31,6 +31,15 @@ class KubectlError(GitopsError):
         self.code = code
         self.stderr = stderr
 
+    @property
+    def brief(self) -> str:
+        """Which kubectl verb failed and its last word, without the whole command (a log line)."""
+        lines = [line.strip() for line in self.stderr.strip().splitlines() if line.strip()]
+        args = self.command[1:]
+        while args[:1] and args[0] in ("--kubeconfig", "--context"):  # what Kubectl.argv puts first
+            args = args[2:]
+        return f"kubectl {args[0] if args else ''} failed (exit {self.code}): {lines[-1] if lines else self.message}"
+
 
 @dataclass
 class Kubectl:

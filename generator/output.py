@@ -67,6 +67,12 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def line(text: str) -> None:
+    """One line on stdout as it is: no markup, no wrapping, flushed (a log line)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def info(message: str) -> None:
     stderr.print(escape(message))
 

@@ -332,6 +332,30 @@ class Store:
         finally:
             self._head = _UNKNOWN
 
+    def pull(self) -> tuple[str | None, str | None] | None:
+        """Fetch the checked-out branch from its remote (its upstream, else ``origin``) and
+        fast-forward to it, work tree and index too, under the lock. None when the repo has no
+        remote; else (head before, head after). It never merges: a branch that has diverged
+        from its remote is an error (commits only here, not there yet, are left alone)."""
+        if not self.repo.remotes:
+            return None
+        branch = self.branch_ref().removeprefix("refs/heads/")
+        names = [r.name for r in self.repo.remotes]
+        remote = self.get_setting(f"branch.{branch}.remote") or ("origin" if "origin" in names else names[0])
+        theirs_ref = self.get_setting(f"branch.{branch}.merge") or f"refs/heads/{branch}"
+        self._run("fetch", "--quiet", "--no-tags", remote, theirs_ref)
+        theirs = self.resolve("FETCH_HEAD")
+        with self.lock():
+            old = self.head()
+            if theirs is None or theirs == old or (old is not None and self.is_ancestor(theirs, old)):
+                return old, old  # nothing new there (or only commits of ours it has not yet)
+            if old is not None and not self.is_ancestor(old, theirs):
+                raise RepoError(f"{branch} and {remote}'s {branch} have diverged",
+                                "merge them by hand (gitops only fast-forwards), then run again")
+            self._run("merge", "--ff-only", "--quiet", theirs)
+            self._head = _UNKNOWN
+            return old, self.head()
+
     def get_setting(self, key: str) -> str | None:
         """A value of the repo's own git config (``gitops.changeset``), None when unset."""
         try:
@@ -577,8 +601,7 @@ class Store:
         except (ValueError, KeyError):
             paths = []
         self._restore(paths)
-        with contextlib.suppress(GitCommandError):
-            self.git.update_ref("-d", STAGING_REF)
+        self._drop_staging()
         self._clear_journal()
         return True
 

@@ -458,9 +458,11 @@ def diff(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[int, str]:
 
 
 def fix_drift(kubectl: Kubectl, fleet: Fleet, space: str, timeout: str = "60s",
-              progress: Progress | None = None) -> tuple[list[dict[str, Any]], Report | None]:
-    """``drift --fix``: the drifted units applied again (git wins); (the drift, the apply)."""
-    rows = drift(kubectl, fleet, space)
+              progress: Progress | None = None,
+              rows: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], Report | None]:
+    """``drift --fix``: the drifted units applied again (git wins); (the drift, the apply).
+    ``rows``: the drift, when the caller has just looked."""
+    rows = drift(kubectl, fleet, space) if rows is None else rows
     if not rows:
         return rows, None
     units = {row["unit"] for row in rows}

@@ -9,20 +9,14 @@ trailers (``generator.trailers``); a commit made by hand, without them, is shown
 from __future__ import annotations
 
 import fnmatch
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from generator import state, trailers
+from generator import durations, state, trailers
 from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef, check_name
 from generator.operations.repo import Fleet
 from generator.store import Commit, Store
-
-_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
-          "hour": 3600, "d": 86400, "day": 86400, "w": 604800, "week": 604800}
-_RELATIVE = re.compile(r"^(\d+)\s*([a-z]+?)s?(\s+ago)?$")
-
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """``--since``: an ISO date or time, ``yesterday``/``today``, or ``N units [ago]`` / ``3d``.
@@ -40,9 +34,9 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     if value in ("today", "yesterday"):
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         return midnight - timedelta(days=1 if value == "yesterday" else 0)
-    relative = _RELATIVE.match(value)
-    if relative and relative.group(2) in _UNITS:
-        return now - timedelta(seconds=int(relative.group(1)) * _UNITS[relative.group(2)])
+    age = durations.seconds(value, ago=True)
+    if age is not None:
+        return now - timedelta(seconds=age)
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:

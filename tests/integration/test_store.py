@@ -146,3 +146,29 @@ def test_lock_times_out_with_a_clear_message(store: Store) -> None:
         with pytest.raises(LockedError, match="another gitops command is changing"):
             with other.lock(timeout=0.2):
                 pass
+
+
+def test_pull_fast_forwards_from_the_remote_and_never_merges(store: Store, tmp_path: Path) -> None:
+    assert store.pull() is None  # no remote: nothing to pull
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(store.root), str(remote))
+    git(store.root, "remote", "add", "origin", str(remote))
+    head = store.head()
+    assert store.pull() == (head, head)
+
+    other = Store.open(tmp_path / "other", create=True)
+    git(other.root, "fetch", "--quiet", str(remote), "main")
+    git(other.root, "reset", "--quiet", "--hard", "FETCH_HEAD")
+    theirs = Store.open(other.root).commit({"spaces/a/x.yaml": "x: 5\n", "spaces/a/new.yaml": "n\n"}, "there\n")
+    git(other.root, "push", "--quiet", str(remote), "main")
+    assert store.pull() == (head, theirs) and store.head() == theirs
+    assert (store.root / "spaces/a/x.yaml").read_text() == "x: 5\n" and (store.root / "spaces/a/new.yaml").exists()
+    assert git(store.root, "status", "--porcelain") == ""
+
+    mine = store.commit({"spaces/a/x.yaml": "x: 6\n"}, "here, not pushed\n")
+    assert store.pull() == (mine, mine)  # ahead of the remote: left alone
+    Store.open(other.root).commit({"spaces/a/y.yaml": "y: 7\n"}, "there again\n")
+    git(other.root, "push", "--quiet", str(remote), "main")
+    with pytest.raises(RepoError, match="diverged"):
+        store.pull()
+    assert store.head() == mine and (store.root / "spaces/a/x.yaml").read_text() == "x: 6\n"

@@ -47,6 +47,13 @@ def test_failures_carry_command_code_stderr_and_a_hint(tmp_path: Path, stderr: s
     assert hint in error.hint
 
 
+def test_brief_names_the_verb_and_the_last_word_not_the_command(tmp_path: Path) -> None:
+    kubectl = Kubectl(fake(tmp_path, "warning: x\\nError: the server said no", 1), kubeconfig="/k/c")
+    with pytest.raises(KubectlError) as caught:
+        kubectl.run(["apply", "--server-side", "-f", "-"], context="prod-eu", stdin="{}")
+    assert caught.value.brief == "kubectl apply failed (exit 1): Error: the server said no"
+
+
 def test_a_missing_kubectl_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("GITOPS_KUBECTL", raising=False)

@@ -1,0 +1,30 @@
+"""Lengths of time as people write them: ``10s``, ``2m``, ``1.5h``, ``3d``, ``2 hours``. (pure)
+
+Used by ``--since`` (an age: ``2 hours ago``) and ``worker --interval``. Knows nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
+          "hour": 3600, "d": 86400, "day": 86400, "w": 604800, "week": 604800}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]*?)s?(\s+ago)?$")
+
+
+def seconds(text: str, ago: bool = False) -> float | None:
+    """The seconds ``text`` says, or None when it is not a duration; a bare number is seconds.
+    With ``ago``, a trailing ``ago`` is allowed (``2 hours ago``).
+
+    >>> seconds("10s"), seconds("2m"), seconds("1.5h"), seconds("3 days"), seconds("45")
+    (10.0, 120.0, 5400.0, 259200.0, 45.0)
+    >>> seconds("2 hours ago", ago=True), seconds("2 hours ago"), seconds("soon")
+    (7200.0, None, None)
+    """
+    found = _DURATION.match(text.strip().lower())
+    if not found or (found.group(3) and not ago):
+        return None
+    unit = found.group(2) or "s"
+    if unit not in _UNITS:
+        return None
+    return float(found.group(1)) * _UNITS[unit]
