@@ -29,22 +29,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cluster  # noqa: E402
 import synth  # noqa: E402
+from common import (BenchmarkError, Row, fmt_seconds, log, median_of, run,  # noqa: E402
+                    settle, timed)
 
 HERE = Path(__file__).resolve().parent
-
-
-class BenchmarkError(Exception):
-    pass
-
-
-@dataclass
-class Row:
-    measure: str          # a stable key, e.g. "gitops.render.first"
-    seconds: float | None  # None for a check that is not a timing
-    detail: str = ""
-    count: int | None = None  # how many things it covered, where that is the point (files, overlays)
-    failure: str = ""     # a check that failed; the time still stands and the run goes on
 
 
 @dataclass
@@ -75,56 +65,10 @@ Measurement = Callable[[Fleet], list[Row]]
 # --- helpers --------------------------------------------------------------------------------
 
 
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def run(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-        check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise BenchmarkError(
-            f"{' '.join(argv)} exited {proc.returncode}\n{proc.stderr.strip() or proc.stdout.strip()}")
-    return proc
-
-
-def settle(limit: float = 60.0) -> None:
-    """Flush what earlier steps wrote, then wait (up to ``limit`` s) until the kernel reports no
-    recent I/O stall, so a timed process does not pay for someone else's writes: on an ext4 disk
-    mounted with `discard`, deleting a large tree slows file creation for a minute or more."""
-    os.sync()
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            with open("/proc/pressure/io") as pressure:
-                some = pressure.readline().split()
-            avg10 = float(some[1].split("=")[1])
-        except (OSError, IndexError, ValueError):
-            return  # no pressure stall information on this kernel: sync is all we can do
-        if avg10 < 0.5:
-            return
-        time.sleep(1.0)
-
-
-def timed(argv: list[str], **kwargs: Any) -> tuple[float, subprocess.CompletedProcess[str]]:
-    settle()
-    start = time.perf_counter()
-    proc = run(argv, **kwargs)
-    return time.perf_counter() - start, proc
-
-
 def gitops(fleet: Fleet, *args: str, check: bool = True,
            repo: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
     argv = [*fleet.gitops, "--config", str(fleet.config), "--repo", str(repo or fleet.repo), *args]
     return timed(argv, env=synth.gitops_env(), check=check)
-
-
-def median_of(times: list[float]) -> tuple[float, str]:
-    """The median, and how the runs spread, for a report's detail column."""
-    ordered = sorted(times)
-    middle = ordered[len(ordered) // 2]
-    spread = f"median of {len(times)}: {ordered[0]:.2f}–{ordered[-1]:.2f} s" if len(times) > 1 else "1 run"
-    return middle, spread
 
 
 def commit_count(repo: Path) -> int:
@@ -166,10 +110,6 @@ def wait_for_background_gc(repo: Path, limit: float = 300.0) -> float:
 def space_files(repo: Path) -> dict[str, list[Path]]:
     spaces = repo / "spaces"
     return {d.name: sorted(d.glob("*.yaml")) for d in sorted(spaces.iterdir()) if d.is_dir()}
-
-
-def fmt_seconds(s: float | None) -> str:
-    return "–" if s is None else f"{s:.2f} s"
 
 
 # --- measurements ---------------------------------------------------------------------------
@@ -561,7 +501,8 @@ def _cell(row: Row | None) -> str:
     return "–" if row is None else fmt_seconds(row.seconds) + (" ✗" if row.failure else "")
 
 
-def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[int, str], date: str) -> str:
+def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[int, str], date: str,
+           on_cluster: list[str] | None = None) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -584,6 +525,7 @@ def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[i
               "regions, dev and staging). Kustomize builds only the N production overlays."
               + (" ✗: a check failed (see Failures)." if any(r.failure for rs in results.values() for r in rs)
                  else ""), ""]
+    lines += on_cluster or []
     lines += ["## Machine", "", "| | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in info.items()]
     lines += ["", "## Method", "", METHOD.strip(), ""]
@@ -611,12 +553,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="run each gitops timing this many times and report the median (default 3)")
     parser.add_argument("--keep", type=Path, help="keep each fleet's files under this dir instead of a temp dir")
+    parser.add_argument("--cluster", choices=("run", "skip", "only"), default="run",
+                        help="`gitops apply` vs `kubectl apply` on a cluster: KUBECONFIG's, else "
+                             "scripts/test-cluster (started, built if needed); `only` skips the fleets")
     args = parser.parse_args(argv)
     try:
-        sizes = [int(s) for s in args.regions.split(",") if s.strip()]
+        sizes = [] if args.cluster == "only" else [int(s) for s in args.regions.split(",") if s.strip()]
     except ValueError:
         parser.error(f"--regions wants numbers like 6,100,1000, not {args.regions!r}")
-    if not sizes or min(sizes) < 1:
+    if args.cluster != "only" and (not sizes or min(sizes) < 1):
         parser.error("--regions wants at least one size >= 1")
     kubectl = shutil.which(args.kubectl)
     if not kubectl:
@@ -653,8 +598,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for path in scratch:
             shutil.rmtree(path, ignore_errors=True)
+    on_cluster, cluster_failed = None, False
+    if args.cluster != "skip":
+        log("cluster: gitops apply vs kubectl apply")
+        try:
+            rows, where = cluster.measure(gitops_cmd, kubectl, args.source, max(1, args.repeat))
+            on_cluster = cluster.section(rows, where, None)
+        except BenchmarkError as e:
+            on_cluster, cluster_failed = cluster.section([], "", str(e).splitlines()[0]), True
+            log(f"  FAILED: {e}")
+        args.out.write_text(report(results, info, failures, date, on_cluster), encoding="utf-8")
     log(f"wrote {args.out}")
-    return 1 if failures or any(r.failure for rows in results.values() for r in rows) else 0
+    return 1 if cluster_failed or failures or any(r.failure for rows in results.values() for r in rows) else 0
 
 
 def new_fleet(n: int, args: argparse.Namespace, gitops_cmd: list[str], kubectl: str,

@@ -29,6 +29,7 @@ from generator.model import Conflict, UnitRef
 from generator.operations import changeset as changeset_op
 from generator.operations import history as history_op
 from generator.operations import deploy as deploy_op
+from generator.operations import drift as drift_op
 from generator.operations import mutation
 from generator.operations import rollback as rollback_op
 from generator.operations import render as render_op
@@ -1057,7 +1058,7 @@ def diff_cmd(ctx: typer.Context, space: SpaceOpt, context: ContextOpt = None,
              kubeconfig: KubeconfigOpt = None) -> None:
     """Desired (git) vs live (the cluster), as `kubectl diff` shows it; exit 1 when they differ."""
     g = _globals(ctx)
-    code, text = deploy_op.diff(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
+    code, text = drift_op.diff(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
     output.stdout.out(text, end="", highlight=False)
     if code:
         raise typer.Exit(1)
@@ -1068,7 +1069,7 @@ def status_cmd(ctx: typer.Context, space: SpaceOpt, context: ContextOpt = None,
                kubeconfig: KubeconfigOpt = None, output_format: OutputOpt = None) -> None:
     """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready."""
     g = _globals(ctx)
-    rows = deploy_op.status(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
+    rows = drift_op.status(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
     output.listing(rows, g.fmt(output_format), [
         ("UNIT", lambda r: r["unit"]), ("OBJECT", lambda r: r["object"]),
         ("LIVE", lambda r: "yes" if r["live"] else "no"),
@@ -1098,9 +1099,9 @@ def drift_cmd(
     fleet = g.fleet()
     report = None
     if fix:
-        rows, report = deploy_op.fix_drift(kubectl, fleet, space, timeout)
+        rows, report = drift_op.fix_drift(kubectl, fleet, space, timeout)
     else:
-        rows = deploy_op.drift(kubectl, fleet, space)
+        rows = drift_op.drift(kubectl, fleet, space)
     if not _emitted({"drift": rows, "fixed": report.applied if report else []}, fmt):
         output.table(rows, [("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
                             ("GIT", lambda r: r["git"]), ("LIVE", lambda r: r["live"])],

@@ -98,7 +98,14 @@ SEGMENT: /[A-Za-z_][A-Za-z0-9_\-\/]*/
 %ignore WS
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    """The WHERE parser, built when first needed: a command without --where does not pay for it."""
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+
+
 METADATA = ("Slug", "Space.Slug", "Space.Labels.<key>", "Labels.<key>", "Data", "UpstreamSpace",
             "Revision")
 _MISSING = object()
@@ -307,7 +314,7 @@ def parse(clause: str) -> Query:
     if not clause.strip():
         raise QueryError("empty WHERE clause", "write e.g. --where \"Labels.layer = 'backend'\"")
     try:
-        tree = _PARSER.parse(clause)
+        tree = _parser().parse(clause)
     except UnexpectedInput as e:
         column = getattr(e, "column", 0) or len(clause) + 1
         found = getattr(e, "token", None)

@@ -133,6 +133,11 @@ class Store:
         except (InvalidGitRepositoryError, NoSuchPathError):
             return False
 
+    def close(self) -> None:
+        """Stop the git helper processes this store started (a long-running worker opens one
+        store per cycle)."""
+        self.repo.close()
+
     def discard_new(self) -> None:
         """Remove a repo this command created and has not committed to (after a failure)."""
         if self.head() is None:

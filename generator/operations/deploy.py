@@ -1,4 +1,4 @@
-"""``gitops apply``, ``diff``, ``status`` and ``drift``: a space's units onto its cluster.
+"""``gitops apply`` and ``changeset apply --deploy``: a space's units onto its cluster.
 
 Units go in ``Labels.order`` groups (namespace 0 ... ingress 9). Each applied object carries the
 label ``gitops.dev/space`` and the annotations ``gitops.dev/unit``, ``gitops.dev/content-hash``
@@ -6,8 +6,10 @@ label ``gitops.dev/space`` and the annotations ``gitops.dev/unit``, ``gitops.dev
 it), so ONE ``kubectl get`` of the space's objects tells which units differ from git: an
 unchanged space costs that one call and no apply. Applies are server-side with field manager
 ``gitops`` (git wins a conflict over a field); after each group, what it changed must become
-healthy (a Namespace Active, a Deployment rolled out) within the timeout. Every cluster call
-goes through ``generator.kubectl``; the manifests repo is only read.
+healthy (a Namespace Active, a Deployment rolled out) within the timeout. ``apply_all`` is the
+all-or-nothing form a changeset deploys with. Every cluster call goes through
+``generator.kubectl``; the manifests repo is only read. (Reading the cluster against git:
+``operations/drift.py``.)
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import merge, state
+from generator import state
 from generator.errors import GitopsError
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import UnitRef
@@ -124,7 +126,7 @@ _USUAL_KINDS = {"Namespace", "Deployment", "StatefulSet", "DaemonSet", "Service"
                 "ServiceAccount", "Job", "CronJob", "PersistentVolumeClaim"}
 
 
-def _kinds(items: list[Desired]) -> str:
+def kinds(items: list[Desired]) -> str:
     return ",".join(sorted({d.data["kind"] for d in items} | _USUAL_KINDS))
 
 
@@ -138,7 +140,7 @@ def live(kubectl: Kubectl, space: str, context: str, kinds: str) -> dict[tuple[s
     return out
 
 
-def _stream(items: list[Desired]) -> str:
+def stream(items: list[Desired]) -> str:
     return "".join("---\n" + json.dumps(d.data) + "\n" for d in items)
 
 
@@ -187,7 +189,7 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
              if only is None or d.ref.unit in only]
     report = Report(space, fleet.store.head(), dry_run)
     start = len(kubectl.calls)
-    current = live(kubectl, space, context, _kinds(items))
+    current = live(kubectl, space, context, kinds(items))
     groups: dict[int, list[Desired]] = {}
     for d in items:
         groups.setdefault(d.order, []).append(d)
@@ -208,7 +210,7 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
             if not changed:
                 continue
         try:
-            kubectl.run(_apply_args(dry_run), context, stdin=_stream(changed))
+            kubectl.run(_apply_args(dry_run), context, stdin=stream(changed))
             if wait and not dry_run:
                 _wait(kubectl, changed, context, timeout)
         except KubectlError as e:
@@ -271,7 +273,7 @@ def _changes(kubectl: Kubectl, before: Fleet, after: Fleet, space: str, units: s
     new = [d for d in (desired(after, space) if space in after.spaces else []) if d.ref.unit in units]
     old = [d for d in (desired(before, space) if space in before.spaces else []) if d.ref.unit in units]
     context = (after if space in after.spaces else before).space(space).target.context
-    current = live(kubectl, space, context, _kinds(new + old))
+    current = live(kubectl, space, context, kinds(new + old))
     out = []
     for d in new:
         if current.get(d.key, {}).get("metadata", {}).get("annotations", {}).get(HASH) == d.hash:
@@ -291,7 +293,7 @@ def _check(kubectl: Kubectl, changes: list[_Change], timeout: str, report: Repor
     report.unchecked += [str(d.ref) for d in wanted if d.key[1] in unmade]
     context = changes[0].context
     if checked:
-        kubectl.run(_apply_args(True), context, stdin=_stream(checked))
+        kubectl.run(_apply_args(True), context, stdin=stream(checked))
     for c in changes:
         if c.wanted is None:
             kubectl.run(_delete_args(*c.key, timeout, True), context)
@@ -359,7 +361,7 @@ def apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef
                 if progress:
                     progress(f"{space} order {order}: {', '.join(d.ref.unit for d in wanted)}")
                 done += group  # before the call: kubectl may apply some of a stream and then fail
-                kubectl.run(_apply_args(False), group[0].context, stdin=_stream(wanted))
+                kubectl.run(_apply_args(False), group[0].context, stdin=stream(wanted))
                 if wait:
                     _wait(kubectl, wanted, group[0].context, timeout)
                 report.applied += [str(d.ref) for d in wanted]
@@ -400,71 +402,11 @@ class AllOrNothing:
     def __call__(self, store: Store, commit: str, dry_run: bool) -> None:
         refs = sorted({ref for ref in map(state.ref_of, store.changed(store.head(), commit, state.SPACES_DIR))
                        if ref is not None})
+        if not refs:  # only records changed: no object to deploy
+            return
         self.report = apply_all(self.kubectl, Fleet.load(store), Fleet.load(store.view(commit)), refs,
                                 dry_run, self.wait, self.timeout, self.progress)
 
 
 def _shown(kind: str, namespace: str, name: str) -> str:
     return f"{kind.lower()}/{name}" + (f" -n {namespace}" if namespace else "")
-
-
-def _both(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[list[Desired], dict[tuple[str, str, str], Any]]:
-    """Every unit of the space as git wants it, and the space's objects as the cluster has them."""
-    items = desired(fleet, space)
-    return items, live(kubectl, space, fleet.space(space).target.context, _kinds(items))
-
-
-def status(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
-    """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready."""
-    items, current = _both(kubectl, fleet, space)
-    rows = []
-    for d in items:
-        obj = current.get(d.key)
-        annotations = (obj or {}).get("metadata", {}).get("annotations", {})
-        ready = None
-        if obj and d.key[0] == "Deployment":
-            ready = f"{obj.get('status', {}).get('readyReplicas', 0)}/{obj.get('spec', {}).get('replicas', 0)}"
-        rows.append({"unit": d.ref.unit, "object": d.name, "live": obj is not None,
-                     "appliedCommit": annotations.get(COMMIT), "inSync": annotations.get(HASH) == d.hash,
-                     "ready": ready})
-    return rows
-
-
-def drift(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
-    """Fields changed on the cluster behind git's back: per unit, field, git's value, live value.
-    A unit git has and the cluster has not is drift too."""
-    items, current = _both(kubectl, fleet, space)
-    rows = []
-    for d in items:
-        obj = current.get(d.key)
-        if obj is None:
-            rows.append({"unit": d.ref.unit, "field": "(object)", "git": "present", "live": "missing"})
-            continue
-        wanted = json.loads(json.dumps(d.data))
-        for key in (COMMIT,):  # an older apply's commit is not drift
-            wanted["metadata"]["annotations"].pop(key, None)
-        for path, want, have in merge.drift(wanted, obj):
-            rows.append({"unit": d.ref.unit, "field": path, "git": want, "live": have})
-    return rows
-
-
-def diff(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[int, str]:
-    """``kubectl diff`` of every unit against the cluster: (exit code like kubectl's, output)."""
-    record = fleet.space(space)
-    items = desired(fleet, space)
-    done = kubectl.run(["diff", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
-                        "-f", "-"], record.target.context, stdin=_stream(items), ok_codes=(0, 1))
-    return done.returncode, done.stdout
-
-
-def fix_drift(kubectl: Kubectl, fleet: Fleet, space: str, timeout: str = "60s",
-              progress: Progress | None = None,
-              rows: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], Report | None]:
-    """``drift --fix``: the drifted units applied again (git wins); (the drift, the apply).
-    ``rows``: the drift, when the caller has just looked."""
-    rows = drift(kubectl, fleet, space) if rows is None else rows
-    if not rows:
-        return rows, None
-    units = {row["unit"] for row in rows}
-    return rows, apply(kubectl, fleet, space, timeout=timeout, progress=progress,
-                       only_changed=False, only=units)

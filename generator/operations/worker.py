@@ -23,7 +23,7 @@ from typing import Any
 
 from generator.errors import GitopsError
 from generator.kubectl import Kubectl, KubectlError
-from generator.operations import deploy
+from generator.operations import deploy, drift
 from generator.operations.repo import Fleet
 from generator.store import Store
 
@@ -86,10 +86,10 @@ class Cycle:
 def _space(kubectl: Kubectl, fleet: Fleet, space: str, options: Options) -> dict[str, Any]:
     report = deploy.apply(kubectl, fleet, space, prune=options.prune, wait=options.wait,
                           timeout=options.timeout)
-    rows = deploy.drift(kubectl, fleet, space)
+    rows = drift.drift(kubectl, fleet, space)
     fixed: list[str] = []
     if rows and options.fix_drift:
-        _, again = deploy.fix_drift(kubectl, fleet, space, options.timeout, rows=rows)
+        _, again = drift.fix_drift(kubectl, fleet, space, options.timeout, rows=rows)
         fixed = again.applied if again else []
     return {"applied": len(report.applied), "unchanged": len(report.unchanged),
             "pruned": len(report.pruned), "drift": len(rows), "fixed": len(fixed),
@@ -104,6 +104,23 @@ def _brief(error: GitopsError) -> str:
     return error.message
 
 
+def _spaces(kubectl: Kubectl, store: Store, options: Options, done: Cycle,
+            stop: threading.Event | None) -> None:
+    """Pull, then each matching space in turn; a space's failure is its own."""
+    pulled = store.pull()
+    if pulled and pulled[0] != pulled[1]:
+        done.pulled = f"{(pulled[0] or '')[:10]}..{(pulled[1] or '')[:10]}"
+    fleet = Fleet.load(store)
+    done.commit = store.head()
+    for space in fleet.match(options.pattern):
+        if stop is not None and stop.is_set():
+            break
+        try:
+            done.spaces[space.name] = _space(kubectl, fleet, space.name, options)
+        except GitopsError as e:
+            done.spaces[space.name] = {"error": _brief(e)}
+
+
 def cycle(kubectl: Kubectl, open_store: Callable[[], Store], options: Options, number: int,
           stop: threading.Event | None = None) -> Cycle:
     """One cycle (see the module doc); never raises a GitopsError, it reports it."""
@@ -112,18 +129,10 @@ def cycle(kubectl: Kubectl, open_store: Callable[[], Store], options: Options, n
     done = Cycle(number, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     try:
         store = open_store()
-        pulled = store.pull()
-        if pulled and pulled[0] != pulled[1]:
-            done.pulled = f"{(pulled[0] or '')[:10]}..{(pulled[1] or '')[:10]}"
-        fleet = Fleet.load(store)
-        done.commit = store.head()
-        for space in fleet.match(options.pattern):
-            if stop is not None and stop.is_set():
-                break
-            try:
-                done.spaces[space.name] = _space(kubectl, fleet, space.name, options)
-            except GitopsError as e:
-                done.spaces[space.name] = {"error": _brief(e)}
+        try:
+            _spaces(kubectl, store, options, done, stop)
+        finally:
+            store.close()
     except GitopsError as e:
         done.error = _brief(e)
     done.seconds = time.monotonic() - began
