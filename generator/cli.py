@@ -9,6 +9,7 @@ exit 1; usage errors exit 2; a bug exits 3 with its traceback saved to a file; C
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import sys
@@ -1165,6 +1166,29 @@ def worker_cmd(
 
 
 # --- entry point -------------------------------------------------------------------------
+
+
+def _unwrapped(doc: str) -> str:
+    """A docstring as help text: each prose paragraph one line, for the terminal to wrap (rich
+    would keep the source's line breaks); paragraphs with indented lines (examples) as written.
+    The summary is followed by two blank lines: typer dedents the rest as a block whose first
+    line does not count, and a blank first line keeps examples from losing their indent."""
+    paragraphs = [p if any(line[:1].isspace() for line in p.splitlines())
+                  else " ".join(line.strip() for line in p.splitlines())
+                  for p in inspect.cleandoc(doc).split("\n\n")]
+    return "\n\n\n".join([paragraphs[0], "\n\n".join(paragraphs[1:])]) if len(paragraphs) > 1 else paragraphs[0]
+
+
+def _unwrap_help(group: typer.Typer) -> None:
+    for command in group.registered_commands:
+        if command.help is None and command.callback is not None and command.callback.__doc__:
+            command.help = _unwrapped(command.callback.__doc__)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _unwrap_help(sub.typer_instance)
+
+
+_unwrap_help(app)
 
 
 def run(argv: Optional[list[str]] = None) -> int:

@@ -18,7 +18,10 @@ from generator.operations import deploy
 from generator.operations.repo import Fleet
 
 
-def _both(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[list[deploy.Desired], dict[tuple[str, str, str], Any]]:
+Live = dict[tuple[str, str, str], Any]  # (kind, namespace, name) -> the object as the cluster has it
+
+
+def _both(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[list[deploy.Desired], Live]:
     """Every unit of the space as git wants it, and the space's objects as the cluster has them."""
     items = deploy.desired(fleet, space)
     return items, deploy.live(kubectl, space, fleet.space(space).target.context, deploy.kinds(items))
@@ -35,8 +38,8 @@ def status(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
         if obj and d.key[0] == "Deployment":
             ready = f"{obj.get('status', {}).get('readyReplicas', 0)}/{obj.get('spec', {}).get('replicas', 0)}"
         rows.append({"unit": d.ref.unit, "object": d.name, "live": obj is not None,
-                     "appliedCommit": annotations.get(deploy.COMMIT), "inSync": annotations.get(deploy.HASH) == d.hash,
-                     "ready": ready})
+                     "appliedCommit": annotations.get(deploy.COMMIT),
+                     "inSync": annotations.get(deploy.HASH) == d.hash, "ready": ready})
     return rows
 
 
@@ -77,4 +80,4 @@ def fix_drift(kubectl: Kubectl, fleet: Fleet, space: str, timeout: str = "60s",
         return rows, None
     units = {row["unit"] for row in rows}
     return rows, deploy.apply(kubectl, fleet, space, timeout=timeout, progress=progress,
-                       only_changed=False, only=units)
+                              only_changed=False, only=units)
