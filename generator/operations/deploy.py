@@ -370,18 +370,20 @@ def apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef
                 done.append(c)
                 kubectl.run(_delete_args(*c.key, timeout, False), c.context)
                 report.pruned.append(_shown(*c.key))
-    except KubectlError as e:
-        report.failed = e.message
+    except (KubectlError, KeyboardInterrupt) as e:  # Ctrl-C too: all or nothing
+        report.failed = e.message if isinstance(e, KubectlError) else "interrupted"
         report.not_applied = [c.label for changes in planned.values() for c in changes if c not in done]
         report.commit = None
         if progress:
-            progress(f"failed; putting back {len(done)} object(s)")
+            progress(f"{report.failed}; putting back {len(done)} object(s)")
         problems = _put_back(kubectl, done, timeout, report)
         report.kubectl_calls = len(kubectl.calls) - start
         if problems:
-            raise ApplyError(f"apply failed ({e.message}) and {len(problems)} object(s) could not be "
+            raise ApplyError(f"apply failed ({report.failed}) and {len(problems)} object(s) could not be "
                              f"put back: {'; '.join(problems)}",
                              "fix the cluster by hand, then run `gitops apply`; nothing landed in git", report) from e
+        if isinstance(e, KeyboardInterrupt):
+            raise
         raise ApplyError(f"apply failed, every object put back as it was: {e.message}",
                          f"nothing landed in git; {e.hint}", report) from e
     report.kubectl_calls = len(kubectl.calls) - start

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from tests.conftest import snapshot
-from tests.e2e.conftest import Cluster, Fleet
+from tests.e2e.conftest import PROJECT, Cluster, Fleet
 
 pytestmark = pytest.mark.cluster
 
@@ -124,3 +129,32 @@ def test_a_good_changeset_lands_and_deploys(fleet: Fleet, cluster: Cluster) -> N
     assert rows["trade-service"]["appliedCommit"] == head and rows["trade-service"]["ready"] == "7/7"
     assert rows["account-service"]["appliedCommit"] != head  # untouched units were not applied
     assert "scale-eu" not in cli.ok("changeset", "list").out
+
+
+def test_ctrl_c_during_a_deploy_puts_back_what_was_applied(fleet: Fleet, cluster: Cluster) -> None:
+    cli, EU, namespace = fleet.cli, fleet.space, fleet.namespace
+    cli.ok("apply", "--space", EU, "--context", cluster.context, "--timeout", "90s")
+    cli.ok("changeset", "create", "slow")
+    cli.ok("run", "set-env-var", "--container-name", "reference-data", "--env-var", "CACHE=on",
+           "--space", EU, "--unit", "reference-data", "--changeset", "slow")
+    cli.ok("run", "set-image-reference", "--container-name", "trade-service",
+           "--image-reference", ":does-not-exist", "--space", EU, "--unit", "trade-service",
+           "--changeset", "slow")  # its rollout waits until interrupted
+    before_cluster, before_git = live_state(cluster, namespace), git_state(fleet)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator.cli", "--config", str(cli.config), "--repo", str(cli.repo),
+         "changeset", "apply", "slow", "--deploy", "--context", cluster.context, "--timeout", "120s"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "order 5: trade-service" in line:  # applied; now waiting for a rollout that never ends
+            break
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=60)
+    err = process.stderr.read()
+    assert code == 130, err
+    assert "putting back 2 object(s)" in err and "Traceback" not in err
+    assert without_versions(live_state(cluster, namespace)) == without_versions(before_cluster)
+    assert git_state(fleet) == before_git
