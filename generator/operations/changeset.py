@@ -238,8 +238,9 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
             f"{mutation.counted(len(plan.spaces), 'space')}", "changeset", tuple(plan.spaces),
             tuple(trailers.units_field(plan.units, plan.all_units)), why, name)
         moves = _closing(store, opened, APPLIED)
+        before_landing = None if gate is None else (lambda new: gate(store, new, False))
         commit = store.commit(plan.changes, trailers.message(change, edits), author=author,
-                              also=moves, gate=gate and (lambda new: gate(store, new, False)))
+                              also=moves, gate=before_landing)
         if commit is None:  # nothing to land (already merged, or no edits): just close it
             store.update_refs(moves, f"changeset {name}: closed")
         _forget(store, name)
