@@ -125,7 +125,7 @@ def cycle(kubectl: Kubectl, open_store: Callable[[], Store], options: Options, n
           stop: threading.Event | None = None) -> Cycle:
     """One cycle (see the module doc); never raises a GitopsError, it reports it."""
     began = time.monotonic()
-    calls = len(kubectl.calls)
+    kubectl.calls.clear()  # a worker runs for weeks: keep only this cycle's calls
     done = Cycle(number, datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
     try:
         store = open_store()
@@ -136,7 +136,7 @@ def cycle(kubectl: Kubectl, open_store: Callable[[], Store], options: Options, n
     except GitopsError as e:
         done.error = _brief(e)
     done.seconds = time.monotonic() - began
-    done.kubectl_calls = len(kubectl.calls) - calls
+    done.kubectl_calls = len(kubectl.calls)
     return done
 
 
