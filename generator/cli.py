@@ -184,13 +184,19 @@ def _emitted(data: object, fmt: str) -> bool:
     return True
 
 
+def _outcome_data(outcome: mutation.Outcome) -> dict[str, object]:
+    """A mutating command's -o json: the commit (None: none made), what it changed, conflicts."""
+    plan = outcome.plan
+    return {"commit": outcome.commit, "dryRun": outcome.dry_run, "changeset": outcome.changeset,
+            "units": [str(u) for u in plan.units], "spaces": plan.spaces,
+            "conflicts": _conflict_rows(plan.conflicts)}
+
+
 def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> None:
     """What a mutating command did (or, dry, would do): diffs, conflicts, the commit."""
     plan = outcome.plan
     conflicts = _conflict_rows(plan.conflicts)
-    if _emitted({"commit": outcome.commit, "dryRun": outcome.dry_run, "changeset": outcome.changeset,
-                 "units": [str(u) for u in plan.units], "spaces": plan.spaces,
-                 "conflicts": conflicts}, fmt):
+    if _emitted(_outcome_data(outcome), fmt):
         return
     if outcome.dry_run:
         diffs = mutation.unit_diffs(plan, store)
@@ -950,8 +956,7 @@ def changeset_apply(
         raise
     report = gate.report
     if fmt != "table":
-        output.emit({"commit": outcome.commit, "dryRun": outcome.dry_run, "changeset": name,
-                     "units": [str(u) for u in outcome.plan.units], "spaces": outcome.plan.spaces,
+        output.emit({**_outcome_data(outcome), "changeset": name,
                      "deploy": report.data() if report else None}, fmt)
         return
     _report(outcome, store, fmt, f"changeset {name} applied:")

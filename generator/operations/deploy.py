@@ -56,6 +56,10 @@ class Desired:
         kind, _, name = self.key
         return f"{kind.lower()}/{name}"
 
+    def applied(self, current: dict[tuple[str, str, str], Any]) -> bool:
+        """Whether the cluster's object (from ``live``) was applied from this very content."""
+        return bool(current.get(self.key, {}).get("metadata", {}).get("annotations", {}).get(HASH) == self.hash)
+
 
 @dataclass
 class Report:
@@ -196,7 +200,7 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
     for order in sorted(groups):
         group = groups[order]
         changed = [d for d in group if not only_changed
-                   or current.get(d.key, {}).get("metadata", {}).get("annotations", {}).get(HASH) != d.hash]
+                   or not d.applied(current)]
         report.unchanged += [str(d.ref) for d in group if d not in changed]
         if not changed:
             continue
@@ -276,7 +280,7 @@ def _changes(kubectl: Kubectl, before: Fleet, after: Fleet, space: str, units: s
     current = live(kubectl, space, context, kinds(new + old))
     out = []
     for d in new:
-        if current.get(d.key, {}).get("metadata", {}).get("annotations", {}).get(HASH) == d.hash:
+        if d.applied(current):
             report.unchanged.append(str(d.ref))
         else:
             out.append(_Change(context, d.key, d, current.get(d.key)))

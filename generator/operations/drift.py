@@ -39,7 +39,7 @@ def status(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
             ready = f"{obj.get('status', {}).get('readyReplicas', 0)}/{obj.get('spec', {}).get('replicas', 0)}"
         rows.append({"unit": d.ref.unit, "object": d.name, "live": obj is not None,
                      "appliedCommit": annotations.get(deploy.COMMIT),
-                     "inSync": annotations.get(deploy.HASH) == d.hash, "ready": ready})
+                     "inSync": d.applied(current), "ready": ready})
     return rows
 
 
