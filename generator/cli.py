@@ -189,7 +189,7 @@ def _outcome_data(outcome: mutation.Outcome) -> dict[str, object]:
     plan = outcome.plan
     return {"commit": outcome.commit, "dryRun": outcome.dry_run, "changeset": outcome.changeset,
             "units": [str(u) for u in plan.units], "spaces": plan.spaces,
-            "conflicts": _conflict_rows(plan.conflicts)}
+            "conflicts": _conflict_rows(plan.conflicts), "notes": plan.notes}
 
 
 def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> None:
@@ -208,6 +208,8 @@ def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> Non
             ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
             ("ORIGIN", lambda r: r["origin"]), ("UPSTREAM", lambda r: r["upstream"]),
             ("LOCAL", lambda r: r["local"]), ("KEPT", lambda r: r["kept"])], "")
+    for note in plan.notes:
+        output.info(note)
     if outcome.dry_run:
         return
     if outcome.commit is None:
@@ -521,6 +523,9 @@ def unit_create(
         "--upstream-space", help="Derive it from a unit of this space...", show_default=False)] = None,
     upstream_unit: Annotated[Optional[str], typer.Option(
         "--upstream-unit", help="...this unit (default: the same name).", show_default=False)] = None,
+    restore: Annotated[bool, typer.Option(
+        "--restore", help="Bring back a unit deleted from this space, linked to the upstream "
+        "it had.")] = False,
     label: LabelOpt = None,
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
@@ -528,16 +533,31 @@ def unit_create(
     changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
-    """Create a unit from a manifest file, or linked to an upstream unit."""
-    if (file is None) == (upstream_space is None):
-        raise typer.BadParameter("give exactly one of --file or --upstream-space",
-                                 param_hint="'--file' / '--upstream-space'")
+    """Create a unit from a manifest file, or linked to an upstream unit.
+
+    A unit you create is yours: render and upgrade never remove it, and a linked one keeps
+    taking its upstream's changes. Linked under another name it is a clone: its object is
+    renamed (metadata.name, and the label values equal to the old name in its labels,
+    selector and pod template), so blue and green are two Deployments.
+
+    Examples:
+
+      gitops unit create eu-trading-hours --space traderx-prod-eu --file cm.yaml
+
+      gitops unit create trade-service-green --space traderx-prod-us \
+        --upstream-space traderx-base --upstream-unit trade-service
+
+      gitops unit create web-gui-svc --space traderx-prod-asia --restore
+    """
+    if sum((file is not None, upstream_space is not None, restore)) != 1:
+        raise typer.BadParameter("give exactly one of --file, --upstream-space or --restore",
+                                 param_hint="'--file' / '--upstream-space' / '--restore'")
     text = _read_input(file, "manifest") if file is not None else None
     up = UnitRef.parse(f"{upstream_space}/{upstream_unit or unit}") if upstream_space else None
     labels = _labels(label)
     _run_mutation(ctx, lambda fleet, version: units_op.plan_create(
-        fleet, version, space, unit, text, up, labels), "unit-create",
-        lambda p: f"unit create {space}/{unit}" + (f" from {up}" if up else ""),
+        fleet, version, space, unit, text, up, labels, restore), "unit-create",
+        lambda p: f"unit create {space}/{unit}" + (f" from {up}" if up else " (restored)" if restore else ""),
         Edit(reason, author, dry_run, output_format, changeset), "created")
 
 
@@ -604,14 +624,21 @@ def unit_delete(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="The unit.")],
     space: SpaceOpt,
+    cascade: Annotated[bool, typer.Option(
+        "--cascade", help="Also delete the units derived from it (edited ones are kept, as "
+        "units of their own, and reported).")] = False,
     dry_run: DryRunOpt = False,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
     changeset: ChangesetOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
-    """Delete a unit (refused while another unit derives from it)."""
-    _run_mutation(ctx, lambda fleet, version: units_op.plan_delete(fleet, version, space, unit),
+    """Delete a unit. It stays deleted: render and upgrade do not bring it back (gitops
+    overrides lists it); `gitops unit create UNIT --space S --restore` does.
+
+    Refused while another unit derives from it, unless --cascade.
+    """
+    _run_mutation(ctx, lambda fleet, version: units_op.plan_delete(fleet, version, space, unit, cascade),
                   "unit-delete", lambda p: f"unit delete {space}/{unit}",
                   Edit(reason, author, dry_run, output_format, changeset), "deleted")
 

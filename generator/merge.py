@@ -1,16 +1,15 @@
-"""Structural merges of manifest data (pure): the strategic merge patch and the 3-way merge.
+"""Structural merges of manifest data (pure): the strategic merge patch, the 3-way merge of
+YAML text, and field-by-field diffs.
 
-Both share one model of a manifest: maps merge key by key; a list of maps merges element by
-element on its identity key (see ``identity``); any other list is a whole value; ``None`` in a
-patch or an update deletes the field. The patch directives ``$patch: delete`` (on a list
-element) and ``$patch: replace`` (on a map) work as in kubectl.
+The patch and the diffs share one model of a manifest: maps key by key; a list of maps element
+by element on its identity key (see ``identity``); any other list is a whole value; ``None`` in
+a patch deletes the field. The patch directives ``$patch: delete`` (on a list element) and
+``$patch: replace`` (on a map) work as in kubectl.
 
-``merge3(origin, update, local)`` carries what changed between origin and update into local,
-the semantics of kustomize's kyaml merge3 (what ``kpt pkg update`` uses): a field deleted
-upstream is deleted unless local changed it; local-only fields and elements stay; where both
-changed a field differently, ``prefer`` decides and a Conflict reports it. It works on
-YAML text through ``yamlio`` (local round-trips, so its comments and key order survive); no
-I/O, no git.
+``merge3(origin, update, local)`` is kustomize's kyaml merge3 (what ``kpt pkg update`` uses),
+rule for rule, walked by ``generator.merge3``; here it reads and writes YAML text through
+``yamlio`` (local round-trips, so its comments, key order and layout survive) and matches the
+resources of multi-document streams. No I/O, no git.
 """
 
 from __future__ import annotations
@@ -18,9 +17,12 @@ from __future__ import annotations
 import copy
 import marshal
 from collections.abc import Callable, Hashable
+from dataclasses import replace
 from typing import Any
 
+from generator import merge3 as merge3_walk
 from generator import yamlio
+from generator.merge3 import MISSING
 from generator.model import Conflict
 
 Identity = Callable[[dict[str, Any]], Hashable]
@@ -31,8 +33,7 @@ def _container_port(item: dict[str, Any]) -> Hashable:
 
 
 def _service_port(item: dict[str, Any]) -> Hashable:
-    port: Hashable = item["port"]
-    return port
+    return (item["port"], item.get("protocol", "TCP"))
 
 
 def _name(item: dict[str, Any]) -> Hashable:
@@ -43,7 +44,8 @@ def _name(item: dict[str, Any]) -> Hashable:
 def identity(*lists: list[Any]) -> Identity | None:
     """The identity key shared by every element of ``lists``, or None (then: a whole value).
 
-    Container ports by ``containerPort`` + ``protocol``; service ports by ``port``; otherwise
+    Container ports by ``containerPort`` + ``protocol``; service ports by ``port`` +
+    ``protocol``; otherwise
     ``name`` when every element has one (containers, env, volumes, volumeMounts, ...).
 
     >>> identity([{"name": "a"}], [{"name": "b", "value": 1}]) is not None
@@ -120,33 +122,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-# --- the 3-way merge ------------------------------------------------------------------------
-
-
-class _Missing:
-    """A field that is not there (distinct from an explicit null)."""
-
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-MISSING: Any = _Missing()
+# --- the 3-way merge (generator.merge3 walks the data) ----------------------------------------
 
 
 def _plain(value: Any) -> Any:
-    """Data for a report: round-trip types (CommentedMap, ScalarString...) as plain values."""
-    if value is MISSING:
-        return None
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    for kind in (int, float, str):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
+    return merge3_walk.plain(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return merge3_walk.equal(a, b)
 
 
 def _describe(key: Hashable) -> str:
@@ -155,122 +139,81 @@ def _describe(key: Hashable) -> str:
     return str(key)
 
 
-class _Merge:
-    def __init__(self, prefer: str) -> None:
-        if prefer not in ("local", "upstream"):
-            raise ValueError(f"prefer must be 'local' or 'upstream', not {prefer!r}")
-        self.prefer = prefer
-        self.conflicts: list[Conflict] = []
-
-    def value(self, origin: Any, update: Any, local: Any, path: str) -> Any:
-        """The merged value of one field (MISSING: delete it)."""
-        if update is None:  # an explicit null upstream deletes the field
-            update = MISSING
-        if _same(update, origin):
-            return local
-        if _same(local, origin):
-            return update
-        if _same(local, update):
-            return local
-        if isinstance(update, dict) and isinstance(local, dict):
-            return self.mapping(origin if isinstance(origin, dict) else {}, update, local, path)
-        if isinstance(update, list) and isinstance(local, list):
-            base = origin if isinstance(origin, list) else []
-            ident = identity(base, update, local)
-            if ident is not None and _unique(ident, base, update, local):
-                return self.sequence(base, update, local, ident, path)
-        chosen = "local" if self.prefer == "local" else "upstream"
-        self.conflicts.append(Conflict(path or ".", _plain(origin), _plain(update), _plain(local), chosen))
-        return local if chosen == "local" else update
-
-    def mapping(self, origin: dict[Any, Any], update: dict[Any, Any], local: dict[Any, Any],
-                path: str) -> dict[Any, Any]:
-        """Merge key by key into ``local`` itself (so a round-trip map keeps its comments)."""
-        for key in list(local) + [k for k in update if k not in local]:
-            merged = self.value(origin.get(key, MISSING), update.get(key, MISSING),
-                                local.get(key, MISSING), f"{path}.{key}" if path else str(key))
-            if merged is MISSING:
-                local.pop(key, None)
-            elif key not in local:
-                _insert_like(local, update, key, merged)
-            elif merged is not local[key]:
-                local[key] = merged
-        return local
-
-    def sequence(self, origin: list[Any], update: list[Any], local: list[Any], ident: Identity,
-                 path: str) -> list[Any]:
-        """Merge a list of maps element by element on their identity key, into ``local``."""
-        by_origin = {ident(e): e for e in origin}
-        by_update = {ident(e): e for e in update}
-        keep: list[Any] = []
-        for element in local:
-            key = ident(element)
-            merged = self.value(by_origin.get(key, MISSING), by_update.get(key, MISSING), element,
-                                f"{path}[{_describe(key)}]")
-            if merged is not MISSING:
-                keep.append(merged)
-        known = {ident(e) for e in local}
-        for position, element in enumerate(update):
-            key = ident(element)
-            if key in known or key in by_origin:  # present locally, or deleted locally on purpose
-                continue
-            before = [ident(e) for e in update[:position]]
-            at = max((i + 1 for i, e in enumerate(keep) if ident(e) in before), default=0)
-            keep.insert(at, element)
-        local[:] = keep
-        return local
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is MISSING or b is MISSING:
-        return a is b
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
-
-
 def _unique(ident: Identity, *lists: list[Any]) -> bool:
     return all(len({ident(e) for e in lst}) == len(lst) for lst in lists)
-
-
-def _insert_like(local: dict[Any, Any], update: dict[Any, Any], key: Any, value: Any) -> None:
-    """Add ``key`` to ``local`` after the key that precedes it in ``update`` (else at the end)."""
-    order = list(update)
-    preceding = [k for k in order[: order.index(key)] if k in local]
-    insert = getattr(local, "insert", None)
-    if preceding and insert is not None:
-        insert(list(local).index(preceding[-1]) + 1, key, value)
-    else:
-        local[key] = value
-
-
-def merge3_data(origin: Any, update: Any, local: Any,
-                prefer: str = "local") -> tuple[Any, list[Conflict]]:
-    """Merge parsed data: what upstream changed (origin -> update) applied to ``local``.
-
-    ``local`` is changed in place where it is a map or list (pass a round-trip structure to
-    keep its comments); the result and the conflicts are returned.
-    """
-    merge = _Merge(prefer)
-    merged = merge.value(origin, update, local, "")
-    return merged, merge.conflicts
 
 
 def merge3(origin: str, update: str, local: str,
            prefer: str = "local") -> tuple[str, list[Conflict]]:
     """3-way merge of YAML text: what changed from ``origin`` to ``update`` applied to ``local``.
 
-    Returns the merged text (``local``'s comments and key order kept) and the conflicts.
+    kyaml's merge3, rule for rule (see generator.merge3); with ``prefer="upstream"`` the
+    result is kyaml's, with ``"local"`` (the default) local's value is kept where both sides
+    changed it. Every such conflict is returned. Streams of several documents are merged
+    resource by resource, matched on apiVersion, kind, namespace and name. Returns the merged
+    text (``local``'s comments, key order and layout kept) and the conflicts.
     """
-    if local == origin or local == update:
-        return update, []
-    if update == origin:
-        return local, []
-    origin_data = yamlio.load(origin, "origin")
-    update_data = yamlio.load(update, "update")
-    local_data = yamlio.load_roundtrip(local, "local")
-    merged, conflicts = merge3_data(origin_data, update_data, local_data, prefer)
-    if merged is MISSING:
-        return "", conflicts
-    return yamlio.dump_roundtrip(merged), conflicts
+    if "\n---" not in origin + update + local and not any(t.startswith("---") for t in (origin, update, local)):
+        merged, conflicts = merge3_walk.merge3_data(
+            _document(yamlio.load(origin, "origin")), _document(yamlio.load(update, "update")),
+            _document(yamlio.load_roundtrip(local, "local")), prefer)
+        if merged is MISSING or merged is None:
+            return "", conflicts
+        return yamlio.dump_roundtrip(merged, like=local), conflicts
+    return _merge3_stream(origin, update, local, prefer)
+
+
+def _document(data: Any) -> Any:
+    return MISSING if data is None else data
+
+
+def resource_id(obj: Any) -> tuple[str, str, str, str]:
+    """(apiVersion, kind, namespace, name) of a resource: what makes it one object."""
+    if not isinstance(obj, dict):
+        return ("", "", "", "")
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+    return (str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""),
+            str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+
+
+def _merge3_stream(origin: str, update: str, local: str, prefer: str) -> tuple[str, list[Conflict]]:
+    """kyaml's kio Merge3 filter: resources matched by identity; only in local: kept; new in
+    update: added; deleted upstream: gone (kept and reported if local edited it); deleted
+    locally: stays deleted; in both: merged field by field."""
+    origins = {resource_id(d): d for d in yamlio.load_all(origin, "origin")}
+    updates = {resource_id(d): d for d in yamlio.load_all(update, "update")}
+    locals_ = {resource_id(d): d for d in yamlio.load_roundtrip_all(local, "local")}
+    out: list[Any] = []
+    conflicts: list[Conflict] = []
+    for key in dict.fromkeys([*locals_, *origins, *updates]):
+        o, u, d = origins.get(key, MISSING), updates.get(key, MISSING), locals_.get(key, MISSING)
+        name = "/".join(part for part in key if part)
+        if o is MISSING and u is MISSING:
+            out.append(d)  # added locally
+        elif o is MISSING and d is MISSING:
+            out.append(u)  # added upstream
+        elif u is MISSING:  # deleted upstream
+            if d is not MISSING and not _same(d, o):
+                if prefer == "local":
+                    out.append(d)
+                conflicts.append(Conflict(f"{name} (deleted upstream, edited locally)", None, None, None,
+                                          "local" if prefer == "local" else "upstream"))
+        elif d is MISSING:
+            continue  # deleted locally
+        else:
+            merged, found = merge3_walk.merge3_data(o, u, d, prefer)
+            conflicts += [replace(c, path=f"{name}: {c.path}") for c in found]
+            if merged is not MISSING:
+                out.append(merged)
+    return yamlio.dump_roundtrip_all(out, like=local), conflicts
+
+
+def merge3_data(origin: Any, update: Any, local: Any,
+                prefer: str = "local") -> tuple[Any, list[Conflict]]:
+    """Merge parsed data (see generator.merge3.merge3_data)."""
+    return merge3_walk.merge3_data(origin, update, local, prefer)
 
 
 def diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:

@@ -114,7 +114,9 @@ class UnitState:
     ``origin`` is the git blob id of the unit as generated at its last sync (the origin of the
     next 3-way merge); ``fingerprint`` identifies the inputs of that generation; and
     ``upstream_blob`` is what the upstream unit was then (to tell what upstream changed under
-    a field the space's overlay sets).
+    a field the space's overlay sets). ``local`` marks a unit a person added to the space
+    (``unit create``, or a file committed by hand): render keeps it, and its upstream link, as
+    they are; the config never adds or removes it.
     """
 
     labels: dict[str, str]
@@ -122,6 +124,7 @@ class UnitState:
     origin: str
     fingerprint: str
     upstream_blob: str | None = None  # the upstream unit's blob id at that sync
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,9 @@ class Space:
     with it) and ``"cli"`` for spaces made with ``gitops space create``. ``overlay`` is what it
     changes on its upstream (None: units are copies of their upstream units), recorded so that
     ``upgrade`` needs only the repo. ``fingerprint`` hashes every input of its last sync.
+    ``deleted`` names the units a person removed (``unit delete``, or ``git rm`` and a commit)
+    that render or upgrade would otherwise bring back, with the upstream each had ("" for
+    none): a local edit like any other, undone only on request (``unit create --restore``).
     """
 
     name: str
@@ -142,6 +148,7 @@ class Space:
     fingerprint: str
     units: dict[str, UnitState]
     overlay: Overlay | None = None
+    deleted: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -156,3 +156,45 @@ def apply(upstream: Manifest, overlay: Overlay, unit: str) -> Manifest:
         patched: Manifest = strategic_patch(data, overlay.patches[unit])
         return patched
     return data
+
+
+def rename(upstream: Manifest, name: str) -> Manifest:
+    """A clone of ``upstream`` as the object ``name`` (``unit create NEW --upstream-unit U``).
+
+    ``metadata.name`` becomes ``name``, and so does every label value equal to the old name
+    in ``metadata.labels`` and, for a workload, in ``spec.selector.matchLabels`` and
+    ``spec.template.metadata.labels``: the green Deployment selects its own pods, never the
+    blue ones. A Service's ``spec.selector`` is left alone (a cloned Service still selects the
+    original pods until it is pointed elsewhere), and so are container names. ``upstream`` is
+    never changed.
+
+    >>> blue = {"kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
+    ...         "spec": {"selector": {"matchLabels": {"app": "web"}}}}
+    >>> green = rename(blue, "web-green")
+    >>> green["metadata"], green["spec"]["selector"]["matchLabels"]
+    ({'name': 'web-green', 'labels': {'app': 'web-green'}}, {'app': 'web-green'})
+    """
+    out = _Writable(upstream)
+    data = out.data
+    metadata = out.own(data, "metadata", {})
+    old = metadata.get("name")
+    metadata["name"] = name
+    if not isinstance(old, str):
+        return data
+
+    def relabel(labels: Any) -> None:
+        for key, value in list(labels.items()):
+            if value == old:
+                labels[key] = name
+
+    if isinstance(metadata.get("labels"), dict):
+        relabel(out.own(metadata, "labels", {}))
+    if data.get("kind") in WORKLOADS and isinstance(data.get("spec"), dict):
+        spec = out.own(data, "spec", {})
+        selector = spec.get("selector")
+        if isinstance(selector, dict) and isinstance(selector.get("matchLabels"), dict):
+            relabel(out.own(out.own(spec, "selector", {}), "matchLabels", {}))
+        template = spec.get("template")
+        if isinstance(template, dict) and isinstance((template.get("metadata") or {}).get("labels"), dict):
+            relabel(out.own(out.own(out.own(spec, "template", {}), "metadata", {}), "labels", {}))
+    return data

@@ -2,9 +2,10 @@
 
 ```
 spaces/<space>/<unit>.yaml      one Kubernetes object per file, nothing else
-.gitops/spaces/<space>.json     the space's labels, upstream, target, and per unit: labels,
-                                upstream unit, origin (blob id of the unit as last generated)
-                                and fingerprint (of what it was generated from)
+.gitops/spaces/<space>.json     the space's labels, upstream, target, the units a person
+                                deleted, and per unit: labels, upstream unit, origin (blob id
+                                of the unit as last generated), fingerprint (of what it was
+                                generated from) and whether a person added it (local)
 ```
 
 Records are JSON (sorted, indented: they diff well in a pull request and load fast at fleet
@@ -83,6 +84,8 @@ def _unit_line(name: str, unit: UnitState) -> str:
     names and hex ids, so only the labels need encoding)."""
     upstream = json.dumps(str(unit.upstream)) if unit.upstream else "null"
     extra = f', "upstreamBlob": "{unit.upstream_blob}"' if unit.upstream_blob else ""
+    if unit.local:
+        extra += ', "local": true'
     return (f'    {json.dumps(name)}: {{"labels": {_labels_json(tuple(sorted(unit.labels.items())))}, '
             f'"upstream": {upstream}, "origin": "{unit.origin}", '
             f'"fingerprint": "{unit.fingerprint}"{extra}}}')
@@ -112,6 +115,8 @@ def dump_space(space: Space, memo: dict[int, tuple[UnitState, str]] | None = Non
         "fingerprint": space.fingerprint,
         "overlay": dump_overlay(space.overlay),
     }
+    if space.deleted:  # only when there are: records of untouched spaces stay as they were
+        head["deleted"] = dict(sorted(space.deleted.items()))
     lines = [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
     units = []
     for name, unit in sorted(space.units.items()):
@@ -159,9 +164,11 @@ def space_from_record(record: dict[str, Any], source: str) -> Space:
                     origin=unit["origin"],
                     fingerprint=unit["fingerprint"],
                     upstream_blob=unit.get("upstreamBlob"),
+                    local=bool(unit.get("local", False)),
                 )
                 for name, unit in record["units"].items()
             },
+            deleted={str(k): str(v or "") for k, v in (record.get("deleted") or {}).items()},
         )
     except (ValueError, KeyError, TypeError) as e:
         raise RepoError(f"{source}: damaged space record ({type(e).__name__}: {e})",

@@ -260,7 +260,34 @@ def _reads_as_other_than_string(event: Any) -> bool:
     return bool(_RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False)) != _STR)  # type: ignore[no-untyped-call]
 
 
-def _roundtrip() -> YAML:
+def layout(text: str) -> tuple[int, int, int]:
+    r"""The block layout of a YAML text as ruamel's ``indent(mapping, sequence, offset)``: the
+    indentation of a list's dash under its key (0 as kubectl writes, 2 as many templates do),
+    so that writing an edited file back keeps the layout it had.
+
+    >>> layout("a:\n- 1\n")
+    (2, 2, 0)
+    >>> layout("a:\n  - 1\n")
+    (2, 4, 2)
+    """
+    key_indent = -1
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        if stripped.startswith("- ") or stripped == "-":
+            if key_indent >= 0 and indent >= key_indent:
+                offset = indent - key_indent
+                return 2, offset + 2, offset
+            key_indent = -1
+        else:
+            key_indent = indent if stripped.rstrip().endswith(":") else -1
+    return 2, 2, 0
+
+
+@lru_cache(maxsize=8)
+def _roundtrip(shape: tuple[int, int, int] = (2, 2, 0)) -> YAML:
     from ruamel.yaml import YAML  # imported when first needed: most commands never round-trip
     from ruamel.yaml.emitter import Emitter
 
@@ -276,7 +303,8 @@ def _roundtrip() -> YAML:
 
     rt = YAML(typ="rt")
     rt.Emitter = _DoubleQuoting
-    rt.indent(mapping=2, sequence=2, offset=0)
+    mapping, sequence, offset = shape
+    rt.indent(mapping=mapping, sequence=sequence, offset=offset)
     rt.width = 4096  # never fold long lines: a folded image reference is a diff nobody wants
     rt.preserve_quotes = True
     return rt
@@ -295,8 +323,45 @@ def load_roundtrip(text: str, source: str = "<text>") -> Any:
                         "fix the YAML syntax at that line") from e
 
 
-def dump_roundtrip(data: Any) -> str:
-    """Write data loaded by ``load_roundtrip`` (comments and order included) back to text."""
+def dump_roundtrip(data: Any, like: str = "") -> str:
+    """Write data loaded by ``load_roundtrip`` (comments and order included) back to text, in
+    the layout of ``like`` (the text it was loaded from): an edit of k fields is k lines."""
     buf = io.StringIO()
-    _roundtrip().dump(data, buf)
+    _roundtrip(layout(like)).dump(data, buf)
+    return buf.getvalue()
+
+
+def normalize(text: str, source: str = "<text>") -> str:
+    """``text`` as the round-trip writer writes it (comments kept): a file written this way
+    is not re-indented or re-quoted by its first edit."""
+    return dump_roundtrip(load_roundtrip(text, source), like=text)
+
+
+def load_all(text: str, source: str = "<text>") -> list[Any]:
+    """Every document of a YAML stream as plain data (empty documents skipped)."""
+    try:
+        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]  # noqa: S506
+    except yaml.MarkedYAMLError as e:
+        raise _located(e, source) from e
+    except yaml.YAMLError as e:
+        raise YamlError(f"{source}: not valid YAML: {e}", "fix the YAML syntax") from e
+
+
+def load_roundtrip_all(text: str, source: str = "<text>") -> list[Any]:
+    """Every document of a YAML stream, round-trip (see ``load_roundtrip``)."""
+    from ruamel.yaml.error import YAMLError as RuamelError
+
+    try:
+        return [d for d in _roundtrip().load_all(text) if d is not None]
+    except RuamelError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise YamlError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}",
+                        "fix the YAML syntax at that line") from e
+
+
+def dump_roundtrip_all(documents: list[Any], like: str = "") -> str:
+    """Several documents as one stream, ``---`` between them."""
+    buf = io.StringIO()
+    _roundtrip(layout(like)).dump_all(documents, buf)
     return buf.getvalue()

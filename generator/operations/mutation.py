@@ -100,7 +100,7 @@ def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
         change = trailers.Change(plan.summary or summary(plan), operation, tuple(plan.spaces),
                                  tuple(trailers.units_field(plan.units, plan.all_units)),
                                  reason, changeset, plan.restored)
-        body = "\n".join(conflict_line(c) for c in plan.conflicts)
+        body = "\n".join([*plan.notes, *(conflict_line(c) for c in plan.conflicts)])
         outside = [p for p in plan.changes if not p.startswith((state.SPACES_DIR + "/", ".gitops/"))]
         commit = target.commit(plan.changes, trailers.message(change, body), author=author,
                                head_blobs=None if outside else fleet.blobs)

@@ -56,45 +56,74 @@ class _Render:
         spec = self.project.base
         old = self.fleet.spaces.get(spec.name)
         if (old is not None and old.fingerprint == self.project.base_fingerprint
-                and sorted(old.units) == sorted(self.names)
-                and all(state.unit_path(UnitRef(spec.name, u)) in self.fleet.blobs for u in self.names)):
+                and self.fleet.spaces.consistent(spec.name)
+                and sorted(old.units) == sorted(self.expected(old))):
             self.engine.records[spec.name] = old
             self.engine.plan.all_units[spec.name] = list(old.units)
             return
         texts = rendering.render_base(self.project.templates, self.project.values)
         units: dict[str, UnitState] = {}
+        deleted = dict(old.deleted) if old else {}
         for unit, text in texts.items():
             ref = UnitRef(spec.name, unit)
-            data = yamlio.load(text, f"{rendering.unit_template(unit)} (rendered)")
-            self.engine.validate(data, ref)
             previous = old.units.get(unit) if old else None
+            if unit in deleted or (previous is not None and previous.local):
+                if previous is not None:
+                    units[unit] = previous  # a person deleted it, or made their own: theirs
+                continue
+            source = f"{rendering.unit_template(unit)} (rendered)"
+            data = yamlio.load(text, source)
+            self.engine.validate(data, ref)
+            # As the round-trip writer writes it, so that the first edit of the file is as small
+            # as the tenth (no re-indented lists): unless it is exactly what was written last.
+            if previous is None or blob_id(text) != previous.origin:
+                text = yamlio.normalize(text, source)
             self.engine.reconcile(ref, previous, text, _const(data))
             origin = blob_id(text)
             units[unit] = UnitState(self.labels(unit, spec.labels.get("environment")), None, origin, origin)
-        for unit in sorted(set(old.units) - set(texts)) if old else []:
-            self.engine.remove(UnitRef(spec.name, unit))
+        for unit, previous in sorted(old.units.items()) if old else []:
+            if unit in units:
+                continue
+            # A person's own unit stays; a unit whose template is gone goes if unedited.
+            kept = previous if previous.local else self.engine.dropped(UnitRef(spec.name, unit), previous)
+            if kept is not None:
+                units[unit] = kept
         self.engine.record(Space(spec.name, spec.labels, None, spec.target, "config",
-                                 self.project.base_fingerprint, units, None))
+                                 self.project.base_fingerprint, units, None, deleted))
+
+    def expected(self, old: Space) -> list[str]:
+        """The units a space has when nothing changed: the config's, less those a person
+        deleted, plus those a person added."""
+        return sorted({u for u in self.names if u not in old.deleted}
+                      | {u for u, s in old.units.items() if s.local})
 
     def defined(self, spec: SpaceSpec) -> Space:
         """The space as the config dir defines it now, its units' sync state carried over."""
         assert spec.upstream is not None
         old = self.fleet.spaces.get(spec.name)
+        deleted = dict(old.deleted) if old else {}
         units = {}
         for unit in self.names:
             labels = self.labels(unit, spec.labels.get("environment"))
             previous = old.units.get(unit) if old else None
             up = UnitRef(spec.upstream, unit)
-            if previous is None:
-                units[unit] = UnitState(labels, up, "", "")
+            if unit in deleted:
+                continue  # a person deleted it here: it stays deleted
+            if previous is not None and previous.local:
+                units[unit] = previous  # a person's own unit of that name
+            elif previous is None:
+                if self.engine.exists(up):  # else: deleted upstream, nothing to derive
+                    units[unit] = UnitState(labels, up, "", "")
             elif previous.labels != labels or previous.upstream != up:
                 units[unit] = UnitState(labels, up, previous.origin, previous.fingerprint)
             else:
                 units[unit] = previous
-        for unit in sorted(set(old.units) - set(units)) if old else []:
-            self.engine.remove(UnitRef(spec.name, unit))
+        # The rest: a person's units (kept as they are), and units the config no longer
+        # defines (sync_space removes them if unedited, else keeps and reports them).
+        for unit, previous in (old.units.items() if old else ()):
+            units.setdefault(unit, previous)
         return Space(spec.name, spec.labels, spec.upstream, spec.target, "config",
-                     old.fingerprint if old else "", units, spec.overlay)
+                     old.fingerprint if old else "", units, spec.overlay, deleted)
 
     def inputs(self, spec: SpaceSpec) -> str:
         """The space's fingerprint as the config dir defines it now (see sync.space_inputs)."""
@@ -106,12 +135,12 @@ class _Render:
 
     def unchanged(self, spec: SpaceSpec, inputs: str) -> bool:
         """True when the space's record says it was made from exactly what the config and its
-        upstream say now, and its unit files are there: it is then not even loaded."""
+        upstream say now, and its unit files are there: it is then not even loaded. (A space
+        with units a person added or deleted is checked the longer way, in sync_space.)"""
         records = self.fleet.spaces
-        if records.unit_names(spec.name) != sorted(self.names):
+        if records.unit_names(spec.name) != sorted(self.names) or records.edited(spec.name):
             return False
-        if records.fingerprint(spec.name) != inputs or not all(
-                f"{state.SPACES_DIR}/{spec.name}/{unit}.yaml" in self.fleet.blobs for unit in self.names):
+        if records.fingerprint(spec.name) != inputs or not records.consistent(spec.name):
             return False
         self.engine.plan.all_units[spec.name] = self.names
         return True
@@ -130,7 +159,9 @@ class _Render:
         for spec in self.project.spaces:
             inputs = self.inputs(spec)
             if not self.unchanged(spec, inputs):
-                self.engine.sync_space(self.defined(spec), inputs=inputs)
+                space = self.defined(spec)
+                plain = sorted(space.units) == sorted(self.names) and not space.deleted
+                self.engine.sync_space(space, inputs=inputs if plain else None)
             done += 1
             if self.progress:
                 self.progress(done, total)
@@ -146,7 +177,7 @@ class _Render:
                                "kubernetesVersion": self.project.kubernetes_version,
                                "filters": self.project.filters}, indent=2) + "\n"
         self.engine.plan.changes[state.SETTINGS] = settings
-        return self.engine.plan
+        return self.engine.finish()
 
 
 def plan(project: Project, store: Store, prefer: str = "local",

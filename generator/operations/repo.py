@@ -6,6 +6,7 @@ command; unit texts and parsed manifests are read only when asked for, then kept
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,11 +20,20 @@ from generator.store import Store
 
 class Records(Mapping[str, Space]):
     """Space records by name, parsed as JSON up front and made into Spaces when first used:
-    a no-op render of a thousand spaces looks at two fields of each and builds none."""
+    a no-op render of a thousand spaces looks at two fields of each and builds none.
 
-    def __init__(self, raw: dict[str, dict[str, Any]], texts: dict[str, str] | None = None) -> None:
+    A record and the files of its space can disagree after a hand-made commit. Such a space
+    is read as the local edit it is: a recorded unit whose file is gone was deleted by a
+    person (it joins ``Space.deleted``); a file without a record was added by one (a local
+    unit, no upstream). The next command that writes the space records it that way.
+    """
+
+    def __init__(self, raw: dict[str, dict[str, Any]], texts: dict[str, str] | None = None,
+                 blobs: dict[str, str] | None = None, files: dict[str, int] | None = None) -> None:
         self.raw = raw
         self.texts = texts or {}
+        self.blobs = blobs or {}
+        self.files = files or {}  # space -> how many unit files it has
         self._built: dict[str, Space] = {}
         # id(UnitState) -> (it, its line as read): an unchanged unit is written back as it was.
         self.lines: dict[int, tuple[UnitState, str]] = {}
@@ -31,11 +41,40 @@ class Records(Mapping[str, Space]):
     def __getitem__(self, name: str) -> Space:
         if name not in self._built:
             space = state.space_from_record(self.raw[name], state.record_path(name))
+            if not self.consistent(name):
+                space = self._as_edited(space)
             self._built[name] = space
             for unit, line in state.unit_lines(self.texts.get(name, "")).items():
                 if unit in space.units:
                     self.lines[id(space.units[unit])] = (space.units[unit], line)
         return self._built[name]
+
+    def consistent(self, name: str) -> bool:
+        """Whether a space's unit files are exactly the units its record lists (cheap: no
+        Space is built)."""
+        units = self.raw[name]["units"]
+        if self.files.get(name, 0) != len(units):
+            return False
+        prefix = f"{state.SPACES_DIR}/{name}/"
+        return all(f"{prefix}{unit}.yaml" in self.blobs for unit in units)
+
+    def _as_edited(self, space: Space) -> Space:
+        prefix = f"{state.SPACES_DIR}/{space.name}/"
+        units = {}
+        deleted = dict(space.deleted)
+        for unit, unit_state in space.units.items():
+            if prefix + unit + ".yaml" in self.blobs:
+                units[unit] = unit_state
+            elif not unit_state.local:  # render or upgrade would bring it back: remember
+                deleted[unit] = str(unit_state.upstream or "")
+        env = space.labels.get("environment")
+        for path, blob in self.blobs.items():
+            ref = state.ref_of(path) if path.startswith(prefix) else None
+            if ref is not None and ref.unit not in units:
+                units[ref.unit] = UnitState({"environment": env} if env else {}, None, blob, blob,
+                                            local=True)
+                deleted.pop(ref.unit, None)
+        return dataclasses.replace(space, units=units, deleted=deleted)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.raw)
@@ -47,6 +86,13 @@ class Records(Mapping[str, Space]):
         """A space's recorded fingerprint, without building it (None: no such space)."""
         record = self.raw.get(name)
         return str(record.get("fingerprint", "")) if record else None
+
+    def edited(self, name: str) -> bool:
+        """Whether a person added units to the space or deleted some (its record says so)."""
+        record = self.raw.get(name)
+        if not record:
+            return False
+        return bool(record.get("deleted")) or any(u.get("local") for u in record["units"].values())
 
     def unit_names(self, name: str) -> list[str]:
         return list(self.raw[name]["units"]) if name in self.raw else []
@@ -69,14 +115,22 @@ class Fleet:
     def load(cls, store: Store) -> Fleet:
         blobs = store.tree(state.SPACES_DIR, ".gitops")
         raw, texts = {}, {}
+        files: dict[str, int] = {}
+        start = len(state.SPACES_DIR) + 1
         for path, blob in blobs.items():
+            if path[0] == "s":  # spaces/<space>/<unit>.yaml: count each space's files
+                slash = path.find("/", start)
+                if slash > 0 and path.endswith(".yaml") and path.find("/", slash + 1) < 0:
+                    space = path[start:slash]
+                    files[space] = files.get(space, 0) + 1
+                continue
             name = path[len(state.STATE_DIR) + 1:-5]
             if path.startswith(state.STATE_DIR + "/") and path.endswith(".json") and "/" not in name:
                 # The checked-out branch: read from disk (faster than git, and equal to HEAD
                 # under the lock); a view of another commit has only git to read from.
                 texts[name] = store.read(path) if store.ref is None else store.read_blob(blob)
                 raw[name] = state.load_record(texts[name], path)
-        return cls(store, Records(raw, texts), blobs)
+        return cls(store, Records(raw, texts, blobs, files), blobs)
 
     def space(self, name: str) -> Space:
         """A space by name; unknown names get the list of known ones."""

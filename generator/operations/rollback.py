@@ -39,7 +39,7 @@ def plan_unit(fleet: Fleet, version: str, space: str, unit: str, number: int) ->
     engine.touch(space)
     engine.plan.restored = f"{commit.id} (revision {wanted} of {ref}; current was {current})"
     engine.plan.summary = f"rollback {ref} to revision {wanted}"
-    return engine.plan
+    return engine.finish()
 
 
 def plan_space(fleet: Fleet, version: str, space: str, to: str) -> Plan:
@@ -81,12 +81,12 @@ def plan_space(fleet: Fleet, version: str, space: str, to: str) -> Plan:
         if unit_state.origin != blob_id(text):
             engine.plan.changes[state.origin_path(ref)] = then.store.read_blob(unit_state.origin)
         units[name] = unit_state
-    if units != record.units:
-        engine.record(dataclasses.replace(record, units=units))
+    if units != record.units or record.deleted != old.deleted:
+        engine.record_edited(dataclasses.replace(record, units=units, deleted=dict(old.deleted)))
     engine.touch(space)
     engine.plan.all_units[space] = list(units)
     engine.plan.restored = f"{commit} (space {space})"
-    return engine.plan
+    return engine.finish()
 
 
 def plan_changeset(fleet: Fleet, version: str, name: str) -> Plan:

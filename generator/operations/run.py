@@ -36,5 +36,5 @@ def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function
             continue
         local = yamlio.load_roundtrip(text, str(ref))
         if function(local):
-            engine.set_local(ref, yamlio.dump_roundtrip(local), fleet.spaces[ref.space].units[ref.unit])
-    return engine.plan
+            engine.set_local(ref, yamlio.dump_roundtrip(local, like=text), fleet.spaces[ref.space].units[ref.unit])
+    return engine.finish()

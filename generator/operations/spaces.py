@@ -53,4 +53,4 @@ def plan_create(fleet: Fleet, version: str, name: str, upstream: str | None,
         engine.sync_space(space, force=True)
     else:
         engine.record(space)
-    return engine.plan
+    return engine.finish()

@@ -41,14 +41,36 @@ def fingerprint(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def unit_fingerprint(overlay: Overlay | None, unit: str, upstream_blob: str) -> str:
-    """A derived unit's inputs: what of its space's overlay touches it, and its upstream.
+def unit_fingerprint(overlay: Overlay | None, unit: str, upstream_blob: str,
+                     upstream_unit: str | None = None) -> str:
+    """A derived unit's inputs: what of its space's overlay touches it, and its upstream (and,
+    for a clone under another name, that name).
 
     repr, not sorted JSON: five times cheaper, and as stable for what it hashes (the overlay
     keeps the order of the file it was read from).
     """
     inputs = overlays.inputs(overlay, unit) if overlay is not None else None
-    return fingerprint(repr((__version__, inputs)), upstream_blob)
+    parts: tuple[Any, ...] = (__version__, inputs)
+    if upstream_unit is not None and upstream_unit != unit:
+        parts += (upstream_unit,)
+    return fingerprint(repr(parts), upstream_blob)
+
+
+class DuplicateObjectError(GitopsError):
+    """Two units of one space that are the same Kubernetes object."""
+
+
+def object_id(data: Any, namespace: str) -> tuple[str, str, str, str]:
+    """(apiVersion, kind, namespace, name) of a manifest: what makes it one object in a
+    cluster (a namespaced object without a namespace goes to the space's ``namespace``)."""
+    if not isinstance(data, dict):
+        return ("", "", "", "")
+    meta = data.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+    kind = str(data.get("kind") or "")
+    ns = "" if kind in overlays.CLUSTER_SCOPED else str(meta.get("namespace") or namespace)
+    return (str(data.get("apiVersion") or ""), kind, ns, str(meta.get("name") or ""))
 
 
 @dataclass
@@ -63,6 +85,7 @@ class Plan:
     before: dict[str, str | None] = field(default_factory=dict)  # old blob id of changed units
     restored: str | None = None  # a rollback: what came back (the Gitops-Restored-From trailer)
     summary: str | None = None  # the commit's first line, when the planner knows it best
+    notes: list[str] = field(default_factory=list)  # what else a person must hear (and the commit says)
 
 
 class Engine:
@@ -81,6 +104,7 @@ class Engine:
         self._lines = fleet.spaces.lines  # unit lines of records as read: rewritten as they were
         self._written: set[UnitRef] = set()
         self._touched: set[str] = set()
+        self._recheck: set[str] = set()  # spaces where a unit may now be another's object
         self.records: dict[str, Space] = {}  # spaces as this plan leaves them
 
     # --- reading, as the plan leaves things -----------------------------------------------
@@ -110,11 +134,43 @@ class Engine:
             self.emitter.share(self._parsed[ref])
         return self._parsed[ref]
 
+    def exists(self, ref: UnitRef) -> bool:
+        """Whether a unit exists as this plan leaves things."""
+        return self.has_space(ref.space) and ref.unit in self.space(ref.space).units
+
     def require(self, ref: UnitRef, by: UnitRef | str) -> None:
         """An upstream must exist: a missing one is a clear error naming who needs it."""
-        if not self.has_space(ref.space) or ref.unit not in self.space(ref.space).units:
+        if not self.exists(ref):
             raise NotFoundError(f"{by}: its upstream {ref} does not exist",
                                 f"restore {ref}, or relink the unit (gitops unit create --upstream-space ...)")
+
+    # --- one unit, one object --------------------------------------------------------------
+
+    def recheck(self, space: str) -> None:
+        """A unit of ``space`` may now be the same object as another: check before the end."""
+        self._recheck.add(space)
+
+    def finish(self) -> Plan:
+        """The plan, once every space it may have given two units of one object is checked."""
+        for name in sorted(self._recheck):
+            if not self.has_space(name):
+                continue
+            space = self.space(name)
+            seen: dict[tuple[str, str, str, str], str] = {}
+            for unit in sorted(space.units):
+                ref = UnitRef(name, unit)
+                if self.blob(ref) is None:
+                    continue
+                key = object_id(self.data(ref), space.target.namespace)
+                if key in seen:
+                    api, kind, ns, obj = key
+                    raise DuplicateObjectError(
+                        f"{name}/{seen[key]} and {name}/{unit} are the same Kubernetes object "
+                        f"({kind} {obj}{' in ' + ns if ns else ''}, {api})",
+                        "give one of them another metadata.name; a clone made with `gitops unit "
+                        "create NEW --upstream-unit U` is named NEW")
+                seen[key] = unit
+        return self.plan
 
     # --- checking ------------------------------------------------------------------------
 
@@ -153,6 +209,8 @@ class Engine:
         if self.blob(ref) == blob:
             return
         path = state.unit_path(ref)
+        if path not in self.fleet.blobs and ref not in self._planned:
+            self.recheck(ref.space)  # a new file: a new object in the space
         if ref not in self._planned:
             self.plan.before[path] = self.fleet.blobs.get(path)
         self._planned[ref] = (blob, data, text)
@@ -176,11 +234,23 @@ class Engine:
     def record(self, space: Space) -> None:
         """Plan a space's record (written only when it changed)."""
         self.records[space.name] = space
+        for unit in space.deleted:  # a unit deleted by hand: its origin goes with it
+            path = state.origin_path(UnitRef(space.name, unit))
+            if path in self.fleet.blobs and path not in self.plan.changes:
+                self.plan.changes[path] = None
         old = self.fleet.spaces.get(space.name)
-        if old != space:
+        # (A record that disagrees with its files, after a hand-made commit, is rewritten.)
+        if old != space or (space.name in self.fleet.spaces and not self.fleet.spaces.consistent(space.name)):
             self.plan.changes[state.record_path(space.name)] = state.dump_space(space, self._lines)
             self.touch(space.name)
         self.plan.all_units[space.name] = list(space.units)
+
+    def record_edited(self, space: Space) -> None:
+        """Plan the record of a space whose units a person added or removed: its fingerprint
+        follows, so that the next render finds nothing to do."""
+        if any(unit.upstream for unit in space.units.values()):
+            space = dataclasses.replace(space, fingerprint=self.space_inputs(space))
+        self.record(space)
 
     def drop_space(self, name: str) -> None:
         for unit in self.space(name).units:
@@ -227,32 +297,73 @@ class Engine:
         return generated_blob
 
     def derive(self, space: Space, unit: str, force: bool = False,
-               overlay_changed: bool = True) -> UnitState:
-        """Bring one unit of ``space`` up to date with its upstream; returns its new state."""
+               overlay_changed: bool = True) -> UnitState | None:
+        """Bring one unit of ``space`` up to date with its upstream; returns its new state
+        (None: it is gone, as its upstream is)."""
         ref = UnitRef(space.name, unit)
         previous = space.units[unit]
         if previous.upstream is None:
             return previous
         up = previous.upstream
-        self.require(up, ref)
+        if not self.exists(up):
+            return self.dropped(ref, previous)
         up_blob = self.blob(up)
         assert up_blob is not None
         if (not force and not overlay_changed and previous.upstream_blob == up_blob
                 and self.blob(ref) is not None):
             return previous  # same upstream, same overlay: nothing to do, nothing to hash
-        inputs = unit_fingerprint(space.overlay, unit, up_blob)
+        inputs = unit_fingerprint(space.overlay, unit, up_blob, up.unit)
         if not force and previous.fingerprint == inputs and self.blob(ref) is not None:
             return previous
-        if space.overlay is None:
+        if previous.upstream_blob and previous.upstream_blob != up_blob:
+            self._note_identity(space, previous.upstream_blob, up)
+        if space.overlay is None and up.unit == unit:
             generated = self.reconcile(ref, previous, self.text(up), lambda: self.data(up))
         else:
-            data = overlays.apply(self.data(up), space.overlay, unit)
+            data = self.data(up)
+            if space.overlay is not None:
+                data = overlays.apply(data, space.overlay, unit)
+            if up.unit != unit:
+                data = overlays.rename(data, unit)  # a clone is its own object
             self.validate(data, ref)
             text = self.emitter.dump(data)
             update = self._pinned(ref, previous, up_blob, data)
             generated = self.reconcile(ref, previous, text, lambda: data, update)
         return dataclasses.replace(previous, origin=generated, fingerprint=inputs,
                                    upstream_blob=up_blob)
+
+    def dropped(self, ref: UnitRef, previous: UnitState) -> UnitState | None:
+        """What it derives from was deleted: an unedited unit goes too; one with local edits
+        stays, as a unit of its own, and is reported (with prefer=upstream it goes, reported).
+        Returns its state, or None when it is gone."""
+        blob = self.blob(ref)
+        if blob is None:
+            return None
+        if blob == previous.origin:
+            self.remove(ref)
+            self.plan.notes.append(f"removed {ref}: {previous.upstream or 'its template'} was deleted "
+                                   "and it had no local edits")
+            return None
+        chosen = "local" if self.prefer == "local" else "upstream"
+        self.plan.conflicts.append(Conflict("(unit)", "present", "deleted upstream", "edited locally",
+                                            chosen, ref))
+        if chosen == "upstream":
+            self.remove(ref)
+            return None
+        if state.origin_path(ref) in self.fleet.blobs:
+            self.plan.changes[state.origin_path(ref)] = None
+        self.touch(ref.space)
+        return dataclasses.replace(previous, upstream=None, origin=blob, fingerprint=blob,
+                                   upstream_blob=None, local=True)
+
+    def _note_identity(self, space: Space, old_blob: str, up: UnitRef) -> None:
+        """Upstream changed: if it became another object, the space is checked at the end."""
+        if old_blob not in self._old_upstreams:
+            self._old_upstreams[old_blob] = yamlio.load(self.fleet.store.read_blob(old_blob),
+                                                        f"{up} (before)")
+        old = object_id(self._old_upstreams[old_blob], "")
+        if old != object_id(self.data(up), ""):
+            self.recheck(space.name)
 
     def _pinned(self, ref: UnitRef, previous: UnitState, up_blob: str, generated: Any) -> str | None:
         """Upstream changed a field the overlay sets (the base's replicas under eu's 5): a
@@ -304,7 +415,11 @@ class Engine:
         recorded = self.fleet.spaces.get(space.name)
         overlay_changed = recorded is None or recorded.overlay != space.overlay
         for unit in chosen:
-            new_units[unit] = self.derive(space, unit, force, overlay_changed)
+            derived = self.derive(space, unit, force, overlay_changed)
+            if derived is None:
+                new_units.pop(unit, None)  # its upstream is gone, and so is it
+            else:
+                new_units[unit] = derived
         synced = dataclasses.replace(space, units=new_units)
         if any(u.upstream and u.upstream.space == space.name for u in new_units.values()):
             inputs = self.space_inputs(synced)  # a unit derived from its own space moved
@@ -327,6 +442,8 @@ class Engine:
         data = yamlio.load(text, str(ref))
         self.validate(data, ref)
         blob = blob_id(text)
+        if self.blob(ref) is not None and object_id(data, "") != object_id(self.data(ref), ""):
+            self.recheck(ref.space)  # the edit made it another object
         self.write(ref, text, blob, lambda: data)
         generated = self.fleet.store.read_blob(unit_state.origin)
         self._keep_origin(ref, blob, generated, unit_state.origin)

@@ -9,11 +9,11 @@ import dataclasses
 from typing import Any
 
 from generator import merge, state, yamlio
-from generator.errors import GitopsError
+from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, check_name
 from generator.operations.repo import Fleet
 from generator.operations.select import select
-from generator.operations.sync import Engine, Plan
+from generator.operations.sync import Engine, Plan, order
 from generator.store import blob_id
 
 
@@ -68,11 +68,11 @@ def plan_patch(fleet: Fleet, version: str, space: str, unit: str, patch: dict[st
     """``unit update --patch``: a local edit by strategic merge (comments in the file kept)."""
     ref = fleet.unit_ref(space, unit)
     engine = Engine(fleet, version)
-    local = yamlio.load_roundtrip(engine.text(ref), str(ref))
-    patched = merge.strategic_patch(local, patch)
-    engine.set_local(ref, yamlio.dump_roundtrip(patched), fleet.spaces[space].units[unit])
+    text = engine.text(ref)
+    patched = merge.strategic_patch(yamlio.load_roundtrip(text, str(ref)), patch)
+    engine.set_local(ref, yamlio.dump_roundtrip(patched, like=text), fleet.spaces[space].units[unit])
     engine.touch(space)
-    return engine.plan
+    return engine.finish()
 
 
 def plan_replace(fleet: Fleet, version: str, space: str, unit: str, text: str) -> Plan:
@@ -81,7 +81,7 @@ def plan_replace(fleet: Fleet, version: str, space: str, unit: str, text: str) -
     engine = Engine(fleet, version)
     engine.set_local(ref, text, fleet.spaces[space].units[unit])
     engine.touch(space)
-    return engine.plan
+    return engine.finish()
 
 
 def plan_merge_unit(fleet: Fleet, version: str, space: str, unit: str, source: str,
@@ -93,49 +93,82 @@ def plan_merge_unit(fleet: Fleet, version: str, space: str, unit: str, source: s
     engine = Engine(fleet, version, prefer)
     engine.merge_from(ref, src)
     engine.touch(space)
-    return engine.plan
+    return engine.finish()
 
 
 def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | None = None,
-                upstream: UnitRef | None = None, labels: dict[str, str] | None = None) -> Plan:
-    """``unit create``: from a file (no upstream), or linked to an upstream unit."""
+                upstream: UnitRef | None = None, labels: dict[str, str] | None = None,
+                restore: bool = False) -> Plan:
+    """``unit create``: from a file (no upstream), linked to an upstream unit (a clone when
+    the names differ: the object is renamed, see overlay.rename), or (``restore``) a unit a
+    person deleted, linked again to the upstream it had. Either way a person's unit: render
+    leaves it as it is."""
     check_name("unit", unit)
     record = fleet.space(space)
     if unit in record.units:
         raise GitopsError(f"space {space!r} already has a unit {unit!r}",
                           f"change it with `gitops unit update {unit} --space {space}`")
+    deleted = {u: up for u, up in record.deleted.items() if u != unit}
+    if restore:
+        if unit not in record.deleted:
+            raise NotFoundError(f"unit {unit!r} of space {space!r} was not deleted"
+                                + (f"; deleted units: {', '.join(sorted(record.deleted))}" if record.deleted else ""),
+                                "create a new unit with --file or --upstream-space")
+        if not record.deleted[unit]:  # made by the config itself (a unit of the base)
+            engine = Engine(fleet, version)
+            engine.record(dataclasses.replace(record, deleted=deleted, fingerprint=""))
+            return engine.finish()
+        upstream = UnitRef.parse(record.deleted[unit])
     engine = Engine(fleet, version)
     ref = UnitRef(space, unit)
     if upstream is not None:
         fleet.unit_ref(upstream.space, upstream.unit)
         up_labels = fleet.spaces[upstream.space].units[upstream.unit].labels
-        new = UnitState({**up_labels, **_environment(record), **(labels or {})}, upstream, "", "")
-        created = dataclasses.replace(record, units={**record.units, unit: new})
+        new = UnitState({**up_labels, **_environment(record), **(labels or {})}, upstream, "", "",
+                        local=not restore)
+        created = dataclasses.replace(record, units={**record.units, unit: new}, deleted=deleted)
         engine.sync_space(created, [unit], force=True)
     else:
         assert text is not None
         data = yamlio.load(text, unit)
+        if not isinstance(data, dict) or not data.get("kind"):
+            raise GitopsError(f"{unit}: the file is not a Kubernetes object (no kind)",
+                              "give it apiVersion, kind and metadata.name")
         engine.validate(data, ref)
         blob = blob_id(text)
         engine.write(ref, text, blob, lambda: data)
-        new = UnitState({**_environment(record), **(labels or {})}, None, blob, blob)
-        engine.record(dataclasses.replace(record, units={**record.units, unit: new}))
-    return engine.plan
+        new = UnitState({**_environment(record), **(labels or {})}, None, blob, blob, local=True)
+        engine.record_edited(dataclasses.replace(record, units={**record.units, unit: new}, deleted=deleted))
+    return engine.finish()
 
 
-def plan_delete(fleet: Fleet, version: str, space: str, unit: str) -> Plan:
-    """``unit delete``: refused while another unit derives from it."""
+def plan_delete(fleet: Fleet, version: str, space: str, unit: str, cascade: bool = False) -> Plan:
+    """``unit delete``: the file and its record go. A unit render or upgrade would bring back
+    is remembered as deleted (a local edit: it stays deleted until ``unit create --restore``).
+    Refused while other units derive from it, unless ``cascade``: then each of those goes too
+    if unedited, or stays as a unit of its own and is reported as a conflict."""
     ref = fleet.unit_ref(space, unit)
     users = dependents(fleet, ref)
-    if users:
+    if users and not cascade:
         raise GitopsError(f"{ref} is the upstream of {', '.join(users[:5])}"
                           + (f" and {len(users) - 5} more" if len(users) > 5 else ""),
-                          "delete those units first")
+                          "delete those units first, or all at once with --cascade (edited ones "
+                          "are kept and reported)")
     engine = Engine(fleet, version)
     engine.remove(ref)
     record = fleet.spaces[space]
-    engine.record(dataclasses.replace(record, units={u: s for u, s in record.units.items() if u != unit}))
-    return engine.plan
+    gone = record.units[unit]
+    deleted = dict(record.deleted)
+    if not gone.local:
+        deleted[unit] = str(gone.upstream or "")
+    engine.record_edited(dataclasses.replace(record, units={u: s for u, s in record.units.items() if u != unit},
+                                             deleted=deleted))
+    for name in order({n: fleet.spaces[n] for n in fleet.spaces}):
+        chosen = [u for u, s in engine.space(name).units.items() if s.upstream is not None
+                  and not engine.exists(s.upstream)]
+        if chosen:
+            engine.sync_space(engine.space(name), chosen)
+    return engine.finish()
 
 
 def dependents(fleet: Fleet, ref: UnitRef) -> list[str]:
@@ -150,17 +183,29 @@ def _environment(space: Space) -> dict[str, str]:
 
 
 def overrides(fleet: Fleet, space: str, unit: str | None = None) -> list[dict[str, Any]]:
-    """Every local edit: each field where a unit differs from what it was generated as."""
+    """Every local edit: each field where a unit differs from what it was generated as, and
+    the units a person added to the space or deleted from it."""
     record = fleet.space(space)
-    names = [fleet.unit_ref(space, unit).unit] if unit else sorted(record.units)
+    if unit and unit in record.deleted:
+        names: list[str] = []
+    else:
+        names = [fleet.unit_ref(space, unit).unit] if unit else sorted(record.units)
     rows = []
     for name in names:
         ref = UnitRef(space, name)
         unit_state = record.units[name]
+        if unit_state.local and unit_state.upstream is None:
+            rows.append({"space": space, "unit": name, "field": "(unit)", "generated": None,
+                         "local": "added"})
+            continue
         if fleet.blobs.get(state.unit_path(ref)) == unit_state.origin:
             continue
         generated = yamlio.load(fleet.store.read_blob(unit_state.origin), f"{ref} (generated)")
         for path, before, after in merge.diff(generated, fleet.data(ref)):
             rows.append({"space": space, "unit": name, "field": path,
                          "generated": before, "local": after})
+    for name, upstream in sorted(record.deleted.items()):
+        if unit in (None, name):
+            rows.append({"space": space, "unit": name, "field": "(unit)",
+                         "generated": upstream or "rendered", "local": "deleted"})
     return rows

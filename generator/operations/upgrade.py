@@ -35,7 +35,7 @@ def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | 
             engine.sync_space(space)
         elif unit in space.units:
             engine.sync_space(space, [unit])
-    return engine.plan
+    return engine.finish()
 
 
 def plan_promote(fleet: Fleet, version: str, source: str, target: str, unit: str | None = None,
@@ -57,4 +57,4 @@ def plan_promote(fleet: Fleet, version: str, source: str, target: str, unit: str
         if name not in along:
             engine.merge_from(UnitRef(target, name), UnitRef(source, name))
     engine.touch(target)
-    return engine.plan
+    return engine.finish()

@@ -218,9 +218,12 @@ def test_missing_upstream_and_cycles_are_clear_errors(rendered: Cli) -> None:
     record.write_text(text.replace('"upstream": "traderx-base/trade-service"',
                                    '"upstream": "traderx-base/no-such-unit"'))
     rendered.git("commit", "-qam", "break the link")
-    result = rendered("upgrade", "--space", "traderx-prod-eu")
-    assert result.code == 1
-    assert "its upstream traderx-base/no-such-unit does not exist" in result.err
+    # An upstream that is gone: the unedited unit goes with it, and the output says so.
+    result = rendered.ok("upgrade", "--space", "traderx-prod-eu")
+    assert "removed traderx-prod-eu/trade-service: traderx-base/no-such-unit was deleted" in result.err
+    assert not (rendered.repo / "spaces/traderx-prod-eu/trade-service.yaml").exists()
+    assert "removed traderx-prod-eu/trade-service" in rendered.git("log", "-1", "--format=%B")
+    rendered.git("revert", "--no-edit", "HEAD")
     record.write_text(text)
     rendered.git("commit", "-qam", "restore")
     rendered.ok("space", "create", "loop-a", "--upstream", "traderx-dev")

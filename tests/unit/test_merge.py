@@ -50,5 +50,5 @@ def test_identity_keys() -> None:
     ports = identity([{"containerPort": 80, "protocol": "TCP"}], [{"containerPort": 80}])
     assert ports is not None and ports({"containerPort": 80}) == (80, "TCP")
     service = identity([{"port": 80, "name": "http"}])
-    assert service is not None and service({"port": 80, "name": "http"}) == 80
+    assert service is not None and service({"port": 80, "name": "http"}) == (80, "TCP")
     assert identity([{"host": "a"}]) is None
