@@ -303,6 +303,8 @@ def _roundtrip(shape: tuple[int, int, int] = (2, 2, 0)) -> YAML:
 
     rt = YAML(typ="rt")
     rt.Emitter = _DoubleQuoting
+    # null as `null`, as ``dump`` writes it (ruamel's default is an empty value)
+    rt.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
     mapping, sequence, offset = shape
     rt.indent(mapping=mapping, sequence=sequence, offset=offset)
     rt.width = 4096  # never fold long lines: a folded image reference is a diff nobody wants
