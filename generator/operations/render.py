@@ -160,7 +160,8 @@ class _Render:
             inputs = self.inputs(spec)
             if not self.unchanged(spec, inputs):
                 space = self.defined(spec)
-                plain = sorted(space.units) == sorted(self.names) and not space.deleted
+                plain = (sorted(space.units) == sorted(self.names) and not space.deleted
+                         and not any(unit.local for unit in space.units.values()))
                 self.engine.sync_space(space, inputs=inputs if plain else None)
             done += 1
             if self.progress:

@@ -105,6 +105,7 @@ class Engine:
         self._written: set[UnitRef] = set()
         self._touched: set[str] = set()
         self._recheck: set[str] = set()  # spaces where a unit may now be another's object
+        self._removed: set[UnitRef] = set()
         self.records: dict[str, Space] = {}  # spaces as this plan leaves them
 
     # --- reading, as the plan leaves things -----------------------------------------------
@@ -117,6 +118,8 @@ class Engine:
 
     def blob(self, ref: UnitRef) -> str | None:
         """The unit's blob id as this plan leaves it (None: no such file)."""
+        if ref in self._removed:
+            return None
         if ref in self._planned:
             return self._planned[ref][0]
         return self.fleet.blobs.get(state.unit_path(ref))
@@ -161,7 +164,9 @@ class Engine:
                 ref = UnitRef(name, unit)
                 if self.blob(ref) is None:
                     continue
-                key = object_id(self.data(ref), space.target.namespace)
+                # the planned data as it is (not self.data: no sharing walk over a whole fleet)
+                data = self._planned[ref][1]() if ref in self._planned else self.fleet.data(ref)
+                key = object_id(data, space.target.namespace)
                 if key in seen:
                     api, kind, ns, obj = key
                     raise DuplicateObjectError(
@@ -211,6 +216,7 @@ class Engine:
         path = state.unit_path(ref)
         if path not in self.fleet.blobs and ref not in self._planned:
             self.recheck(ref.space)  # a new file: a new object in the space
+        self._removed.discard(ref)
         if ref not in self._planned:
             self.plan.before[path] = self.fleet.blobs.get(path)
         self._planned[ref] = (blob, data, text)
@@ -222,13 +228,22 @@ class Engine:
         self.touch(ref.space)
 
     def remove(self, ref: UnitRef) -> None:
+        self._removed.add(ref)
+        self._planned.pop(ref, None)
+        self._parsed.pop(ref, None)
         path = state.unit_path(ref)
         if path in self.fleet.blobs:
             self.plan.before[path] = self.fleet.blobs[path]
             self.plan.changes[path] = None
-            self.plan.units.append(ref)
+            if ref not in self._written:
+                self._written.add(ref)
+                self.plan.units.append(ref)
+        else:  # made earlier in this plan: never written after all
+            self.plan.changes.pop(path, None)
         if state.origin_path(ref) in self.fleet.blobs:
             self.plan.changes[state.origin_path(ref)] = None
+        else:
+            self.plan.changes.pop(state.origin_path(ref), None)
         self.touch(ref.space)
 
     def record(self, space: Space) -> None:
@@ -414,15 +429,18 @@ class Engine:
         new_units = dict(space.units)
         recorded = self.fleet.spaces.get(space.name)
         overlay_changed = recorded is None or recorded.overlay != space.overlay
+        relinked = False  # a unit went with its upstream, or lost it
         for unit in chosen:
             derived = self.derive(space, unit, force, overlay_changed)
             if derived is None:
-                new_units.pop(unit, None)  # its upstream is gone, and so is it
+                new_units.pop(unit, None)
             else:
                 new_units[unit] = derived
+            relinked |= derived is None or derived.upstream != space.units[unit].upstream
         synced = dataclasses.replace(space, units=new_units)
-        if any(u.upstream and u.upstream.space == space.name for u in new_units.values()):
-            inputs = self.space_inputs(synced)  # a unit derived from its own space moved
+        if relinked or any(u.upstream and u.upstream.space == space.name for u in new_units.values()):
+            inputs = self.space_inputs(synced)  # the inputs are what is left now (or a unit
+            # derived from its own space moved)
         synced = dataclasses.replace(synced, fingerprint=inputs)
         self.record(synced)
         return synced
