@@ -19,6 +19,7 @@ def describe(space: Space) -> dict[str, Any]:
         "target": {"context": space.target.context, "namespace": space.target.namespace},
         "managedBy": space.managed_by,
         "units": sorted(space.units),
+        "deleted": sorted(space.deleted),  # units a person deleted: they stay deleted
     }
 
 

@@ -338,6 +338,8 @@ class Engine:
             data = self.data(up)
             if space.overlay is not None:
                 data = overlays.apply(data, space.overlay, unit)
+                if object_id(data, "")[3] != object_id(self.data(up), "")[3]:
+                    self.recheck(space.name)  # the overlay's patch renamed it
             if up.unit != unit:
                 data = overlays.rename(data, unit)  # a clone is its own object
             self.validate(data, ref)
