@@ -154,9 +154,12 @@ class Merge3:
         if absent(update) and absent(origin):
             return dest
         if not equal(update, origin):  # changed upstream
-            if not equal(dest, origin) and not equal(dest, update):
-                return self._both_changed(path, origin, update, dest)
-            return update
+            if equal(dest, origin) or equal(dest, update):
+                return update
+            if dest is not MISSING and _kind(update) == _kind(origin) == "scalar" \
+                    and scalar_text(update) == scalar_text(origin):
+                return dest  # only its type changed ("1" -> 1): kyaml compares the text
+            return self._both_changed(path, origin, update, dest)
         return dest
 
     def mapping(self, dest: Any, origin: Any, update: Any, path: str) -> Any:
