@@ -137,6 +137,11 @@ class Engine:
             self.emitter.share(self._parsed[ref])
         return self._parsed[ref]
 
+    def _as_planned(self, ref: UnitRef) -> Any:
+        """The unit's manifest as this plan leaves it, for a look only (``data`` also marks it
+        shared for the emitter: a walk over all of it, too dear for a whole fleet)."""
+        return self._planned[ref][1]() if ref in self._planned else self.fleet.data(ref)
+
     def exists(self, ref: UnitRef) -> bool:
         """Whether a unit exists as this plan leaves things."""
         return self.has_space(ref.space) and ref.unit in self.space(ref.space).units
@@ -164,9 +169,7 @@ class Engine:
                 ref = UnitRef(name, unit)
                 if self.blob(ref) is None:
                     continue
-                # the planned data as it is (not self.data: no sharing walk over a whole fleet)
-                data = self._planned[ref][1]() if ref in self._planned else self.fleet.data(ref)
-                key = object_id(data, space.target.namespace)
+                key = object_id(self._as_planned(ref), space.target.namespace)
                 if key in seen:
                     api, kind, ns, obj = key
                     raise DuplicateObjectError(
@@ -462,7 +465,7 @@ class Engine:
         data = yamlio.load(text, str(ref))
         self.validate(data, ref)
         blob = blob_id(text)
-        if self.blob(ref) is not None and object_id(data, "") != object_id(self.data(ref), ""):
+        if self.blob(ref) is not None and object_id(data, "") != object_id(self._as_planned(ref), ""):
             self.recheck(ref.space)  # the edit made it another object
         self.write(ref, text, blob, lambda: data)
         generated = self.fleet.store.read_blob(unit_state.origin)
