@@ -26,6 +26,7 @@ No I/O and no YAML text: ``generator.merge.merge3`` is the text front end.
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -69,10 +70,21 @@ def equal(a: Any, b: Any) -> bool:
     """Equal as YAML values: a bool is never equal to a number, MISSING only to itself."""
     if a is MISSING or b is MISSING:
         return a is b
+    if a != b:  # Python's own comparison (fast) only errs the other way: True == 1
+        return False
+    try:
+        if marshal.dumps(a) == marshal.dumps(b):  # plain data, exact types (fast)
+            return True
+    except ValueError:  # round-trip types: compared below
+        pass
+    return _exactly(a, b)
+
+
+def _exactly(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_exactly(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_exactly(x, y) for x, y in zip(a, b))
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):

@@ -396,16 +396,18 @@ class Engine:
                 self.fleet.store.read_blob(previous.upstream_blob), f"{previous.upstream} (before)")
         old = self._old_upstreams[previous.upstream_blob]
         assert previous.upstream is not None
-        # generated is plain data: marshal copies it far faster than deepcopy
-        merged, conflicts = merge.merge3_data(old, self.data(previous.upstream),
-                                              marshal.loads(marshal.dumps(generated)), self.prefer)
+        new = self.data(previous.upstream)
         # The namespace and labels are the overlay's by design: never a conflict.
-        conflicts = [c for c in conflicts if not c.path.startswith("metadata.")]
+        conflicts = [c for c in merge.overridden(old, new, generated) if not c.path.startswith("metadata.")]
         if not conflicts:
             return None
-        self.plan.conflicts += [dataclasses.replace(c, ref=ref) for c in conflicts]
         if self.prefer != "upstream":
+            self.plan.conflicts += [dataclasses.replace(c, ref=ref) for c in conflicts]
             return None
+        # generated is plain data: marshal copies it far faster than deepcopy
+        merged, found = merge.merge3_data(old, new, marshal.loads(marshal.dumps(generated)), "upstream")
+        self.plan.conflicts += [dataclasses.replace(c, ref=ref) for c in found
+                                if not c.path.startswith("metadata.")]
         self.validate(merged, ref)
         return self.emitter.dump(merged)
 
