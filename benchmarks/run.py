@@ -414,6 +414,15 @@ MEASUREMENTS: list[Measurement] = [
     gitops_history_and_audit,
 ]
 
+# The kustomize comparison (~3 min at 1000 regions); --skip-kustomize leaves these out.
+KUSTOMIZE_MEASUREMENTS: list[Measurement] = [kustomize_tree, kustomize_all_overlays, kustomize_matches_gitops]
+
+
+def measurements(skip_kustomize: bool) -> list[Measurement]:
+    """The measurements a run makes, in order: the one place that decides which run."""
+    return [m for m in MEASUREMENTS if not (skip_kustomize and m in KUSTOMIZE_MEASUREMENTS)]
+
+
 # The summary table: column title -> measure key.
 SUMMARY = [
     ("gitops first render", "gitops.render.first"),
@@ -464,9 +473,9 @@ with that, no field differs.
 # --- the report -----------------------------------------------------------------------------
 
 
-def _first_line(argv: list[str]) -> str:
+def _first_line(argv: list[str], env: dict[str, str] | None = None) -> str:
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return "not found"
     return (proc.stdout or proc.stderr).strip().splitlines()[0] if (proc.stdout or proc.stderr).strip() else "?"
@@ -493,8 +502,18 @@ def machine(kubectl: str, gitops_cmd: list[str]) -> dict[str, str]:
         "git": _first_line(["git", "--version"]),
         "kubectl": " / ".join(
             line.strip() for line in run([kubectl, "version", "--client"], check=False).stdout.splitlines()),
-        "gitops": f"{_first_line([*gitops_cmd, '--version'])} ({' '.join(gitops_cmd)})",
+        "gitops": f"{_first_line([*gitops_cmd, '--version'], synth.gitops_env())} ({' '.join(gitops_cmd)})",
+        **({"gitops code": _first_line([gitops_cmd[0], "-c", f"import {package}; print({package}.__file__)"],
+                                       synth.gitops_env())}
+           if (package := _python_package(gitops_cmd)) else {}),
     }
+
+
+def _python_package(gitops_cmd: list[str]) -> str | None:
+    """The package `python -m PACKAGE.module` runs, to report which checkout's code was measured."""
+    if "-m" in gitops_cmd[:-1]:
+        return gitops_cmd[gitops_cmd.index("-m") + 1].split(".")[0]
+    return None
 
 
 def _cell(row: Row | None) -> str:
@@ -502,14 +521,19 @@ def _cell(row: Row | None) -> str:
 
 
 def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[int, str], date: str,
-           on_cluster: list[str] | None = None) -> str:
+           on_cluster: list[str] | None = None, skip_kustomize: bool = False) -> str:
+    # With --skip-kustomize the kustomize columns are left out (other missing rows show as –).
+    summary = [(title, key) for title, key in SUMMARY if not (skip_kustomize and key.startswith("kustomize."))]
+    with_ratio = not skip_kustomize
+    flags = " --skip-kustomize" if skip_kustomize else ""
     lines = [
         "# Benchmark results",
         "",
-        f"Measured {date} with `python benchmarks/run.py --regions {','.join(map(str, results))}`.",
+        f"Measured {date} with `python benchmarks/run.py --regions {','.join(map(str, results))}{flags}`.",
         "",
-        "| N regions | unit files | " + " | ".join(title for title, _ in SUMMARY) + " | kustomize / gitops first |",
-        "| ---: | ---: | " + " | ".join("---:" for _ in SUMMARY) + " | ---: |",
+        "| N regions | unit files | " + " | ".join(title for title, _ in summary)
+        + (" | kustomize / gitops first |" if with_ratio else " |"),
+        "| ---: | ---: | " + " | ".join("---:" for _ in summary) + (" | ---: |" if with_ratio else " |"),
     ]
     for n, rows in results.items():
         by = {r.measure: r for r in rows}
@@ -519,10 +543,13 @@ def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[i
         kust = by["kustomize.all"].seconds if "kustomize.all" in by else None
         ratio = f"{kust / first:.1f}×" if first and kust else "–"
         lines.append(f"| {n} | {'–' if files is None else f'{files:,}'} | "
-                     + " | ".join(_cell(by.get(k)) for _, k in SUMMARY) + f" | {ratio} |")
+                     + " | ".join(_cell(by.get(k)) for _, k in summary)
+                     + (f" | {ratio} |" if with_ratio else " |"))
     lines += ["", ("*Unit files*: what the first render wrote under `spaces/` (17 each for the base, "
                    "the N production"),
-              "regions, dev and staging). Kustomize builds only the N production overlays."
+              "regions, dev and staging). "
+              + ("The kustomize measurements were skipped (--skip-kustomize)." if skip_kustomize
+                 else "Kustomize builds only the N production overlays.")
               + (" ✗: a check failed (see Failures)." if any(r.failure for rs in results.values() for r in rs)
                  else ""), ""]
     lines += on_cluster or []
@@ -553,6 +580,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="run each gitops timing this many times and report the median (default 3)")
     parser.add_argument("--keep", type=Path, help="keep each fleet's files under this dir instead of a temp dir")
+    parser.add_argument("--skip-kustomize", action="store_true",
+                        help="leave out the kustomize measurements (~3 min at 1000 regions)")
     parser.add_argument("--cluster", choices=("run", "skip", "only"), default="run",
                         help="`gitops apply` vs `kubectl apply` on a cluster: KUBECONFIG's, else "
                              "scripts/test-cluster (started, built if needed); `only` skips the fleets")
@@ -589,12 +618,13 @@ def main(argv: list[str] | None = None) -> int:
             results[n] = []
             try:
                 synth.write_config(n, fleet.config, args.source)
-                for measure in MEASUREMENTS:
+                for measure in measurements(args.skip_kustomize):
                     results[n].extend(measure(fleet))
             except (BenchmarkError, synth.SynthError, OSError) as e:
                 failures[n] = f"{type(e).__name__}: {e}"
                 log(f"  FAILED: {e}")
-            args.out.write_text(report(results, info, failures, date), encoding="utf-8")
+            args.out.write_text(report(results, info, failures, date, skip_kustomize=args.skip_kustomize),
+                                encoding="utf-8")
     finally:
         for path in scratch:
             shutil.rmtree(path, ignore_errors=True)
@@ -607,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
         except BenchmarkError as e:
             on_cluster, cluster_failed = cluster.section([], "", str(e).splitlines()[0]), True
             log(f"  FAILED: {e}")
-        args.out.write_text(report(results, info, failures, date, on_cluster), encoding="utf-8")
+        args.out.write_text(report(results, info, failures, date, on_cluster, args.skip_kustomize),
+                            encoding="utf-8")
     log(f"wrote {args.out}")
     return 1 if cluster_failed or failures or any(r.failure for rows in results.values() for r in rows) else 0
 

@@ -107,8 +107,9 @@ def gitops_argv(explicit: str | None = None) -> list[str]:
 def gitops_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(GIT_IDENTITY)
-    # `python -m generator.cli` from an uninstalled checkout
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(PROJECT_ROOT), env.get("PYTHONPATH")] if p)
+    # `python -m generator.cli` from an uninstalled checkout; a PYTHONPATH the caller set comes
+    # first, so that another checkout's code can be measured with this harness
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [env.get("PYTHONPATH"), str(PROJECT_ROOT)] if p)
     return env
 
 

@@ -218,8 +218,8 @@ def overridden(origin: Any, update: Any, local: Any, path: str = "") -> list[Con
     >>> overridden({"r": 1, "x": 1}, {"r": 2, "x": 2}, {"r": 5, "x": 1})
     [Conflict(path='r', origin=1, update=2, local=5, chosen='local', ref=None)]
     """
-    if _same(origin, update):
-        return []
+    if origin is update or (origin == update and not isinstance(origin, (bool, int, float))):
+        return []  # Python's own comparison: fast, and exact but for a number against a bool
     if isinstance(origin, dict) and isinstance(update, dict) and isinstance(local, dict):
         out: list[Conflict] = []
         for key in list(origin) + [k for k in update if k not in origin]:
