@@ -63,14 +63,8 @@ class DuplicateObjectError(GitopsError):
 def object_id(data: Any, namespace: str) -> tuple[str, str, str, str]:
     """(apiVersion, kind, namespace, name) of a manifest: what makes it one object in a
     cluster (a namespaced object without a namespace goes to the space's ``namespace``)."""
-    if not isinstance(data, dict):
-        return ("", "", "", "")
-    meta = data.get("metadata")
-    if not isinstance(meta, dict):
-        meta = {}
-    kind = str(data.get("kind") or "")
-    ns = "" if kind in overlays.CLUSTER_SCOPED else str(meta.get("namespace") or namespace)
-    return (str(data.get("apiVersion") or ""), kind, ns, str(meta.get("name") or ""))
+    api, kind, ns, name = merge.resource_id(data)
+    return (api, kind, "" if kind in overlays.CLUSTER_SCOPED else ns or namespace, name)
 
 
 @dataclass
