@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 
 from generator import __version__, durations, functions, output
 from generator.config import Project, default_repo, find_config, load_project
@@ -29,6 +30,7 @@ from generator.errors import ConfigError, GitopsError, StaleError
 from generator.model import Conflict, UnitRef
 from generator.operations import changeset as changeset_op
 from generator.operations import history as history_op
+from generator.operations import lint as lint_op
 from generator.operations import deploy as deploy_op
 from generator.operations import drift as drift_op
 from generator.operations import mutation
@@ -90,7 +92,12 @@ AuthorOpt = Annotated[Optional[str], typer.Option(
 ChangesetOpt = Annotated[Optional[str], typer.Option(
     "--changeset", help="Record this edit on that open changeset's branch, not on main "
     "(default: the changeset `gitops changeset use` made current).", show_default=False)]
-SpaceOpt = Annotated[str, typer.Option("--space", help="The space, e.g. traderx-prod-eu.")]
+SpaceOpt = Annotated[str, typer.Option("--space", help="The space (one name, no glob), e.g. traderx-prod-eu.")]
+ScopeOpt = Annotated[Optional[str], typer.Option(
+    "--space", help="Spaces to change, a glob: traderx-dev, 'traderx-prod-*', or '*' for every "
+    "space. Required: a change across spaces is never a default.", show_default=False)]
+GlobOpt = Annotated[str, typer.Option(
+    "--space", help="Spaces, a glob: traderx-prod-eu, 'traderx-prod-*', '*' (one line per space).")]
 WhereOpt = Annotated[Optional[str], typer.Option(
     "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND "
     "Labels.layer = 'backend'\" (see README, Find and fix).", show_default=False)]
@@ -188,6 +195,7 @@ def _outcome_data(outcome: mutation.Outcome) -> dict[str, object]:
     """A mutating command's -o json: the commit (None: none made), what it changed, conflicts."""
     plan = outcome.plan
     return {"commit": outcome.commit, "dryRun": outcome.dry_run, "changeset": outcome.changeset,
+            **({"productionSpaces": list(outcome.critical)} if outcome.dry_run else {}),
             "units": [str(u) for u in plan.units], "spaces": plan.spaces,
             "conflicts": _conflict_rows(plan.conflicts), "notes": plan.notes}
 
@@ -202,7 +210,7 @@ def _report(outcome: mutation.Outcome, store: Store, fmt: str, verb: str) -> Non
         diffs = mutation.unit_diffs(plan, store)
         for _, text in diffs:
             output.stdout.out(text, end="", highlight=False)
-        output.info(f"dry run: {mutation.counted(len(diffs), 'unit')} would change; nothing written")
+        output.info(f"dry run: would change {outcome.scope()}; nothing written")
     if conflicts:
         output.table(conflicts, [
             ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
@@ -273,7 +281,8 @@ def render(
     ctx: typer.Context,
     check: Annotated[bool, typer.Option(
         "--check", help="Change nothing; exit 1 and name the stale files if the repo does not "
-        "match what would be rendered (for CI).")] = False,
+        "match what would be rendered, or the first unit a person committed that fails the "
+        "schema or the secret guard (for CI).")] = False,
     message: Annotated[Optional[str], typer.Option(
         "-m", "--message", help="First line of the commit message.", show_default=False)] = None,
     reason: Annotated[Optional[str], typer.Option(
@@ -303,7 +312,7 @@ def render(
     g = _globals(ctx)
     project = g.project()
     if check:
-        stale = render_op.stale(project, g.store(project))
+        stale = render_op.check(project, g.store(project))
         if stale:
             shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
             raise StaleError(f"{len(stale)} file(s) stale: {shown}", "run `gitops render` and commit")
@@ -314,6 +323,38 @@ def render(
                                          _prefer(prefer), progress, changeset)
     _report(mutation.Outcome(result.commit, result.plan, changeset=result.changeset), store,
             g.fmt(output_format), "rendered")
+
+
+@app.command()
+def lint(
+    ctx: typer.Context,
+    space: Annotated[str, typer.Option(
+        "--space", help="Spaces to check, a glob: 'traderx-prod-*', '*' (every space).")] = "*",
+    output_format: OutputOpt = None,
+) -> None:
+    """Check every committed unit: the Kubernetes schema and the secret guard; exit 1 on any problem.
+
+    What gitops writes is checked as it is written; lint finds what came in by hand-made
+    commits (a Secret with data, a literal DB_PASSWORD, a private key in a ConfigMap). Secret
+    values are shown masked. A false positive goes in gitops.yaml under secrets.allow, with a
+    reason, and reaches the repo with the next `gitops render`.
+
+      gitops lint
+
+      gitops lint --space 'traderx-prod-*' -o json
+    """
+    g = _globals(ctx)
+    fmt = g.fmt(output_format)
+    with output.progress("linting units") as progress:
+        problems, checked = lint_op.lint(g.fleet(), space, progress=progress)
+    rows = [p.data() for p in problems]
+    if not _emitted({"checked": checked, "problems": rows}, fmt):
+        output.table(rows, [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
+                            ("FIELD", lambda r: r["path"]), ("RULE", lambda r: r["rule"]),
+                            ("PROBLEM", lambda r: r["message"])], "")
+        output.info(f"{mutation.counted(len(problems), 'problem')} in {mutation.counted(checked, 'unit')}")
+    if problems:
+        raise typer.Exit(1)
 
 
 # --- space -------------------------------------------------------------------------------
@@ -377,14 +418,15 @@ def unit_list(
         ("ORDER", lambda r: r["labels"].get("order")),
         ("LAYER", lambda r: r["labels"].get("layer")),
         ("UPSTREAM", lambda r: r["upstream"]),
-    ], "no units: run `gitops render` first")
+    ], f"0 units match {select_op.describe(space, None, where, filter_name)}"
+       if where is not None or filter_name is not None else "no units: run `gitops render` first")
 
 
 @unit_app.command("get")
 def unit_get(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="The unit, e.g. trade-service.")],
-    space: Annotated[str, typer.Option("--space", help="Its space, e.g. traderx-prod-eu.")],
+    space: Annotated[str, typer.Option("--space", help="Its space (one name, no glob), e.g. traderx-prod-eu.")],
     output_format: OutputOpt = None,
 ) -> None:
     """Show one unit: its manifest (-o yaml, the default) or everything about it (-o json)."""
@@ -403,8 +445,7 @@ def unit_get(
 @app.command()
 def upgrade(
     ctx: typer.Context,
-    space: Annotated[str, typer.Option(
-        "--space", help="Spaces to upgrade, a glob: 'traderx-prod-*', '*' (every space).")] = "*",
+    space: ScopeOpt = None,
     unit: Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
                                                 show_default=False)] = None,
     where: WhereOpt = None,
@@ -429,13 +470,15 @@ def upgrade(
 
       gitops upgrade --space traderx-prod-eu --unit trade-service --prefer upstream
     """
+    scope = select_op.require_scope(space, "upgrade")
+
     def build(fleet: Fleet, version: str) -> Plan:
-        only = (set(select_op.select(fleet, space, unit, where, filter_name))
+        only = (set(select_op.matched(fleet, scope, unit, where, filter_name))
                 if where is not None or filter_name is not None else None)
-        return upgrade_op.plan_upgrade(fleet, version, space, unit, _prefer(prefer), only)
+        return upgrade_op.plan_upgrade(fleet, version, scope, unit, _prefer(prefer), only)
 
     _run_mutation(ctx, build, "upgrade",
-        lambda p: f"upgrade: {mutation.counted(len(p.units), 'unit')} in {space}"
+        lambda p: f"upgrade: {mutation.counted(len(p.units), 'unit')} in {scope}"
                   + (f" ({mutation.counted(len(p.conflicts), 'conflict')})" if p.conflicts else ""),
         Edit(reason, author, dry_run, output_format, changeset), "upgraded")
 
@@ -645,28 +688,27 @@ def unit_delete(
 
 # --- run (find and fix) --------------------------------------------------------------------
 
-SelectSpaceOpt = Annotated[str, typer.Option(
-    "--space", help="Spaces, a glob: 'traderx-prod-*', '*' (the whole fleet).")]
 UnitFilterOpt = Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
                                                       show_default=False)]
 
 
-def _run_function(ctx: typer.Context, name: str, function: Callable[[object], bool],
-                  prefilter: Optional[str], space: str, unit: Optional[str], where: Optional[str],
-                  filter_name: Optional[str], edit: Edit) -> None:
-    def build(fleet: Fleet, version: str) -> Plan:
-        refs = select_op.select(fleet, space, unit, where, filter_name)
-        return run_op.plan_run(fleet, version, refs, function, prefilter)
+def _run_function(ctx: typer.Context, function: functions.Function, space: Optional[str],
+                  unit: Optional[str], where: Optional[str], filter_name: Optional[str], edit: Edit) -> None:
+    scope = select_op.require_scope(space, f"run {function.name}")
 
-    _run_mutation(ctx, build, name, lambda p: f"{name}: {mutation.counted(len(p.units), 'unit')}",
-                  edit, "changed")
+    def build(fleet: Fleet, version: str) -> Plan:
+        refs = select_op.matched(fleet, scope, unit, where, filter_name)
+        return run_op.plan_run(fleet, version, refs, function)
+
+    _run_mutation(ctx, build, function.name,
+                  lambda p: f"{function.name}: {mutation.counted(len(p.units), 'unit')}", edit, "changed")
 
 
 @run_app.command("set-replicas")
 def run_set_replicas(
     ctx: typer.Context,
     replicas: Annotated[int, typer.Option("--replicas", help="The number of replicas.")],
-    space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
+    space: ScopeOpt = None, unit: UnitFilterOpt = None, where: WhereOpt = None,
     filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
     author: AuthorOpt = None, changeset: ChangesetOpt = None, output_format: OutputOpt = None,
 ) -> None:
@@ -674,8 +716,7 @@ def run_set_replicas(
 
       gitops run set-replicas --replicas 2 --space traderx-prod-eu --where "spec.replicas > 2"
     """
-    _run_function(ctx, "set-replicas", lambda d: functions.set_replicas(d, replicas), "replicas",
-                  space, unit, where, filter_name,
+    _run_function(ctx, functions.replicas(replicas), space, unit, where, filter_name,
                   Edit(reason, author, dry_run, output_format, changeset))
 
 
@@ -685,7 +726,7 @@ def run_set_image_reference(
     container_name: Annotated[str, typer.Option("--container-name", help="The container.")],
     image_reference: Annotated[str, typer.Option(
         "--image-reference", help="A full image reference, or ':TAG' to keep the repository.")],
-    space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
+    space: ScopeOpt = None, unit: UnitFilterOpt = None, where: WhereOpt = None,
     filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
     author: AuthorOpt = None, changeset: ChangesetOpt = None, output_format: OutputOpt = None,
 ) -> None:
@@ -693,29 +734,31 @@ def run_set_image_reference(
 
       gitops run set-image-reference --container-name trade-service --image-reference :v2 --space '*'
     """
-    _run_function(ctx, "set-image-reference",
-                  lambda d: functions.set_image_reference(d, container_name, image_reference),
-                  f"name: {container_name}", space, unit, where, filter_name,
-                  Edit(reason, author, dry_run, output_format, changeset))
+    _run_function(ctx, functions.image(container_name, image_reference), space, unit, where,
+                  filter_name, Edit(reason, author, dry_run, output_format, changeset))
 
 
 @run_app.command("set-env-var")
 def run_set_env_var(
     ctx: typer.Context,
     container_name: Annotated[str, typer.Option("--container-name", help="The container.")],
-    env_var: Annotated[str, typer.Option("--env-var", help="NAME=VALUE (added or replaced).")],
-    space: SelectSpaceOpt = "*", unit: UnitFilterOpt = None, where: WhereOpt = None,
+    env_var: Annotated[str, typer.Option(
+        "--env-var", help="NAME=VALUE (added or replaced), or NAME- to remove it.")],
+    space: ScopeOpt = None, unit: UnitFilterOpt = None, where: WhereOpt = None,
     filter_name: FilterOpt = None, dry_run: DryRunOpt = False, reason: ReasonOpt = None,
     author: AuthorOpt = None, changeset: ChangesetOpt = None, output_format: OutputOpt = None,
 ) -> None:
-    """Add or replace an env var of a named container in every selected unit.
+    """Add, replace or remove (NAME-) an env var of a named container in every selected unit.
+
+    A literal whose name says credential (DB_PASSWORD, API_TOKEN) is refused by the secret
+    guard: reference a Secret instead (envFrom/secretKeyRef).
 
       gitops run set-env-var --container-name trade-service --env-var CIRCUIT_BREAKER=true \\
         --unit trade-service --space traderx-prod-eu
+
+      gitops run set-env-var --container-name trade-service --env-var CIRCUIT_BREAKER- --space '*'
     """
-    functions.set_env_var({}, container_name, env_var)  # checks NAME=VALUE before anything runs
-    _run_function(ctx, "set-env-var", lambda d: functions.set_env_var(d, container_name, env_var),
-                  f"name: {container_name}", space, unit, where, filter_name,
+    _run_function(ctx, functions.env(container_name, env_var), space, unit, where, filter_name,
                   Edit(reason, author, dry_run, output_format, changeset))
 
 
@@ -795,7 +838,8 @@ def rollback(
     unit: Annotated[Optional[str], typer.Argument(
         help="The unit to roll back (with --space and --revision).", show_default=False)] = None,
     space: Annotated[Optional[str], typer.Option(
-        "--space", help="The unit's space; or, with --to, the space to roll back whole.",
+        "--space", help="The unit's space; or, with --to, the space to roll back whole (one "
+        "name, no glob).",
         show_default=False)] = None,
     revision: Annotated[Optional[int], typer.Option(
         "--revision", help="The revision to restore (see `gitops history`); -1 is the one "
@@ -1027,7 +1071,7 @@ def changeset_abort(ctx: typer.Context, name: ChangesetArg, output_format: Outpu
 @app.command("apply")
 def apply_cmd(
     ctx: typer.Context,
-    space: SpaceOpt,
+    space: ScopeOpt = None,
     unit: Annotated[Optional[str], typer.Option("--unit", help="Only this unit.",
                                                 show_default=False)] = None,
     where: WhereOpt = None,
@@ -1042,27 +1086,45 @@ def apply_cmd(
     kubeconfig: KubeconfigOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
-    """Apply a space's units to its cluster: in Labels.order, server-side, waiting for health.
+    """Apply the units of each space to its cluster: in Labels.order, server-side, waiting for health.
 
     Only units whose content differs from what the cluster has (one `kubectl get` tells, from
     the content hash each applied object carries) are applied: an unchanged space costs no
-    apply at all.
+    apply at all. A glob applies space after space, one line each, and stops at the first
+    that fails.
 
       gitops apply --space traderx-prod-eu --dry-run
 
-      gitops apply --space traderx-prod-eu --prune --timeout 120s
+      gitops apply --space 'traderx-prod-*' --prune --timeout 120s
     """
     g = _globals(ctx)
     fmt = g.fmt(output_format)
+    scope = select_op.require_scope(space, "apply")
     kubectl = Kubectl(kubeconfig=kubeconfig, context=context)
+    reports: list[deploy_op.Report] = []
+
+    def done(report: deploy_op.Report) -> None:
+        reports.append(report)
+        if fmt == "table":
+            _apply_report(report, fmt)
+
     try:
-        with output.progress_lines(f"applying {space}") as progress:
-            report = deploy_op.apply(kubectl, g.fleet(), space, unit, where, filter_name, dry_run,
-                                     prune, not no_wait, timeout, progress)
+        with output.progress_lines(f"applying {scope}") as progress:
+            deploy_op.apply_spaces(kubectl, g.fleet(), scope, unit, where, filter_name, dry_run,
+                                   prune, not no_wait, timeout, progress, done)
     except deploy_op.ApplyError as e:
-        _apply_report(e.report, fmt)
+        if fmt != "table":
+            reports.append(e.report)
+            output.emit([r.data() for r in reports] if _glob(scope) else e.report.data(), fmt)
+        else:
+            _apply_report(e.report, fmt)
         raise
-    _apply_report(report, fmt)
+    if fmt != "table":
+        output.emit([r.data() for r in reports] if _glob(scope) else reports[0].data(), fmt)
+
+
+def _glob(space: str) -> bool:
+    return any(ch in space for ch in "*?[")
 
 
 def _apply_report(report: deploy_op.Report, fmt: str) -> None:
@@ -1087,24 +1149,36 @@ def _apply_report(report: deploy_op.Report, fmt: str) -> None:
 
 
 @app.command("diff")
-def diff_cmd(ctx: typer.Context, space: SpaceOpt, context: ContextOpt = None,
+def diff_cmd(ctx: typer.Context, space: GlobOpt, context: ContextOpt = None,
              kubeconfig: KubeconfigOpt = None) -> None:
-    """Desired (git) vs live (the cluster), as `kubectl diff` shows it; exit 1 when they differ."""
+    """Desired (git) vs live (the cluster), as `kubectl diff` shows it; exit 1 when they differ.
+
+    With a glob, each space in turn, and one line per space saying whether it differs.
+    """
     g = _globals(ctx)
-    code, text = drift_op.diff(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
-    output.stdout.out(text, end="", highlight=False)
-    if code:
+    kubectl = Kubectl(kubeconfig=kubeconfig, context=context)
+    differs = False
+    fleet = g.fleet()
+    for name in [s.name for s in fleet.match(space)]:
+        code, text = drift_op.diff(kubectl, fleet, name)
+        output.stdout.out(text, end="", highlight=False)
+        if _glob(space):
+            output.info(f"{name}: {'differs from git' if code else 'as git has it'}")
+        differs |= bool(code)
+    if differs:
         raise typer.Exit(1)
 
 
 @app.command("status")
-def status_cmd(ctx: typer.Context, space: SpaceOpt, context: ContextOpt = None,
+def status_cmd(ctx: typer.Context, space: GlobOpt, context: ContextOpt = None,
                kubeconfig: KubeconfigOpt = None, output_format: OutputOpt = None) -> None:
     """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready."""
     g = _globals(ctx)
-    rows = drift_op.status(Kubectl(kubeconfig=kubeconfig, context=context), g.fleet(), space)
+    kubectl = Kubectl(kubeconfig=kubeconfig, context=context)
+    fleet = g.fleet()
+    rows = [{"space": s.name, **row} for s in fleet.match(space) for row in drift_op.status(kubectl, fleet, s.name)]
     output.listing(rows, g.fmt(output_format), [
-        ("UNIT", lambda r: r["unit"]), ("OBJECT", lambda r: r["object"]),
+        ("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]), ("OBJECT", lambda r: r["object"]),
         ("LIVE", lambda r: "yes" if r["live"] else "no"),
         ("IN SYNC", lambda r: "yes" if r["inSync"] else "no"),
         ("APPLIED COMMIT", lambda r: (r["appliedCommit"] or "")[:10]),
@@ -1115,7 +1189,7 @@ def status_cmd(ctx: typer.Context, space: SpaceOpt, context: ContextOpt = None,
 @app.command("drift")
 def drift_cmd(
     ctx: typer.Context,
-    space: SpaceOpt,
+    space: GlobOpt,
     fix: Annotated[bool, typer.Option("--fix", help="Apply the drifted units again: git wins.")] = False,
     timeout: TimeoutOpt = "60s",
     context: ContextOpt = None,
@@ -1130,17 +1204,21 @@ def drift_cmd(
     fmt = g.fmt(output_format)
     kubectl = Kubectl(kubeconfig=kubeconfig, context=context)
     fleet = g.fleet()
-    report = None
-    if fix:
-        rows, report = drift_op.fix_drift(kubectl, fleet, space, timeout)
-    else:
-        rows = drift_op.drift(kubectl, fleet, space)
-    if not _emitted({"drift": rows, "fixed": report.applied if report else []}, fmt):
-        output.table(rows, [("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
-                            ("GIT", lambda r: r["git"]), ("LIVE", lambda r: r["live"])],
-                     f"no drift in {space}")
-        if report:
-            output.info(f"fixed: {', '.join(report.applied)} applied again as git has them")
+    rows: list[dict[str, object]] = []
+    fixed: list[str] = []
+    for name in [s.name for s in fleet.match(space)]:
+        if fix:
+            found, report = drift_op.fix_drift(kubectl, fleet, name, timeout)
+            fixed += report.applied if report else []
+        else:
+            found = drift_op.drift(kubectl, fleet, name)
+        rows += [{"space": name, **row} for row in found]
+    if not _emitted({"drift": rows, "fixed": fixed}, fmt):
+        output.table(rows, [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
+                            ("FIELD", lambda r: r["field"]), ("GIT", lambda r: r["git"]),
+                            ("LIVE", lambda r: r["live"])], f"no drift in {space}")
+        if fixed:
+            output.info(f"fixed: {', '.join(fixed)} applied again as git has them")
     if rows and not fix:
         raise typer.Exit(1)
 
@@ -1223,10 +1301,46 @@ def _unwrap_help(group: typer.Typer) -> None:
 _unwrap_help(app)
 
 
+def _late(name: str) -> Callable[[typer.Context, object, Optional[str]], None]:
+    def store(ctx: typer.Context, _param: object, value: Optional[str]) -> None:
+        root = ctx.find_root().obj
+        if value is not None and isinstance(root, Globals):
+            setattr(root, name, value)
+    return store
+
+
+_LATE = {
+    "repo": (["--repo"], "The manifests repo (as before the command)."),
+    "config": (["--config"], "The config dir (as before the command)."),
+    "output": (["-o", "--output"], "Output format: table, json or yaml (as before the command)."),
+}
+
+
+def _accept_globals(group: typer.core.TyperGroup) -> None:
+    """--repo, --config and -o also after the subcommand (``gitops unit list --repo R -o json``)."""
+    for command in group.commands.values():
+        if isinstance(command, typer.core.TyperGroup):
+            _accept_globals(command)
+            continue
+        taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        for name, (opts, text) in _LATE.items():
+            if not taken & set(opts):
+                command.params.append(typer.core.TyperOption(
+                    param_decls=opts, expose_value=False, callback=_late(name), help=text,
+                    metavar="TEXT"))
+
+
+def _command() -> typer.core.TyperGroup:
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    _accept_globals(command)
+    return command
+
+
 def run(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and return its exit code (see the module docstring)."""
     try:
-        code = app(args=argv, prog_name="gitops", standalone_mode=False)
+        code = _command().main(args=argv, prog_name="gitops", standalone_mode=False)
         return code if isinstance(code, int) else 0  # click returns a typer.Exit's code
     except GitopsError as e:
         output.error(e.message, e.hint)

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__, query, yamlio
-from generator.errors import ConfigError
+from generator.errors import ConfigError, GitopsError
+from generator.guard import Allowed, parse_allow
 from generator.model import Overlay, SpaceSpec, Target, check_name
 
 CONFIG_FILE = "gitops.yaml"
-_SETTINGS = {"project", "repo", "kubernetesVersion", "base"}
+_SETTINGS = {"project", "repo", "kubernetesVersion", "base", "secrets"}
 _OVERLAY_KEYS = {"environment", "region", "namespace", "labels", "target", "replicas", "images",
                  "env", "resources", "patches"}
 
@@ -39,6 +40,7 @@ class Project:
     values: dict[str, Any]
     base_fingerprint: str  # templates, values, schema version: unchanged, the base is unchanged
     filters: dict[str, str]  # name -> WHERE clause (sets as IN clauses)
+    allow: tuple[Allowed, ...] = ()  # secrets.allow: findings the secret guard lets through
 
     def unit_names(self) -> list[str]:
         return list(self.values.get("units") or {})
@@ -233,7 +235,18 @@ def load_project(root: Path) -> Project:
     base = SpaceSpec(base_name, base_labels, None, Target(base_name, base_namespace), None)
     return Project(root, project, repo, version, base,
                    tuple(_downstream(root, project, base_name, set(units))),
-                   templates, values, _fingerprint(templates, values, version), _filters(root))
+                   templates, values, _fingerprint(templates, values, version), _filters(root),
+                   _allow(settings.get("secrets")))
+
+
+def _allow(secrets: Any) -> tuple[Allowed, ...]:
+    """gitops.yaml's ``secrets: {allow: [{space, unit, path, reason}]}``."""
+    section = _mapping(secrets, "gitops.yaml: secrets")
+    _check_keys(section, {"allow"}, "gitops.yaml: secrets")
+    try:
+        return parse_allow(section.get("allow"), CONFIG_FILE)
+    except GitopsError as e:
+        raise ConfigError(e.message, e.hint) from e
 
 
 def _filters(root: Path) -> dict[str, str]:

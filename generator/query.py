@@ -177,20 +177,26 @@ def like_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts) + r"\Z", re.DOTALL)
 
 
-def _walk(value: Any, path: tuple[str, ...]) -> Iterator[Any]:
-    if not path:
+def _walk(value: Any, path: tuple[str, ...], at: Callable[[int], QueryError] | None = None,
+          depth: int = 0) -> Iterator[Any]:
+    """The values ``path`` reaches in ``value``. A name that meets a list is an error made by
+    ``at(depth)`` (a list is stepped into with ``*`` or a number), when given."""
+    if len(path) == depth:
         yield value
         return
-    head, rest = path[0], path[1:]
+    head = path[depth]
     if head == "*":
         children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
         for child in children:
-            yield from _walk(child, rest)
-    elif isinstance(value, list) and head.isdigit():
-        if int(head) < len(value):
-            yield from _walk(value[int(head)], rest)
+            yield from _walk(child, path, at, depth + 1)
+    elif isinstance(value, list):
+        if head.isdigit():
+            if int(head) < len(value):
+                yield from _walk(value[int(head)], path, at, depth + 1)
+        elif at is not None and value:
+            raise at(depth)
     elif isinstance(value, dict) and head in value:
-        yield from _walk(value[head], rest)
+        yield from _walk(value[head], path, at, depth + 1)
 
 
 def _metadata(parts: list[str], clause: str, column: int) -> tuple[Getter, bool]:
@@ -249,9 +255,19 @@ class _Compile(Transformer[Token, Any]):
         path = tuple(parts)
         keys = [p for p in parts if p != "*" and not p.isdigit()]
         needle = keys[-1]
+        clause = self.clause
+
+        def into_list(depth: int) -> QueryError:
+            column = segments[depth].column or 0
+            above = ".".join(parts[:depth])
+            return QueryError(
+                f"{above} is a list: {parts[depth]!r} at column {column} cannot step into it "
+                f"in WHERE clause {clause!r}",
+                f"use * for any element or a number for one, e.g. {above}.*.{'.'.join(parts[depth + 1:]) or 'name'}")
+
         # A path reaches a value only if its last key is in the text: reading text is cheap,
         # parsing is not, so a unit without it is answered as if the path found nothing.
-        return (lambda u: list(_walk(u.data(), path)) if needle in u.text() else []), True
+        return (lambda u: list(_walk(u.data(), path, into_list)) if needle in u.text() else []), True
 
     def values(self, *tokens: Token) -> list[Any]:
         return [_literal(t) for t in tokens]

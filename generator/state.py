@@ -2,6 +2,8 @@
 
 ```
 spaces/<space>/<unit>.yaml      one Kubernetes object per file, nothing else
+.gitops/settings.json           what render took from gitops.yaml for every command: the
+                                project, the Kubernetes version, named filters, secrets.allow
 .gitops/spaces/<space>.json     the space's labels, upstream, target, the units a person
                                 deleted, and per unit: labels, upstream unit, origin (blob id
                                 of the unit as last generated), fingerprint (of what it was
@@ -15,16 +17,56 @@ scale). This module converts records to and from text; it does no I/O.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from generator.errors import RepoError
+from generator.errors import GitopsError, RepoError
+from generator.guard import Allowed, parse_allow
 from generator.model import Overlay, Space, Target, UnitRef, UnitState
 
 SPACES_DIR = "spaces"
 STATE_DIR = ".gitops/spaces"
 ORIGINS_DIR = ".gitops/origins"
 SETTINGS = ".gitops/settings.json"
+DEFAULT_KUBERNETES = "1.32"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """.gitops/settings.json: what every command needs of the config dir, without it."""
+
+    project: str = ""
+    kubernetes_version: str = DEFAULT_KUBERNETES
+    filters: dict[str, str] = field(default_factory=dict)  # name -> WHERE clause
+    allow: tuple[Allowed, ...] = ()  # secrets.allow: what the secret guard lets through
+
+
+def dump_settings(settings: Settings) -> str:
+    """The file's text (the allow-list only when there is one: older files stay as they were)."""
+    data: dict[str, Any] = {"project": settings.project, "kubernetesVersion": settings.kubernetes_version,
+                            "filters": settings.filters}
+    if settings.allow:
+        data["secrets"] = {"allow": [a.data() for a in settings.allow]}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def load_settings(text: str | None) -> Settings:
+    """The settings a file holds; None (no file yet, before the first render): the defaults."""
+    if text is None:
+        return Settings()
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        secrets = data.get("secrets") or {}
+        return Settings(str(data.get("project") or ""),
+                        str(data.get("kubernetesVersion") or DEFAULT_KUBERNETES),
+                        {str(k): str(v) for k, v in (data.get("filters") or {}).items()},
+                        parse_allow(secrets.get("allow") if isinstance(secrets, dict) else None, SETTINGS))
+    except (ValueError, AttributeError, GitopsError) as e:
+        raise RepoError(f"{SETTINGS}: damaged ({e})",
+                        f"run `gitops render`, or restore it with `git checkout HEAD -- {SETTINGS}`") from e
 
 
 def unit_path(ref: UnitRef) -> str:

@@ -25,7 +25,7 @@ from generator.errors import GitopsError
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import UnitRef
 from generator.operations.repo import Fleet
-from generator.operations.select import select
+from generator.operations.select import matched, select
 from generator.store import Store
 
 SPACE_LABEL = "gitops.dev/space"
@@ -176,6 +176,27 @@ def _wait(kubectl: Kubectl, items: list[Desired], context: str, timeout: str) ->
         elif kind in ("Deployment", "StatefulSet", "DaemonSet"):
             kubectl.run(["rollout", "status", f"{kind.lower()}/{name}", "-n", namespace,
                          f"--timeout={timeout}"], context)
+
+
+def apply_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | None = None,
+                 where: str | None = None, filter_name: str | None = None, dry_run: bool = False,
+                 prune: bool = False, wait: bool = True, timeout: str = "60s",
+                 progress: Progress | None = None,
+                 done: Callable[[Report], None] | None = None) -> list[Report]:
+    """``apply`` of every space the glob matches, one after another (``done`` hears each
+    report as it is made); the first failure raises. A selection (--unit, --where,
+    --filter) that matches no unit in any of them is an error before anything is applied."""
+    spaces = fleet.match(space_glob)
+    if unit is not None or where is not None or filter_name is not None:
+        matched(fleet, space_glob, unit, where, filter_name)
+    reports = []
+    for space in spaces:
+        report = apply(kubectl, fleet, space.name, unit, where, filter_name, dry_run, prune, wait,
+                       timeout, progress)
+        reports.append(report)
+        if done is not None:
+            done(report)
+    return reports
 
 
 def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,

@@ -119,7 +119,26 @@ def audit(store: Store, space: str | None = None, unit: str | None = None,
         rows.append({"commit": commit.id, "time": _iso(commit), "author": who,
                      "operation": operation, "spaces": spaces, "units": units,
                      "changeset": changeset, "reason": reason, "message": _first_line(commit)})
+    if (space and not rows) or unit:
+        _check_named(store, rows, space, unit)
     return rows
+
+
+def _check_named(store: Store, rows: list[dict[str, Any]], space: str | None, unit: str | None) -> None:
+    """A space or unit that is not in the repo now, and that no change names, is a typo, not
+    an empty answer (a unit deleted since is still found by the changes that name it)."""
+    refs = [ref for ref in map(state.ref_of, store.tree(state.SPACES_DIR)) if ref]
+    spaces = sorted({ref.space for ref in refs})
+    if space and not rows and not any(fnmatch.fnmatchcase(s, space) for s in spaces):
+        raise NotFoundError(f"no space matches {space!r}; known spaces: {', '.join(spaces) or '(none)'}",
+                            "see `gitops space list`")
+    if unit:
+        in_space, _, name = unit.rpartition("/")
+        named = {entry for row in rows for entry in row["units"] if not entry.endswith("/*")}
+        if not any(ref.unit == name and (not in_space or ref.space == in_space) for ref in refs) \
+                and not any(_names_unit([entry], unit) for entry in named):
+            raise NotFoundError(f"no unit {unit!r} in the repo, and no change names it",
+                                "see `gitops unit list --space '*'`")
 
 
 def _paths_named(store: Store, commit: Commit) -> tuple[list[str], list[str]]:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from generator import state, trailers
 from generator.errors import NotFoundError, RepoError
 from generator.model import Conflict, check_name
+from generator.operations import select
 from generator.operations.repo import Fleet
 from generator.operations.sync import Plan
 from generator.store import Store
 
-DEFAULT_KUBERNETES = "1.32"
 CHANGESET_BRANCHES = "refs/heads/changeset/"
 CURRENT_CHANGESET = "gitops.changeset"  # the repo's git config: the changeset `use` made current
 
@@ -34,15 +34,32 @@ class Outcome:
     dry_run: bool = False
     store: Store | None = None
     changeset: str | None = None  # the changeset the commit went to (main did not move)
+    critical: tuple[str, ...] = ()  # spaces the plan touches that are production
+
+    def scope(self) -> str:
+        """Units per space, production marked: ``15 units in 4 spaces: traderx-dev 3, ...``."""
+        per: dict[str, int] = {}
+        for ref in self.plan.units:
+            per[ref.space] = per.get(ref.space, 0) + 1
+        shown = ", ".join(f"{space} {n}" + (" (prod)" if space in self.critical else "")
+                          for space, n in per.items())
+        prod = sum(space in self.critical for space in per)
+        return (f"{counted(len(self.plan.units), 'unit')} in {counted(len(per), 'space')}"
+                + (f" ({prod} production)" if prod else "") + (f": {shown}" if shown else ""))
+
+
+def settings(store: Store) -> state.Settings:
+    """.gitops/settings.json at the store's commit (the defaults before the first render)."""
+    try:
+        text = store.read(state.SETTINGS)
+    except RepoError:  # no render yet
+        return state.Settings()
+    return state.load_settings(text)
 
 
 def kubernetes_version(store: Store) -> str:
     """The schema version the repo was rendered for (.gitops/settings.json)."""
-    try:
-        settings = json.loads(store.read(state.SETTINGS))
-        return str(settings.get("kubernetesVersion") or DEFAULT_KUBERNETES)
-    except (RepoError, ValueError, AttributeError):
-        return DEFAULT_KUBERNETES
+    return settings(store).kubernetes_version
 
 
 def check_clean(store: Store) -> None:
@@ -96,7 +113,8 @@ def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
         fleet = Fleet.load(target)
         plan = build(fleet)
         if dry_run:
-            return Outcome(None, plan, dry_run=True, store=target, changeset=changeset)
+            critical = tuple(s for s in plan.spaces if s in fleet.spaces and select.critical(fleet.spaces[s]))
+            return Outcome(None, plan, dry_run=True, store=target, changeset=changeset, critical=critical)
         change = trailers.Change(plan.summary or summary(plan), operation, tuple(plan.spaces),
                                  tuple(trailers.units_field(plan.units, plan.all_units)),
                                  reason, changeset, plan.restored)

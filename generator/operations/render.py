@@ -18,7 +18,7 @@ from generator import render as rendering
 from generator import state, yamlio
 from generator.config import Project
 from generator.model import Space, SpaceSpec, UnitRef, UnitState
-from generator.operations import mutation
+from generator.operations import lint, mutation
 from generator.operations.repo import Fleet
 from generator.operations.sync import Engine, Plan, order, space_inputs
 from generator.store import Store, blob_id
@@ -41,7 +41,7 @@ class _Render:
     def __init__(self, project: Project, fleet: Fleet, prefer: str, progress: Progress | None) -> None:
         self.project = project
         self.fleet = fleet
-        self.engine = Engine(fleet, project.kubernetes_version, prefer)
+        self.engine = Engine(fleet, project.kubernetes_version, prefer, project.allow)
         self.progress = progress
         self.names = project.unit_names()
         self._labels: dict[tuple[str, str | None], dict[str, str]] = {}
@@ -174,10 +174,8 @@ class _Render:
                     done += 1
                     if self.progress:
                         self.progress(done, total)
-        settings = json.dumps({"project": self.project.name,
-                               "kubernetesVersion": self.project.kubernetes_version,
-                               "filters": self.project.filters}, indent=2) + "\n"
-        self.engine.plan.changes[state.SETTINGS] = settings
+        self.engine.plan.changes[state.SETTINGS] = state.dump_settings(state.Settings(
+            self.project.name, self.project.kubernetes_version, self.project.filters, self.project.allow))
         return self.engine.finish()
 
 
@@ -185,6 +183,14 @@ def plan(project: Project, store: Store, prefer: str = "local",
          progress: Progress | None = None) -> Plan:
     """Compute what a render would change, without writing anything."""
     return _Render(project, Fleet.load(store), prefer, progress).run()
+
+
+def check(project: Project, store: Store) -> list[str]:
+    """``render --check``: what a person committed must pass the schema and the secret guard
+    (raises, naming the first problem); returns the stale paths (empty: up to date)."""
+    problems, _ = lint.lint(Fleet.load(store), allowed=project.allow, edited_only=True)
+    lint.refuse(problems)
+    return stale(project, store)
 
 
 def stale(project: Project, store: Store) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,6 +132,12 @@ class Fleet:
                 texts[name] = store.read(path) if store.ref is None else store.read_blob(blob)
                 raw[name] = state.load_record(texts[name], path)
         return cls(store, Records(raw, texts, blobs, files), blobs)
+
+    @functools.cached_property
+    def settings(self) -> state.Settings:
+        """.gitops/settings.json as of this commit (the defaults before the first render)."""
+        blob = self.blobs.get(state.SETTINGS)
+        return state.load_settings(None if blob is None else self.store.read_blob(blob))
 
     def space(self, name: str) -> Space:
         """A space by name; unknown names get the list of known ones."""

@@ -8,33 +8,35 @@ through ruamel so that what the function did not touch stays as it was.
 from __future__ import annotations
 
 import marshal
-from collections.abc import Callable
-from typing import Any
 
 from generator import yamlio
+from generator.functions import Function
 from generator.model import UnitRef
 from generator.operations.repo import Fleet
 from generator.operations.sync import Engine, Plan
 
-Function = Callable[[Any], bool]
 
-
-def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function,
-             prefilter: str | None = None) -> Plan:
-    """Apply ``function`` to each unit of ``refs``; ``prefilter``: text a unit must contain for
-    the function to be able to change it (units without it are not even parsed)."""
+def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function) -> Plan:
+    """Apply ``function`` to each unit of ``refs`` (units without its prefilter text are not
+    even parsed). When no unit has what it names, its ``absent`` error is raised."""
     engine = Engine(fleet, version)
+    found = False
     for ref in refs:
         text = engine.text(ref)
-        if prefilter is not None and prefilter not in text:
+        if function.prefilter is not None and function.prefilter not in text:
             continue
         data = fleet.data(ref)
         if "#" not in text and yamlio.dump(data) == text:
             changed_data = marshal.loads(marshal.dumps(data))  # a private copy to change
-            if function(changed_data):
+            result = function.change(changed_data)
+            if result:
                 engine.set_local(ref, yamlio.dump(changed_data), fleet.spaces[ref.space].units[ref.unit])
-            continue
-        local = yamlio.load_roundtrip(text, str(ref))
-        if function(local):
-            engine.set_local(ref, yamlio.dump_roundtrip(local, like=text), fleet.spaces[ref.space].units[ref.unit])
+        else:
+            local = yamlio.load_roundtrip(text, str(ref))
+            result = function.change(local)
+            if result:
+                engine.set_local(ref, yamlio.dump_roundtrip(local, like=text), fleet.spaces[ref.space].units[ref.unit])
+        found |= result is not None
+    if not found:
+        raise function.absent([fleet.data(ref) for ref in refs])
     return engine.finish()

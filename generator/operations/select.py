@@ -4,13 +4,12 @@ and parsed only when the clause still needs it (see generator.query)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from generator import query, state
-from generator.errors import NotFoundError, RepoError
+from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef
 from generator.operations.repo import Fleet
 
@@ -55,12 +54,7 @@ class UnitView:
 
 def filters(fleet: Fleet) -> dict[str, str]:
     """Named filters (sets included, as IN clauses) recorded by render in .gitops/settings.json."""
-    try:
-        settings = json.loads(fleet.store.read(state.SETTINGS))
-    except (RepoError, ValueError):
-        return {}
-    named = settings.get("filters") or {}
-    return {str(k): str(v) for k, v in named.items()}
+    return fleet.settings.filters
 
 
 def clause(fleet: Fleet, where: str | None, filter_name: str | None) -> query.Query | None:
@@ -73,7 +67,9 @@ def clause(fleet: Fleet, where: str | None, filter_name: str | None) -> query.Qu
                                 "see `gitops filter list`; filters are defined in the config dir's filters.yaml")
         parts.append(f"({named[filter_name]})")
     if where is not None:
-        query.parse(where)  # errors point into the user's own clause
+        if not parts:
+            return query.parse(where)  # errors point into the user's own clause
+        query.parse(where)
         parts.append(f"({where})")
     return query.parse(" AND ".join(parts)) if parts else None
 
@@ -93,3 +89,40 @@ def select(fleet: Fleet, space_glob: str = "*", unit: str | None = None,
             if chosen is None or chosen.matches(UnitView(fleet, space, name)):
                 refs.append(UnitRef(space.name, name))
     return refs
+
+
+def describe(space_glob: str, unit: str | None = None, where: str | None = None,
+             filter_name: str | None = None) -> str:
+    """A selection in words, for "0 units match ...".
+
+    >>> describe("traderx-prod-*", None, "spec.replicas > 9")
+    "--where 'spec.replicas > 9' in spaces 'traderx-prod-*'"
+    """
+    parts = [f"--unit {unit}" if unit else "", f"--filter {filter_name}" if filter_name else "",
+             f"--where {where!r}" if where else ""]
+    return " ".join(p for p in parts if p) + (" in " if any(parts) else "") + f"spaces {space_glob!r}"
+
+
+def matched(fleet: Fleet, space_glob: str, unit: str | None = None, where: str | None = None,
+            filter_name: str | None = None) -> list[UnitRef]:
+    """``select`` for a command that changes what it selects: selecting nothing is an error."""
+    refs = select(fleet, space_glob, unit, where, filter_name)
+    if not refs:
+        raise NotFoundError(f"0 units match {describe(space_glob, unit, where, filter_name)}",
+                            "see what there is with `gitops unit list --space '*'` (it takes the same "
+                            "--where and --filter)")
+    return refs
+
+
+def require_scope(space_glob: str | None, command: str) -> str:
+    """A command that changes units across spaces needs its scope typed: never a default."""
+    if space_glob is None:
+        raise GitopsError(f"gitops {command} needs --space: it would act on every space otherwise",
+                          "name the spaces (--space traderx-dev, --space 'traderx-prod-*'), or pass "
+                          "--space '*' to mean every space deliberately")
+    return space_glob
+
+
+def critical(space: Space) -> bool:
+    """A production space: reviewers must see when a change reaches one."""
+    return space.labels.get("environment") == "prod" or space.labels.get("critical") == "true"

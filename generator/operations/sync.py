@@ -17,11 +17,11 @@ import dataclasses
 import hashlib
 import json
 import marshal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import __version__, merge, state, yamlio
+from generator import __version__, guard, merge, state, yamlio
 from generator import overlay as overlays
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Conflict, Overlay, Space, Target, UnitRef, UnitState
@@ -85,9 +85,14 @@ class Plan:
 class Engine:
     """Plans changes to one fleet; reads see the plan so far (an upgraded upstream included)."""
 
-    def __init__(self, fleet: Fleet, kubernetes_version: str, prefer: str = "local") -> None:
+    def __init__(self, fleet: Fleet, kubernetes_version: str, prefer: str = "local",
+                 allowed: Sequence[guard.Allowed] | None = None) -> None:
         self.fleet = fleet
         self.prefer = prefer
+        self.allowed = fleet.settings.allow if allowed is None else tuple(allowed)
+        self._guarded: set[str] = set()  # blob ids the secret guard passed
+        self._clean: set[bytes] = set()  # shape keys (_shape_key) the secret guard found nothing in
+        self._last_guarded: tuple[Any, UnitRef] | None = None  # the data checked last, and for whom
         self.plan = Plan()
         self.validator = SchemaValidator(kubernetes_version)
         self.emitter = yamlio.Emitter()
@@ -176,25 +181,28 @@ class Engine:
 
     # --- checking ------------------------------------------------------------------------
 
+    def check_secrets(self, data: Any, ref: UnitRef, key: bytes | None = None) -> None:
+        """The secret guard: raise (naming the field, masking the value) on a credential.
+        Data found clean up to namespace and label values (``key``) is checked for those alone."""
+        if self._last_guarded is not None and self._last_guarded[0] is data and self._last_guarded[1] == ref:
+            return
+        key = _shape_key(data) if key is None else key
+        if key and key in self._clean:
+            guard.refuse(guard.scan_metadata(data, ref.space, ref.unit, self.allowed))
+        else:
+            found = guard.scan(data, ref.space, ref.unit)
+            if not found and key:
+                self._clean.add(key)
+            guard.refuse(guard.unallowed(found, self.allowed))
+        self._last_guarded = (data, ref)
+
     def validate(self, data: Any, ref: UnitRef) -> None:
-        """Schema-check, skipping data already found valid up to namespace and label values
-        (the schema types both as free strings; they are what most regions differ in)."""
-        metadata = data.get("metadata") if isinstance(data, dict) else None
-        shape = data
-        if isinstance(metadata, dict):
-            normal = dict(metadata)
-            if isinstance(normal.get("namespace"), str):
-                normal["namespace"] = ""
-            if isinstance(normal.get("labels"), dict):
-                normal["labels"] = {k: "" if isinstance(v, str) else v
-                                    for k, v in normal["labels"].items()}
-            shape = {**data, "metadata": normal}
-        try:
-            # marshal version 2 writes no back-references: equal data, equal bytes.
-            key = hashlib.sha1(marshal.dumps(shape, 2)).digest()  # noqa: S324 - a cache key
-        except ValueError:  # round-trip types marshal cannot hold: check every time
-            key = b""
-        if key not in self._valid:
+        """The secret guard, then the schema check; both skip data already found good up to
+        namespace and label values (the schema types both as free strings; they are what most
+        regions differ in)."""
+        key = _shape_key(data)
+        self.check_secrets(data, ref, key)
+        if not key or key not in self._valid:
             self.validator.validate(data, str(ref))
             if key:
                 self._valid.add(key)
@@ -207,9 +215,13 @@ class Engine:
             self.plan.spaces.append(space)
 
     def write(self, ref: UnitRef, text: str, blob: str, data: Loader) -> None:
-        """Plan ``ref``'s new content (nothing when it already is that)."""
+        """Plan ``ref``'s new content (nothing when it already is that). Whatever is written
+        passes the secret guard, content copied unchanged from upstream included."""
         if self.blob(ref) == blob:
             return
+        if blob not in self._guarded:
+            self.check_secrets(data(), ref)
+            self._guarded.add(blob)
         path = state.unit_path(ref)
         if path not in self.fleet.blobs and ref not in self._planned:
             self.recheck(ref.space)  # a new file: a new object in the space
@@ -466,6 +478,24 @@ class Engine:
         self.write(ref, text, blob, lambda: data)
         generated = self.fleet.store.read_blob(unit_state.origin)
         self._keep_origin(ref, blob, generated, unit_state.origin)
+
+
+def _shape_key(data: Any) -> bytes:
+    """A manifest up to its namespace and metadata.labels values (b"" when it cannot be keyed)."""
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    shape = data
+    if isinstance(metadata, dict):
+        normal = dict(metadata)
+        if isinstance(normal.get("namespace"), str):
+            normal["namespace"] = ""
+        if isinstance(normal.get("labels"), dict):
+            normal["labels"] = {k: "" if isinstance(v, str) else v for k, v in normal["labels"].items()}
+        shape = {**data, "metadata": normal}
+    try:
+        # marshal version 2 writes no back-references: equal data, equal bytes.
+        return hashlib.sha1(marshal.dumps(shape, 2)).digest()  # noqa: S324 - a cache key
+    except ValueError:  # round-trip types marshal cannot hold: check every time
+        return b""
 
 
 def space_inputs(overlay: Overlay | None, labels: dict[str, str], target: Target,

@@ -9,7 +9,8 @@ they follow from the merged records and units. Anything both sides changed diffe
 Conflict in the returned plan; the caller decides (changeset apply and rollback stop).
 
 ``changeset apply`` is carry(merge-base, branch tip); ``rollback --changeset`` is
-carry(landing commit, its parent). Nothing is written here.
+carry(landing commit, its parent). Every unit the plan writes passes the secret guard.
+Nothing is written here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from generator import merge, state, yamlio
+from generator import guard, merge, state, yamlio
 from generator.model import Conflict, UnitRef
 from generator.operations.sync import Plan
 from generator.schema import SchemaValidator
@@ -98,7 +99,19 @@ class _Carry:
                 self.plan.before[path] = now.get(path)
         for space in self.plan.spaces:
             self.plan.all_units[space] = list(self.record(space)["units"])
+        self.check_secrets()
         return self.plan
+
+    def check_secrets(self) -> None:
+        """Every unit this plan writes passes the secret guard (a hand-made commit on a
+        changeset branch included), under the allow-list the result will have."""
+        path = state.SETTINGS
+        text = self.texts[path] if path in self.texts else self.text(self.now.get(path))
+        allowed = state.load_settings(text).allow
+        for path, text in self.plan.changes.items():
+            ref = state.ref_of(path)
+            if ref is not None and text is not None:
+                guard.refuse(guard.scan(yamlio.load(text, path), ref.space, ref.unit, allowed))
 
     # --- both sides changed a file ---------------------------------------------------------
 

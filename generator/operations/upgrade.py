@@ -8,7 +8,7 @@ merged into T's unit (lateral promotion, e.g. prod-eu -> prod-asia).
 
 from __future__ import annotations
 
-from generator.errors import NotFoundError
+from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef
 from generator.operations.repo import Fleet
 from generator.operations.sync import Engine, Plan, order
@@ -41,6 +41,9 @@ def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | 
 def plan_promote(fleet: Fleet, version: str, source: str, target: str, unit: str | None = None,
                  prefer: str = "local") -> Plan:
     """Promote ``source``'s changes into ``target`` (all shared units, or ``unit``)."""
+    if source == target:
+        raise GitopsError(f"cannot promote {source!r} into itself",
+                          "give --to another space, e.g. --from traderx-prod-eu --to traderx-prod-asia")
     engine = Engine(fleet, version, prefer)
     src, dst = fleet.space(source), fleet.space(target)
     names = [unit] if unit is not None else [u for u in src.units if u in dst.units]

@@ -51,7 +51,7 @@ def test_drift_behind_gits_back_is_reported_and_fixed(fleet: Fleet, cluster: Clu
     found = cli("drift", "--space", EU, "--context", cluster.context, "-o", "json")
     assert found.code == 1
     assert json.loads(found.out)["drift"] == [
-        {"unit": "trade-service", "field": "spec.replicas", "git": 5, "live": 10}]
+        {"space": EU, "unit": "trade-service", "field": "spec.replicas", "git": 5, "live": 10}]
     fixed = gitops(fleet, cluster, "drift", "--fix")
     assert fixed["fixed"] == [f"{EU}/trade-service"]
     assert cluster.kubectl("get", "deployment", "trade-service", "-n", namespace,
@@ -107,3 +107,33 @@ def test_kubectl_failures_are_one_line_and_leave_the_repo_alone(fleet: Fleet, cl
         assert forbidden.code == 1 and "forbidden" in forbidden.err.lower()
         assert "RBAC" in forbidden.err
     assert snapshot(cli.repo) == before
+
+
+def test_apply_status_drift_and_diff_take_a_glob(fleet: Fleet, cluster: Cluster) -> None:
+    """One line per space, space after space; a selection matching nothing applies nothing."""
+    cli, first = fleet.cli, fleet.space
+    region = first.removeprefix("traderx-prod-") + "b"
+    second = f"traderx-prod-{region}"
+    text = (cli.config / "regions" / f"{first.removeprefix('traderx-prod-')}.yaml").read_text()
+    (cli.config / "regions" / f"{region}.yaml").write_text(
+        text.replace(first.removeprefix("traderx-prod-"), region))
+    cli.ok("render")
+    glob = first + "*"
+    try:
+        applied = cli.ok("apply", "--space", glob, "--context", cluster.context, "--timeout", "90s")
+        lines = [line for line in applied.err.splitlines() if "applied," in line]
+        assert [line.split(":")[0] for line in lines] == [first, second]
+        assert all("17 applied, 0 unchanged" in line for line in lines)
+        reports = json.loads(cli.ok("apply", "--space", glob, "--context", cluster.context, "-o", "json").out)
+        assert [(r["space"], len(r["applied"]), len(r["unchanged"])) for r in reports] == [
+            (first, 0, 17), (second, 0, 17)]
+        rows = json.loads(cli.ok("status", "--space", glob, "--context", cluster.context, "-o", "json").out)
+        assert {r["space"] for r in rows} == {first, second} and all(r["inSync"] for r in rows)
+        assert cli.ok("drift", "--space", glob, "--context", cluster.context).code == 0
+        diffed = cli.ok("diff", "--space", glob, "--context", cluster.context)
+        assert f"{first}: as git has it" in diffed.err and f"{second}: as git has it" in diffed.err
+        before = snapshot(cli.repo)
+        nothing = cli("apply", "--space", glob, "--where", "spec.replicas > 100", "--context", cluster.context)
+        assert nothing.code == 1 and "0 units match" in nothing.err and snapshot(cli.repo) == before
+    finally:
+        cluster.kubectl("delete", "namespace", second, "--wait=false", "--ignore-not-found", check=False)

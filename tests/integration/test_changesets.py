@@ -197,7 +197,7 @@ def test_changeset_errors_are_one_line_and_change_nothing(rendered: Cli) -> None
     before = snapshot(rendered.repo)
     for args, words in [
         (("changeset", "show", "nope"), "changeset 'nope' is not open"),
-        (("run", "set-replicas", "--replicas", "2", "--changeset", "nope"), "not open"),
+        (("run", "set-replicas", "--replicas", "2", "--space", "*", "--changeset", "nope"), "not open"),
         (("changeset", "create", "../x"), "invalid changeset name"),
         (("changeset", "use", "nope"), "not open"),
         (("changeset", "abort", "nope"), "not open"),

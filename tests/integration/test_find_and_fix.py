@@ -102,8 +102,8 @@ MALFORMED = ["spec.replicas >", "Labels.layer = 'backend", "Labels.service IN ()
 @pytest.mark.parametrize("clause", MALFORMED)
 def test_malformed_where_is_a_clear_error(rendered: Cli, clause: str) -> None:
     for args in (["unit", "list", "--where", clause],
-                 ["run", "set-replicas", "--replicas", "1", "--where", clause],
-                 ["upgrade", "--where", clause]):
+                 ["run", "set-replicas", "--replicas", "1", "--space", "*", "--where", clause],
+                 ["upgrade", "--space", "*", "--where", clause]):
         result = rendered(*args)
         assert result.code == 1, (args, result.err)
         assert "Traceback" not in result.err

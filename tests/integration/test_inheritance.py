@@ -74,7 +74,7 @@ def test_upgrade_dry_run_shows_diffs_and_changes_nothing(rendered: Cli) -> None:
 
 def test_a_base_edit_survives_render(rendered: Cli) -> None:
     patch(rendered, "traderx-base", V2)
-    rendered.ok("upgrade")
+    rendered.ok("upgrade", "--space", "*")
     values = rendered.config / "templates/values.yaml"
     values.write_text(values.read_text().replace("imageTag: v1", "imageTag: v1  # same"))
     rendered.ok("render")
@@ -163,7 +163,7 @@ def test_space_create_clones_linked_units_and_upgrades_follow(rendered: Cli) -> 
     got = json.loads(rendered.ok("unit", "get", "trade-service", "--space", "traderx-prod-ca", "-o", "json").out)
     assert got["upstream"] == "traderx-prod-us/trade-service"
     patch(rendered, "traderx-base", V2)
-    rendered.ok("upgrade")  # base -> us -> ca, upstreams first, one commit
+    rendered.ok("upgrade", "--space", "*")  # base -> us -> ca, upstreams first, one commit
     assert container(rendered, "traderx-prod-ca")["image"] == "traderx/trade-service:v2"
     rendered.ok("render")  # render upgrades spaces made by hand too, and changes nothing here
     assert rendered("render", "--check").code == 0
@@ -231,5 +231,5 @@ def test_missing_upstream_and_cycles_are_clear_errors(rendered: Cli) -> None:
     a = rendered.repo / ".gitops/spaces/loop-a.json"
     a.write_text(a.read_text().replace('"upstream": "traderx-dev/', '"upstream": "loop-b/'))
     rendered.git("commit", "-qam", "make a cycle")
-    result = rendered("upgrade")
+    result = rendered("upgrade", "--space", "*")
     assert result.code == 1 and "upstream cycle: loop-a -> loop-b -> loop-a" in result.err
