@@ -180,7 +180,7 @@ def _prefer(value: str) -> str:
 
 def _conflict_rows(conflicts: list[Conflict]) -> list[dict[str, object]]:
     return [{"unit": str(c.ref), "field": c.path, "origin": c.origin, "upstream": c.update,
-             "local": c.local, "kept": c.chosen} for c in conflicts]
+             "local": c.local, "kept": c.chosen} for c in map(mutation.shown, conflicts)]
 
 
 def _emitted(data: object, fmt: str) -> bool:
@@ -1045,7 +1045,8 @@ def _showing_conflicts(fmt: str) -> Iterator[None]:
     except changeset_op.ChangesetConflict as e:
         if fmt == "table":
             output.table([{"unit": str(c.ref or ""), "field": c.path, "opened from": c.origin,
-                           "changeset": c.update, "main": c.local} for c in e.conflicts], [
+                           "changeset": c.update, "main": c.local}
+                          for c in map(mutation.shown, e.conflicts)], [
                 ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
                 ("BEFORE", lambda r: r["opened from"]), ("CHANGESET", lambda r: r["changeset"]),
                 ("MAIN", lambda r: r["main"])], "")

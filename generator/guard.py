@@ -25,7 +25,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -77,6 +77,7 @@ class Finding:
     path: str
     rule: str  # secret-data, credential-env, or the detector's secret type ("GitHub Token")
     masked: str
+    raw: str = field(default="", repr=False, compare=False)  # only for redacting text; never shown
 
     def what(self) -> str:
         return f"{_WHAT.get(self.rule, self.rule)} ({self.masked})"
@@ -138,7 +139,7 @@ def scan(data: Any, space: str, unit: str, allowed: Sequence[Allowed] = ()) -> l
             if isinstance(values, dict):
                 for key, value in values.items():
                     if _plain(value, sops):
-                        found.append(Finding(space, unit, f"{field}.{key}", "secret-data", mask(str(value))))
+                        found.append(Finding(space, unit, f"{field}.{key}", "secret-data", mask(str(value)), str(value)))
     skip = {"data", "stringData"} if kind == "Secret" and group == "" else set()
     for top, node in data.items():
         if top in skip or (sops and top == "sops"):
@@ -147,11 +148,11 @@ def scan(data: Any, space: str, unit: str, allowed: Sequence[Allowed] = ()) -> l
             if sops and value.startswith("ENC["):
                 continue
             if env and credential_name(key) and _plain(value, False):
-                found.append(Finding(space, unit, path, "credential-env", mask(value)))
+                found.append(Finding(space, unit, path, "credential-env", mask(value), value))
                 continue
             rule = _detected(key, value)
             if rule is not None:
-                found.append(Finding(space, unit, path, rule, mask(value)))
+                found.append(Finding(space, unit, path, rule, mask(value), value))
     return unallowed(found, allowed)
 
 
@@ -164,17 +165,66 @@ def scan_metadata(data: Any, space: str, unit: str, allowed: Sequence[Allowed] =
     found = []
     namespace = metadata.get("namespace")
     if isinstance(namespace, str) and (rule := _detected("namespace", namespace)):
-        found.append(Finding(space, unit, "metadata.namespace", rule, mask(namespace)))
+        found.append(Finding(space, unit, "metadata.namespace", rule, mask(namespace), namespace))
     labels = metadata.get("labels")
     for key, value in labels.items() if isinstance(labels, dict) else ():
         if isinstance(value, str) and (rule := _detected(str(key), value)):
-            found.append(Finding(space, unit, f"metadata.labels.{key}", rule, mask(value)))
+            found.append(Finding(space, unit, f"metadata.labels.{key}", rule, mask(value), value))
     return unallowed(found, allowed)
 
 
 def unallowed(findings: Sequence[Finding], allowed: Sequence[Allowed]) -> list[Finding]:
     """The findings the allow-list does not cover."""
     return [f for f in findings if not any(a.covers(f.space, f.unit, f.path) for a in allowed)]
+
+
+def redact_value(path: str, value: Any) -> Any:
+    """A value as a table shows it (a conflict, an override, drift): masked where the guard
+    would refuse it at that path (``...env[DB_PASSWORD].value``, ``data.password``).
+
+    >>> redact_value("spec.template.spec.containers[t].env[DB_PASSWORD].value", "P@ssw0rd123")
+    '11 characters, masked'
+    >>> redact_value("spec.replicas", 3), redact_value("metadata.name", "web-gui")
+    (3, 'web-gui')
+    >>> redact_value("spec.template.spec.containers[t].env", [{"name": "API_TOKEN", "value": "abc"}])
+    [{'name': 'API_TOKEN', 'value': '3 characters, masked'}]
+    """
+    if isinstance(value, dict):
+        return {k: redact_value(f"{path}.{k}", v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(f"{path}[{item['name'] if isinstance(item, dict) and isinstance(item.get('name'), str) else n}]", item)
+                for n, item in enumerate(value)]
+    if not isinstance(value, str) or not _plain(value, False):
+        return value
+    key = path.rpartition(".")[2]
+    if key == "value" and path.endswith("].value"):
+        key = path[:-len("].value")].rpartition("[")[2]
+    key = key.partition("[")[0] or key
+    if credential_name(key) or _detected(key, value):
+        return mask(value)
+    return value
+
+
+def redact_text(text: str, values: Sequence[str]) -> str:
+    r"""``text`` (YAML, or a diff of it) with each of ``values`` masked where it stands as a
+    value: after ``key:`` or ``- ``, or as whole lines of a block scalar.
+
+    >>> print(redact_text("  - name: A\n    value: hunter22\n  hunter22x: 1\n", ["hunter22"]))
+      - name: A
+        value: ********
+      hunter22x: 1
+    <BLANKLINE>
+    """
+    for value in sorted(set(values), key=len, reverse=True):
+        lines = [line.strip() for line in value.splitlines() if line.strip()]
+        if len(lines) == 1:
+            pattern = re.compile(r"(?m)((?::|^[-+ ]?\s*-)\s+)([\"']?)" + re.escape(lines[0]) + r"\2(\s*)$")
+            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}********{m.group(2)}{m.group(3)}", text)
+        else:
+            for line in lines:
+                text = re.sub(r"(?m)^([-+ ]?\s*)" + re.escape(line) + r"(\s*)$",
+                              lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    return text
 
 
 def refuse(findings: Sequence[Finding]) -> None:

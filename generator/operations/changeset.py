@@ -13,7 +13,6 @@ Plain data out, no printing.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -177,13 +176,10 @@ def show(store: Store, name: str) -> dict[str, Any]:
     """One changeset: its summary, its edits (commits) and the diff of every unit it changes."""
     opened = _open(store, name)
     changed = store.changed(opened.base, opened.tip, state.SPACES_DIR)
-    diffs = []
-    for path, (before, after) in sorted(changed.items()):
-        old = store.read_blob(before) if before else ""
-        new = store.read_blob(after) if after else ""
-        diffs.append("".join(difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True),
-            f"a/{path}" if before else "/dev/null", f"b/{path}" if after else "/dev/null")))
+    allowed = mutation.settings(store).allow
+    diffs = [mutation.unit_diff(path, store.read_blob(before) if before else None,
+                                store.read_blob(after) if after else None, allowed)
+             for path, (before, after) in sorted(changed.items())]
     edits = []
     for commit in opened.edits:
         change = trailers.parse(commit.message)

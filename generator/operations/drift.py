@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator import merge
+from generator import guard, merge
 from generator.kubectl import FIELD_MANAGER, Kubectl
 from generator.operations import deploy
 from generator.operations.repo import Fleet
@@ -57,7 +57,8 @@ def drift(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
         for key in (deploy.COMMIT,):  # an older apply's commit is not drift
             wanted["metadata"]["annotations"].pop(key, None)
         for path, want, have in merge.drift(wanted, obj):
-            rows.append({"unit": d.ref.unit, "field": path, "git": want, "live": have})
+            rows.append({"unit": d.ref.unit, "field": path, "git": guard.redact_value(path, want),
+                         "live": guard.redact_value(path, have)})
     return rows
 
 

@@ -10,13 +10,14 @@ is read from the branch and the commit moves only the branch; main and the work 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from generator import state, trailers
-from generator.errors import NotFoundError, RepoError
+from generator import guard, state, trailers, yamlio
+from generator.errors import GitopsError, NotFoundError, RepoError
 from generator.model import Conflict, check_name
 from generator.operations import select
 from generator.operations.repo import Fleet
@@ -72,7 +73,16 @@ def check_clean(store: Store) -> None:
         )
 
 
+def shown(conflict: Conflict) -> Conflict:
+    """A conflict as output and commit messages show it: values the secret guard would refuse
+    masked."""
+    return dataclasses.replace(conflict, origin=guard.redact_value(conflict.path, conflict.origin),
+                               update=guard.redact_value(conflict.path, conflict.update),
+                               local=guard.redact_value(conflict.path, conflict.local))
+
+
 def conflict_line(conflict: Conflict) -> str:
+    conflict = shown(conflict)
     kept = "local" if conflict.chosen == "local" else "upstream"
     return (f"conflict {conflict.ref}: {conflict.path}: origin {json.dumps(conflict.origin)}, "
             f"upstream {json.dumps(conflict.update)}, local {json.dumps(conflict.local)}; kept {kept}")
@@ -131,15 +141,31 @@ def counted(n: int, word: str) -> str:
 
 def unit_diffs(plan: Plan, store: Store) -> list[tuple[str, str]]:
     """(path, unified diff) for every unit the plan changes: what a dry run shows."""
+    allowed = settings(store).allow
     out = []
     for path, new in sorted(plan.changes.items()):
         if not path.startswith(state.SPACES_DIR + "/"):
             continue
         blob = plan.before.get(path)
-        old = store.read_blob(blob) if blob else None
-        lines = difflib.unified_diff((old or "").splitlines(keepends=True),
-                                     (new or "").splitlines(keepends=True),
-                                     f"a/{path}" if old is not None else "/dev/null",
-                                     f"b/{path}" if new is not None else "/dev/null")
-        out.append((path, "".join(lines)))
+        out.append((path, unit_diff(path, store.read_blob(blob) if blob else None, new, allowed)))
     return out
+
+
+def unit_diff(path: str, old: str | None, new: str | None, allowed: Sequence[guard.Allowed] = ()) -> str:
+    """The unified diff of one unit file (None: absent), with every value the secret guard
+    would refuse masked: a diff never shows a secret, not even one being removed."""
+    values = [v for text in (old, new) if text for v in _secret_values(text, path, allowed)]
+    lines = difflib.unified_diff((old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True),
+                                 f"a/{path}" if old is not None else "/dev/null",
+                                 f"b/{path}" if new is not None else "/dev/null")
+    text = "".join(lines)
+    return guard.redact_text(text, values) if values else text
+
+
+def _secret_values(text: str, path: str, allowed: Sequence[guard.Allowed]) -> list[str]:
+    ref = state.ref_of(path)
+    try:
+        data = yamlio.load(text, path)
+    except GitopsError:
+        return []
+    return [f.raw for f in guard.scan(data, ref.space if ref else "", ref.unit if ref else "", allowed)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from generator import merge, state, yamlio
+from generator import guard, merge, state, yamlio
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, check_name
 from generator.operations.repo import Fleet
@@ -203,7 +203,7 @@ def overrides(fleet: Fleet, space: str, unit: str | None = None) -> list[dict[st
         generated = yamlio.load(fleet.store.read_blob(unit_state.origin), f"{ref} (generated)")
         for path, before, after in merge.diff(generated, fleet.data(ref)):
             rows.append({"space": space, "unit": name, "field": path,
-                         "generated": before, "local": after})
+                         "generated": guard.redact_value(path, before), "local": guard.redact_value(path, after)})
     for name, upstream in sorted(record.deleted.items()):
         if unit in (None, name):
             rows.append({"space": space, "unit": name, "field": "(unit)",

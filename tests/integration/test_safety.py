@@ -339,3 +339,40 @@ def test_every_space_option_says_whether_it_takes_a_glob(rendered: Cli) -> None:
             if "--space" in getattr(param, "opts", []):
                 text = (param.help or "").lower()
                 assert "glob" in text, (name, param.help)
+
+
+# --- no secret in a diff, an override or a conflict, not even one being removed -----------------
+
+
+def test_a_secret_committed_by_hand_is_masked_wherever_it_is_shown(rendered: Cli, tmp_path: Path) -> None:
+    clean = unit_text(rendered, EU, "trade-service")
+    hand_commit(rendered, f"spaces/{EU}/trade-service.yaml", with_env(clean, "DB_PASSWORD", PASSWORD))
+    overrides = rendered.ok("overrides", "--space", EU, "-o", "json")
+    assert PASSWORD not in overrides.out and "11 characters, masked" in overrides.out
+    (tmp_path / "clean.yaml").write_text(clean)
+    dry = rendered.ok("unit", "update", "trade-service", "--space", EU, "--file", str(tmp_path / "clean.yaml"),
+                      "--dry-run")
+    assert PASSWORD not in dry.out + dry.err and "-          value: ********" in dry.out
+    rendered.ok("unit", "update", "trade-service", "--space", EU, "--file", str(tmp_path / "clean.yaml"))
+    assert PASSWORD not in rendered.git("log", "-1", "--format=%B")
+
+    rendered.ok("changeset", "create", "leak")
+    work = tmp_path / "wt"
+    rendered.git("worktree", "add", "-q", str(work), "changeset/leak")
+    manifest = work / "spaces" / EU / "web-gui.yaml"
+    manifest.write_text(with_env(manifest.read_text(), "API_TOKEN", GITHUB_TOKEN))
+    rendered.git("-C", str(work), "commit", "-qam", "by hand on the branch")
+    rendered.git("worktree", "remove", "--force", str(work))
+    shown = rendered.ok("changeset", "show", "leak")
+    assert GITHUB_TOKEN not in shown.out + shown.err and "value: ********" in shown.out
+
+
+def test_conflict_values_are_masked_in_output_and_commit_messages() -> None:
+    from generator.model import Conflict
+    from generator.operations import mutation
+
+    conflict = Conflict("spec.template.spec.containers[t].env[DB_PASSWORD].value", "a", "b", PASSWORD, "local")
+    line = mutation.conflict_line(conflict)
+    assert PASSWORD not in line and "11 characters, masked" in line
+    plain = Conflict("spec.replicas", 1, 2, 3, "local")
+    assert mutation.conflict_line(plain).endswith("origin 1, upstream 2, local 3; kept local")
