@@ -4,11 +4,15 @@ A commit is made without scanning the work tree: the caller names every changed 
 new content. The content goes into the object store through one ``git fast-import`` (a single
 pack, so no storm of loose objects and no automatic gc afterwards), the branch moves with a
 compare-and-swap ``update-ref`` (a concurrent writer cannot be overwritten), and only the named
-files are written to the work tree (temp file + rename) and refreshed in the index.
+files are written to the work tree (temp file under ``.git/gitops-tmp/`` + rename) and refreshed
+in the index.
 
 Crash safety: a journal under ``.git/`` names the paths being written; the next ``lock()``
-finds it and puts those paths back to what HEAD says, whichever side of the ref update the
-crash fell on. One ``flock`` per repo serialises writers and dies with its process.
+(and so the next ``open``, reads included) finds it, empties the temp dir and puts those paths
+back to what HEAD says, whichever side of the ref update the crash fell on. Temp files exist
+only while the journal does, so no command killed at any moment leaves a file git can see once
+the next command has opened the repo. One ``flock`` per repo serialises writers and dies with
+its process.
 
 A ``Store`` is either the checked-out branch with its work tree (what most commands change),
 or a view of another ref (``view``): a changeset's branch, which commits move without touching
@@ -29,6 +33,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +48,11 @@ from generator.errors import LockedError, RepoError
 _UNKNOWN = object()
 JOURNAL = "gitops-journal.json"
 LOCK = "gitops.lock"
+# Temp files of work-tree writes (a subdir per writing thread), out of git's sight and on the
+# work tree's filesystem (so a rename into place is atomic). The directory stays once made: it
+# also says that the work tree has been swept of the temp files older versions left.
+TEMP_DIR = "gitops-tmp"
+OLD_TEMP_SUFFIX = ".gitops-tmp"  # theirs: ``.<name>.gitops-tmp``, beside ``<name>``
 STAGING_REF = "refs/gitops/staging"
 ZERO = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the empty tree
@@ -111,7 +121,8 @@ class Store:
         self.repo = repo
         self.git = repo.git
         self.ref = ref  # None: the checked-out branch and its work tree; else a view (``view``)
-        self._git_dir = Path(repo.git_dir)
+        self._git_dir = Path(repo.git_dir)  # a linked worktree's own: .git/worktrees/<name>
+        self._temp_dir = self._git_dir / TEMP_DIR
         self._head: str | None | object = _UNKNOWN
 
     def view(self, rev: str) -> Store:
@@ -168,6 +179,10 @@ class Store:
         store = cls(root, repo)
         if (store._git_dir / JOURNAL).exists():  # a command was killed mid-write: finish that
             with store.lock():                    # first, so that even a read sees whole files
+                pass
+        elif not store._temp_dir.is_dir():  # first open by this version: sweep older temp files
+            # A writer holding the lock sweeps them itself; a read-only repo is left as it is.
+            with contextlib.suppress(LockedError, OSError), store.lock(timeout=0):
                 pass
         return store
 
@@ -522,8 +537,10 @@ class Store:
 
     def _write_work_tree(self, changes: Mapping[str, str | None], new: set[str]) -> None:
         """Write ``changes`` into the work tree. Paths in ``new`` (not in HEAD, checked free
-        beforehand) are created in place; existing files are replaced by rename, so a reader
-        sees the old file or the new one. A crash in between is undone by the journal.
+        beforehand) are created in place; existing files are written to the temp dir under
+        ``.git/`` and renamed over theirs, so a reader sees the old file or the new one, and git
+        never sees a temp file. A crash in between is undone by the journal, which the caller
+        writes first (temp files exist only while it does: ``recover`` removes them).
 
         A few threads write, one directory each at a time: file creation in ext4 waits on the
         journal far more than on the CPU, and a disk still busy with earlier writes makes a
@@ -543,10 +560,25 @@ class Store:
         # Tasks of at most 64 files: a directory of a thousand space records is shared out too.
         tasks = [(parent, files[i:i + 64]) for parent, files in by_dir.items()
                  for i in range(0, len(files), 64)]
+        replacing = sum(len(files) for files in by_dir.values()) > len(new)
+        temp_dir = self._temp_dir_for_renames() if replacing else None
+        # A temp subdir per thread (0 for this one): threads creating files in one shared
+        # directory wait on its lock. Measured on a fleet-wide commit of 1003 files against
+        # temp files beside their targets: 2.6x the write time with one temp dir, 1.5x with a
+        # dir each (the rest is the rename across directories, the price of git not seeing it).
+        threads = 4
+        lanes = iter(range(1, threads + 1))
+        local = threading.local()
 
-        def write_files(task: tuple[str, list[tuple[str, str]]]) -> None:
+        def take_lane(lane: int = 0) -> None:
+            local.lane = os.path.join(temp_dir, str(lane)) if temp_dir else None
+            if local.lane:
+                os.makedirs(local.lane, exist_ok=True)
+
+        def write_files(number: int, task: tuple[str, list[tuple[str, str]]]) -> None:
             parent, files = task
-            for path, text in files:
+            lane = local.lane
+            for index, (path, text) in enumerate(files):
                 target = os.path.join(self.root, path)
                 # os.open/os.write: a plain open() costs three more system calls per file
                 # (isatty, seek, stat), which shows at fleet scale.
@@ -554,18 +586,31 @@ class Store:
                     _write_all(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644),
                                text.encode())
                 else:
-                    tmp = os.path.join(parent, f".{os.path.basename(target)}.gitops-tmp")
+                    tmp = (os.path.join(lane, f"{number}.{index}") if lane else
+                           os.path.join(parent, f".{os.path.basename(target)}{OLD_TEMP_SUFFIX}"))
                     _write_all(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
                                text.encode())
                     os.replace(tmp, target)
 
-        if len(tasks) < 4:
-            for task in tasks:
-                write_files(task)
+        if len(tasks) < threads:
+            take_lane()
+            for number, task in enumerate(tasks):
+                write_files(number, task)
             return
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="gitops-write") as pool:
-            for done in [pool.submit(write_files, task) for task in tasks]:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gitops-write",
+                                initializer=lambda: take_lane(next(lanes))) as pool:
+            for done in [pool.submit(write_files, *job) for job in enumerate(tasks)]:
                 done.result()  # the first failure propagates
+
+    def _temp_dir_for_renames(self) -> str | None:
+        """The temp dir under ``.git/``, or None when it is on another filesystem than the work
+        tree (a linked worktree or ``--separate-git-dir`` on another mount), where a rename
+        cannot be atomic: temp files then go beside their targets, as before, seen by git
+        until the write ends or, after a crash, the journal's recovery removes them."""
+        os.makedirs(self._temp_dir, exist_ok=True)
+        if os.stat(self._temp_dir).st_dev != os.stat(self.root).st_dev:
+            return None
+        return str(self._temp_dir)
 
     def _refresh_index(self, paths: list[str]) -> None:
         self._run_input("update-index", "--add", "--remove", "-z", "--stdin",
@@ -596,7 +641,8 @@ class Store:
             self._refresh_index(gone)
 
     def recover(self) -> bool:
-        """Finish what a killed command left: journaled paths back to HEAD. True if it did."""
+        """Finish what a killed command left: temp files gone, journaled paths back to HEAD.
+        True if it did."""
         self._head = _UNKNOWN
         journal = self._git_dir / JOURNAL
         try:
@@ -605,14 +651,46 @@ class Store:
             return False
         except (ValueError, KeyError):
             paths = []
+        self._remove_temp_files(paths)
         self._restore(paths)
         self._drop_staging()
         self._clear_journal()
         return True
 
+    def _remove_temp_files(self, paths: list[str]) -> None:
+        """Remove the temp files of a killed write: those in the temp dir, and those beside
+        ``paths`` (another filesystem's fallback, or a version before the temp dir)."""
+        with contextlib.suppress(FileNotFoundError), os.scandir(self._temp_dir) as lanes:
+            for lane in lanes:  # a subdir per writing thread
+                if not lane.is_dir(follow_symlinks=False):
+                    os.unlink(lane.path)
+                    continue
+                with contextlib.suppress(FileNotFoundError), os.scandir(lane.path) as entries:
+                    for entry in entries:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.path)
+        for path in paths:
+            head, name = os.path.split(path)
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                os.unlink(os.path.join(self.root, head, f".{name}{OLD_TEMP_SUFFIX}"))
+
+    def _sweep_old_temp_files(self) -> None:
+        """Once per repo (until the temp dir exists): remove the ``.<name>.gitops-tmp`` files
+        that versions before the temp dir could leave anywhere in the work tree after a kill,
+        with no journal left to name them. A walk of the work tree, so not on every command."""
+        for parent, dirs, files in os.walk(self.root):
+            if parent == str(self.root):
+                dirs[:] = [d for d in dirs if d != ".git"]
+            for name in files:
+                if name.startswith(".") and name.endswith(OLD_TEMP_SUFFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(parent, name))
+        os.makedirs(self._temp_dir, exist_ok=True)
+
     @contextlib.contextmanager
     def lock(self, timeout: float | None = None) -> Iterator[None]:
-        """Hold the repo's write lock (waiting up to ``timeout`` s), recovering a crash first."""
+        """Hold the repo's write lock (waiting up to ``timeout`` s), recovering a crash first
+        (and, the first time, sweeping temp files older versions left)."""
         if timeout is None:
             timeout = float(os.environ.get("GITOPS_LOCK_TIMEOUT", "60"))
         path = self._git_dir / LOCK
@@ -634,6 +712,8 @@ class Store:
                     time.sleep(0.05)
             try:
                 self.recover()
+                if not self._temp_dir.is_dir():
+                    self._sweep_old_temp_files()
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from generator.errors import RepoError
-from generator.store import JOURNAL, Store, blob_id
+from generator.store import JOURNAL, TEMP_DIR, Store, blob_id
+from tests.conftest import Cli
 
 
 def git(repo: Path, *args: str) -> str:
@@ -172,3 +177,232 @@ def test_pull_fast_forwards_from_the_remote_and_never_merges(store: Store, tmp_p
     with pytest.raises(RepoError, match="diverged"):
         store.pull()
     assert store.head() == mine and (store.root / "spaces/a/x.yaml").read_text() == "x: 6\n"
+
+
+# --- temp files: never where git sees them (issue 12) ----------------------------------------
+
+class Killed(BaseException):
+    """kill -9 stand-in: raised where the process would die; no cleanup code may run after."""
+
+
+SPACES = 200  # more tasks than write threads, so the thread pool writes
+
+
+def _fleet(store: Store) -> dict[str, str]:
+    files = {f"spaces/s{i:03d}/web-gui.yaml": f"image: v1 # {i}\n" for i in range(SPACES)}
+    store.commit(files, "fleet\n")
+    return files
+
+
+def _fleet_wide_change(version: str) -> dict[str, str | None]:
+    changes: dict[str, str | None] = {
+        f"spaces/s{i:03d}/web-gui.yaml": f"image: {version} # {i}\n" for i in range(SPACES)}
+    changes.update({f"spaces/s{i:03d}/new-{version}.yaml": "n\n" for i in range(0, SPACES, 10)})
+    return changes
+
+
+def _untracked(root: Path) -> list[str]:
+    """What ``git status`` shows that is not a tracked file's change (``??`` lines)."""
+    out = git(root, "status", "--porcelain", "--untracked-files=all")
+    return [line for line in out.splitlines() if line.startswith("??")]
+
+
+def _temp_files(temp_dir: Path) -> list[Path]:
+    return [path for path in temp_dir.rglob("*") if path.is_file()]
+
+
+def _work_tree_files(root: Path) -> set[str]:
+    found = set()
+    for parent, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        found.update(os.path.relpath(os.path.join(parent, name), root) for name in files)
+    return found
+
+
+def _replace_spy(monkeypatch: pytest.MonkeyPatch,
+                 before: Callable[[str, str], None]) -> None:
+    """Call ``before(src, dst)`` ahead of every os.replace into the work tree's spaces/."""
+    real = os.replace
+
+    def spy(src, dst, **kwargs):  # type: ignore[no-untyped-def]
+        if "/spaces/" in str(dst):
+            before(str(src), str(dst))
+        real(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "replace", spy)
+
+
+def test_no_temp_file_is_in_the_work_tree_at_any_time_during_a_write(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fleet(store)
+    changes = _fleet_wide_change("v2")
+    allowed = _work_tree_files(store.root) | set(changes)  # tracked files, and those created
+    temp_dir = Path(store.repo.git_dir) / TEMP_DIR
+    seen: list[str] = []
+    strays: list[str] = []
+    sources: set[Path] = set()
+    count = 0
+    guard = threading.Lock()
+
+    def look(src: str, dst: str) -> None:
+        nonlocal count
+        with guard:  # the writer's threads call this at once
+            count += 1
+            sources.add(Path(src).parent.parent)
+            strays.extend(sorted(_work_tree_files(store.root) - allowed))
+            if count % 25 == 1:
+                seen.append(git(store.root, "status", "--porcelain", "--untracked-files=all"))
+
+    _replace_spy(monkeypatch, look)
+    store.commit(changes, "fleet-wide\n")
+    assert count == SPACES  # every existing file was replaced by rename, none written in place
+    assert strays == []
+    assert sources == {temp_dir}  # the temp files were all under .git/ (a subdir per thread)
+    # git sees changed and created files, as in any write, and nothing else
+    assert len(seen) == 8 and all(line[3:] in changes for status in seen for line in status.splitlines())
+    assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert _temp_files(temp_dir) == []
+
+
+def test_a_kill_mid_write_leaves_nothing_after_the_next_read(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _fleet(store)
+    head = store.head()
+    temp_dir = Path(store.repo.git_dir) / TEMP_DIR
+    count = 0
+    guard = threading.Lock()
+
+    def die_after_some(src: str, dst: str) -> None:
+        nonlocal count
+        with guard:
+            count += 1
+            if count > 120:
+                raise Killed
+
+    _replace_spy(monkeypatch, die_after_some)
+    monkeypatch.setattr(Store, "recover", lambda self: False)  # killed: nothing cleans up
+    with pytest.raises(Killed):
+        store.commit(_fleet_wide_change("v2"), "doomed\n")
+    monkeypatch.undo()
+    assert _temp_files(temp_dir)  # the killed writer's temp files, where git does not look
+    untracked = _untracked(store.root)  # only the new files it created in place, half done
+    assert untracked and all(line.endswith("/new-v2.yaml") for line in untracked)
+    assert not any(".gitops-tmp" in path for path in _work_tree_files(store.root))
+
+    reader = Store.open(store.root)  # the next command, a read
+    assert reader.read("spaces/s199/web-gui.yaml") == files["spaces/s199/web-gui.yaml"]
+    assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert _temp_files(temp_dir) == [] and not (temp_dir.parent / JOURNAL).exists()
+    assert reader.head() == head
+
+
+def test_temp_files_beside_their_targets_when_git_dir_is_on_another_filesystem(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No atomic rename out of .git/ then: the old way, and the journal's recovery removes
+    what a kill leaves."""
+    _fleet(store)
+    monkeypatch.setattr(Store, "_temp_dir_for_renames", lambda self: None)
+    store.commit(_fleet_wide_change("v2"), "beside\n")
+    assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
+
+    count = 0
+    guard = threading.Lock()
+
+    def die_after_some(src: str, dst: str) -> None:
+        nonlocal count
+        with guard:
+            count += 1
+            if count > 50:
+                raise Killed
+
+    _replace_spy(monkeypatch, die_after_some)
+    monkeypatch.setattr(Store, "recover", lambda self: False)
+    with pytest.raises(Killed):
+        store.commit(_fleet_wide_change("v3"), "doomed\n")
+    monkeypatch.undo()
+    assert any(path.endswith(".web-gui.yaml.gitops-tmp") for path in _work_tree_files(store.root))
+    Store.open(store.root).read("spaces/s000/web-gui.yaml")
+    assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_temp_files_older_versions_left_go_with_the_next_command_even_a_read(
+        rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    git_dir = rendered.repo / ".git"
+    spaces = sorted(p.name for p in (rendered.repo / "spaces").iterdir())[:3]
+    planted = [f"spaces/{space}/.web-gui.yaml.gitops-tmp" for space in spaces]
+
+    def plant() -> None:
+        for path in planted:
+            (rendered.repo / path).write_text("half a file")
+        assert len(_untracked(rendered.repo)) == len(planted)
+
+    # killed mid-write by an older version: its journal names the paths
+    plant()
+    (git_dir / JOURNAL).write_text(json.dumps(
+        {"paths": [p.replace("/.web-gui.yaml.gitops-tmp", "/web-gui.yaml") for p in planted],
+         "old": rendered.git("rev-parse", "HEAD").strip()}))
+    rendered.ok("space", "list")
+    assert rendered.git("status", "--porcelain", "--untracked-files=all") == ""
+
+    # left by an older version with no journal (it had recovered, but never removed them):
+    # the first command of this version sweeps the work tree, once
+    (git_dir / TEMP_DIR).rmdir()
+    plant()
+    rendered.ok("space", "list")
+    assert rendered.git("status", "--porcelain", "--untracked-files=all") == ""
+    assert (git_dir / TEMP_DIR).is_dir()
+
+    # after that, opening the repo costs a stat or two: no walk, no lock
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a plain read walked the work tree or took the lock")
+
+    monkeypatch.setattr(os, "walk", never)
+    monkeypatch.setattr(Store, "lock", never)
+    assert Store.open(rendered.repo).head() == rendered.git("rev-parse", "HEAD").strip()
+
+
+def test_a_linked_worktree_keeps_its_temp_files_in_its_own_git_dir(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fleet(store)
+    linked = tmp_path / "linked"
+    git(store.root, "worktree", "add", "--quiet", "-b", "other", str(linked))
+    other = Store.open(linked)
+    temp_dir = Path(git(linked, "rev-parse", "--absolute-git-dir").strip()) / TEMP_DIR
+    assert temp_dir.parent != Path(store.repo.git_dir)  # .git/worktrees/linked
+    sources: set[Path] = set()
+    _replace_spy(monkeypatch, lambda src, dst: sources.add(Path(src).parent.parent))
+    other.commit(_fleet_wide_change("v2"), "in the linked worktree\n")
+    assert sources == {temp_dir}
+    assert git(linked, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert (store.root / "spaces/s000/web-gui.yaml").read_text() == "image: v1 # 0\n"
+
+    count = 0
+    guard = threading.Lock()
+
+    def die_after_some(src: str, dst: str) -> None:
+        nonlocal count
+        with guard:
+            count += 1
+            if count > 30:
+                raise Killed
+
+    _replace_spy(monkeypatch, die_after_some)
+    monkeypatch.setattr(Store, "recover", lambda self: False)
+    with pytest.raises(Killed):
+        other.commit(_fleet_wide_change("v3"), "doomed\n")
+    monkeypatch.undo()
+    assert _temp_files(temp_dir)
+    Store.open(linked).read("spaces/s000/web-gui.yaml")
+    assert git(linked, "status", "--porcelain", "--untracked-files=all") == ""
+    assert _temp_files(temp_dir) == []
+
+
+def test_a_commit_to_a_branch_view_writes_no_file(store: Store) -> None:
+    _fleet(store)
+    git(store.root, "branch", "side")
+    before = _work_tree_files(store.root)
+    temp_dir = Path(store.repo.git_dir) / TEMP_DIR
+    store.view("refs/heads/side").commit(_fleet_wide_change("v2"), "on the side\n")
+    assert _work_tree_files(store.root) == before and _temp_files(temp_dir) == []
+    assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
