@@ -41,6 +41,7 @@ _CREDENTIAL_WORDS = {"PASSWORD", "PASSWD", "PWD", "PASS", "PASSPHRASE", "SECRET"
                      "CREDENTIAL", "CREDENTIALS", "APIKEY", "PRIVATEKEY", "SECRETKEY"}
 _KEY_WORDS = {"API", "PRIVATE", "ACCESS", "SECRET", "SIGNING", "ENCRYPTION", "AUTH", "CLIENT",
               "MASTER", "ACCOUNT", "SERVICE", "DB", "DATABASE", "HMAC", "SSH"}
+_FORM_WORDS = {"BASE", "B64", "BASE64", "VALUE", "DATA", "STRING", "HASH", "PLAIN", "RAW"}
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _REFERENCE_VALUE = re.compile(r"\A(\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[^}]+\}|\{\{.*\}\})\Z", re.DOTALL)
 _REFERENCE_PARENTS = {"secretKeyRef", "secretRef", "configMapKeyRef", "configMapRef", "valueFrom",
@@ -192,8 +193,7 @@ def redact_value(path: str, value: Any) -> Any:
     if isinstance(value, dict):
         return {k: redact_value(f"{path}.{k}", v) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact_value(f"{path}[{item['name'] if isinstance(item, dict) and isinstance(item.get('name'), str) else n}]", item)
-                for n, item in enumerate(value)]
+        return [redact_value(f"{path}[{_element(item, n)}]", item) for n, item in enumerate(value)]
     if not isinstance(value, str) or not _plain(value, False):
         return value
     key = path.rpartition(".")[2]
@@ -249,6 +249,12 @@ def _plain(value: Any, sops: bool) -> bool:
     return not (sops and text.startswith("ENC["))
 
 
+def _element(item: Any, index: int) -> str:
+    """How a list element is named in a path: its name, else its index."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str) and name else str(index)
+
+
 def _strings(node: Any, path: str, key: str, env: bool) -> Iterator[tuple[str, str, str, bool]]:
     """(path, key, value, is an env value) of every string: ``key`` is the map key above it,
     for an env var's value its name. List elements with a name are written ``[name]``, as
@@ -263,7 +269,7 @@ def _strings(node: Any, path: str, key: str, env: bool) -> Iterator[tuple[str, s
     elif isinstance(node, list):
         for n, item in enumerate(node):
             name = item.get("name") if isinstance(item, dict) else None
-            at = f"{path}[{name if isinstance(name, str) and name else n}]"
+            at = f"{path}[{_element(item, n)}]"
             if key == "env" and isinstance(name, str):
                 for k, v in item.items():
                     if k not in _REFERENCE_PARENTS:
@@ -276,12 +282,15 @@ def _strings(node: Any, path: str, key: str, env: bool) -> Iterator[tuple[str, s
 def credential_name(key: str) -> bool:
     """Whether a key or env var name says credential: its last word does.
 
-    >>> [credential_name(k) for k in ("DB_PASSWORD", "apiToken", "AWS_SECRET_ACCESS_KEY", "API_KEY")]
-    [True, True, True, True]
+    >>> [credential_name(k) for k in ("DB_PASSWORD", "apiToken", "AWS_SECRET_ACCESS_KEY", "API_KEY",
+    ...                               "SECRET_KEY_BASE")]
+    [True, True, True, True, True]
     >>> [credential_name(k) for k in ("TOKEN_TTL", "secretName", "PASSWORD_FILE", "CACHE_KEY", "PATH")]
     [False, False, False, False, False]
     """
     words = [w.upper() for w in _WORD.findall(key)]
+    while len(words) > 1 and words[-1] in _FORM_WORDS:  # SECRET_KEY_BASE, PASSWORD_B64
+        words.pop()
     if not words:
         return False
     if words[-1] in _CREDENTIAL_WORDS:

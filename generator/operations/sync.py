@@ -90,9 +90,9 @@ class Engine:
         self.fleet = fleet
         self.prefer = prefer
         self.allowed = fleet.settings.allow if allowed is None else tuple(allowed)
-        self._guarded: set[str] = set()  # blob ids the secret guard passed
+        self._guarded: set[str] = set()  # blob ids the secret guard found nothing in
         self._clean: set[bytes] = set()  # shape keys (_shape_key) the secret guard found nothing in
-        self._last_guarded: tuple[Any, UnitRef] | None = None  # the data checked last, and for whom
+        self._last_guarded: tuple[Any, UnitRef, bool] | None = None  # data checked last, for whom, clean
         self.plan = Plan()
         self.validator = SchemaValidator(kubernetes_version)
         self.emitter = yamlio.Emitter()
@@ -181,20 +181,22 @@ class Engine:
 
     # --- checking ------------------------------------------------------------------------
 
-    def check_secrets(self, data: Any, ref: UnitRef, key: bytes | None = None) -> None:
+    def check_secrets(self, data: Any, ref: UnitRef, key: bytes | None = None) -> bool:
         """The secret guard: raise (naming the field, masking the value) on a credential.
-        Data found clean up to namespace and label values (``key``) is checked for those alone."""
+        Data found clean up to namespace and label values (``key``) is checked for those alone.
+        Returns whether nothing at all was found (not even what the allow-list lets by)."""
         if self._last_guarded is not None and self._last_guarded[0] is data and self._last_guarded[1] == ref:
-            return
+            return self._last_guarded[2]
         key = _shape_key(data) if key is None else key
         if key and key in self._clean:
-            guard.refuse(guard.scan_metadata(data, ref.space, ref.unit, self.allowed))
+            found = guard.scan_metadata(data, ref.space, ref.unit)
         else:
             found = guard.scan(data, ref.space, ref.unit)
             if not found and key:
                 self._clean.add(key)
-            guard.refuse(guard.unallowed(found, self.allowed))
-        self._last_guarded = (data, ref)
+        guard.refuse(guard.unallowed(found, self.allowed))
+        self._last_guarded = (data, ref, not found)
+        return not found
 
     def validate(self, data: Any, ref: UnitRef) -> None:
         """The secret guard, then the schema check; both skip data already found good up to
@@ -219,9 +221,8 @@ class Engine:
         passes the secret guard, content copied unchanged from upstream included."""
         if self.blob(ref) == blob:
             return
-        if blob not in self._guarded:
-            self.check_secrets(data(), ref)
-            self._guarded.add(blob)
+        if blob not in self._guarded and self.check_secrets(data(), ref):
+            self._guarded.add(blob)  # clean for anyone: an allowed finding is allowed per unit
         path = state.unit_path(ref)
         if path not in self.fleet.blobs and ref not in self._planned:
             self.recheck(ref.space)  # a new file: a new object in the space
