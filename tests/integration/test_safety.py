@@ -63,6 +63,17 @@ def with_env(text: str, name: str, value: str) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+def hand_commit_on_changeset(cli: Cli, tmp_path: Path, name: str, unit: str, env: str, value: str) -> None:
+    """Open changeset NAME and commit on its branch, by hand, a literal env var in EU's unit."""
+    cli.ok("changeset", "create", name)
+    work = tmp_path / f"wt-{name}"
+    cli.git("worktree", "add", "-q", str(work), f"changeset/{name}")
+    manifest = work / "spaces" / EU / f"{unit}.yaml"
+    manifest.write_text(with_env(manifest.read_text(), env, value))
+    cli.git("-C", str(work), "commit", "-qam", "by hand on the branch")
+    cli.git("worktree", "remove", "--force", str(work))
+
+
 def unit_text(cli: Cli, space: str, unit: str) -> str:
     return (cli.repo / "spaces" / space / f"{unit}.yaml").read_text()
 
@@ -145,13 +156,7 @@ def test_rollback_refuses_to_restore_a_secret(rendered: Cli) -> None:
 
 
 def test_changeset_apply_refuses_a_secret_committed_by_hand_on_its_branch(rendered: Cli, tmp_path: Path) -> None:
-    rendered.ok("changeset", "create", "creds")
-    work = tmp_path / "wt"
-    rendered.git("worktree", "add", "-q", str(work), "changeset/creds")
-    manifest = work / "spaces" / EU / "trade-service.yaml"
-    manifest.write_text(with_env(manifest.read_text(), "DB_PASSWORD", PASSWORD))
-    rendered.git("-C", str(work), "commit", "-qam", "by hand on the branch")
-    rendered.git("worktree", "remove", "--force", str(work))
+    hand_commit_on_changeset(rendered, tmp_path, "creds", "trade-service", "DB_PASSWORD", PASSWORD)
     refused(rendered, "changeset", "apply", "creds", secret=PASSWORD, says="env[DB_PASSWORD]")
 
 
@@ -356,13 +361,7 @@ def test_a_secret_committed_by_hand_is_masked_wherever_it_is_shown(rendered: Cli
     rendered.ok("unit", "update", "trade-service", "--space", EU, "--file", str(tmp_path / "clean.yaml"))
     assert PASSWORD not in rendered.git("log", "-1", "--format=%B")
 
-    rendered.ok("changeset", "create", "leak")
-    work = tmp_path / "wt"
-    rendered.git("worktree", "add", "-q", str(work), "changeset/leak")
-    manifest = work / "spaces" / EU / "web-gui.yaml"
-    manifest.write_text(with_env(manifest.read_text(), "API_TOKEN", GITHUB_TOKEN))
-    rendered.git("-C", str(work), "commit", "-qam", "by hand on the branch")
-    rendered.git("worktree", "remove", "--force", str(work))
+    hand_commit_on_changeset(rendered, tmp_path, "leak", "web-gui", "API_TOKEN", GITHUB_TOKEN)
     shown = rendered.ok("changeset", "show", "leak")
     assert GITHUB_TOKEN not in shown.out + shown.err and "value: ********" in shown.out
 

@@ -232,6 +232,25 @@ def _replace_spy(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(os, "replace", spy)
 
 
+def _killed_mid_write(store: Store, monkeypatch: pytest.MonkeyPatch, after: int, version: str = "v3") -> None:
+    """A fleet-wide commit killed (kill -9: nothing cleans up) after ``after`` renames."""
+    count = 0
+    lock = threading.Lock()
+
+    def die_after_some(src: str, dst: str) -> None:
+        nonlocal count
+        with lock:
+            count += 1
+            if count > after:
+                raise Killed
+
+    _replace_spy(monkeypatch, die_after_some)
+    monkeypatch.setattr(Store, "recover", lambda self: False)
+    with pytest.raises(Killed):
+        store.commit(_fleet_wide_change(version), "doomed\n")
+    monkeypatch.undo()
+
+
 def test_no_temp_file_is_in_the_work_tree_at_any_time_during_a_write(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     _fleet(store)
@@ -269,21 +288,7 @@ def test_a_kill_mid_write_leaves_nothing_after_the_next_read(
     files = _fleet(store)
     head = store.head()
     temp_dir = Path(store.repo.git_dir) / TEMP_DIR
-    count = 0
-    guard = threading.Lock()
-
-    def die_after_some(src: str, dst: str) -> None:
-        nonlocal count
-        with guard:
-            count += 1
-            if count > 120:
-                raise Killed
-
-    _replace_spy(monkeypatch, die_after_some)
-    monkeypatch.setattr(Store, "recover", lambda self: False)  # killed: nothing cleans up
-    with pytest.raises(Killed):
-        store.commit(_fleet_wide_change("v2"), "doomed\n")
-    monkeypatch.undo()
+    _killed_mid_write(store, monkeypatch, after=120, version="v2")
     assert _temp_files(temp_dir)  # the killed writer's temp files, where git does not look
     untracked = _untracked(store.root)  # only the new files it created in place, half done
     assert untracked and all(line.endswith("/new-v2.yaml") for line in untracked)
@@ -305,21 +310,7 @@ def test_temp_files_beside_their_targets_when_git_dir_is_on_another_filesystem(
     store.commit(_fleet_wide_change("v2"), "beside\n")
     assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
 
-    count = 0
-    guard = threading.Lock()
-
-    def die_after_some(src: str, dst: str) -> None:
-        nonlocal count
-        with guard:
-            count += 1
-            if count > 50:
-                raise Killed
-
-    _replace_spy(monkeypatch, die_after_some)
-    monkeypatch.setattr(Store, "recover", lambda self: False)
-    with pytest.raises(Killed):
-        store.commit(_fleet_wide_change("v3"), "doomed\n")
-    monkeypatch.undo()
+    _killed_mid_write(store, monkeypatch, after=50)
     assert any(path.endswith(".web-gui.yaml.gitops-tmp") for path in _work_tree_files(store.root))
     Store.open(store.root).read("spaces/s000/web-gui.yaml")
     assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
@@ -377,21 +368,7 @@ def test_a_linked_worktree_keeps_its_temp_files_in_its_own_git_dir(
     assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
     assert (store.root / "spaces/s000/web-gui.yaml").read_text() == "image: v1 # 0\n"
 
-    count = 0
-    guard = threading.Lock()
-
-    def die_after_some(src: str, dst: str) -> None:
-        nonlocal count
-        with guard:
-            count += 1
-            if count > 30:
-                raise Killed
-
-    _replace_spy(monkeypatch, die_after_some)
-    monkeypatch.setattr(Store, "recover", lambda self: False)
-    with pytest.raises(Killed):
-        other.commit(_fleet_wide_change("v3"), "doomed\n")
-    monkeypatch.undo()
+    _killed_mid_write(other, monkeypatch, after=30)
     assert _temp_files(temp_dir)
     Store.open(linked).read("spaces/s000/web-gui.yaml")
     assert git(linked, "status", "--porcelain", "--untracked-files=all") == ""
