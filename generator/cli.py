@@ -34,6 +34,7 @@ from generator.operations import lint as lint_op
 from generator.operations import deploy as deploy_op
 from generator.operations import drift as drift_op
 from generator.operations import mutation
+from generator.operations import preview as preview_op
 from generator.operations import rollback as rollback_op
 from generator.operations import render as render_op
 from generator.operations import run as run_op
@@ -179,8 +180,7 @@ def _prefer(value: str) -> str:
 
 
 def _conflict_rows(conflicts: list[Conflict]) -> list[dict[str, object]]:
-    return [{"unit": str(c.ref), "field": c.path, "origin": c.origin, "upstream": c.update,
-             "local": c.local, "kept": c.chosen} for c in map(mutation.shown, conflicts)]
+    return mutation.conflict_rows(conflicts)
 
 
 def _emitted(data: object, fmt: str) -> bool:
@@ -292,6 +292,9 @@ def render(
         show_default=False)] = None,
     prefer: PreferOpt = "local",
     changeset: ChangesetOpt = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Write nothing; report per space the units added, changed and removed "
+        "and their fields, conflicts with local edits, danger flags, and the diffs.")] = False,
     output_format: OutputOpt = None,
 ) -> None:
     """Render the base from templates and derive every environment and region space.
@@ -311,6 +314,12 @@ def render(
     """
     g = _globals(ctx)
     project = g.project()
+    if dry_run:
+        store = g.store(project)
+        with output.progress("rendering spaces (dry run)") as progress:
+            plan = render_op.plan(project, store, _prefer(prefer), progress)
+        _preview(preview_op.preview(plan, store, project.allow), g.fmt(output_format))
+        return
     if check:
         stale = render_op.check(project, g.store(project))
         if stale:
@@ -355,6 +364,27 @@ def lint(
         output.info(f"{mutation.counted(len(problems), 'problem')} in {mutation.counted(checked, 'unit')}")
     if problems:
         raise typer.Exit(1)
+
+
+def _preview(shown: preview_op.Preview, fmt: str) -> None:
+    if _emitted(shown.data(), fmt):
+        return
+    output.table([{"space": k, **v} for k, v in shown.spaces().items()], [
+        ("SPACE", lambda r: r["space"]), ("ADDED", lambda r: r["added"]),
+        ("CHANGED", lambda r: r["changed"]), ("REMOVED", lambda r: r["removed"])], "nothing would change")
+    if shown.dangers:
+        output.table([d.data() for d in shown.dangers], [
+            ("DANGER", lambda r: r["flag"]), ("SPACE", lambda r: r["space"]),
+            ("UNIT", lambda r: r["unit"]), ("WHAT", lambda r: r["detail"])], "")
+    if shown.conflicts:
+        output.table(shown.conflicts, [
+            ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
+            ("UPSTREAM", lambda r: r["upstream"]), ("LOCAL", lambda r: r["local"]),
+            ("KEPT", lambda r: r["kept"])], "")
+    for change in shown.units:
+        output.stdout.out(change.diff, end="", highlight=False)
+    output.info(f"dry run: {mutation.counted(len(shown.units), 'unit')} would change, "
+                f"{mutation.counted(len(shown.dangers), 'danger flag')}; nothing written")
 
 
 # --- space -------------------------------------------------------------------------------

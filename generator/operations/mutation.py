@@ -81,6 +81,12 @@ def shown(conflict: Conflict) -> Conflict:
                                local=guard.redact_value(conflict.path, conflict.local))
 
 
+def conflict_rows(conflicts: list[Conflict]) -> list[dict[str, object]]:
+    """Conflicts as rows (a table, -o json), values masked as ``shown`` masks them."""
+    return [{"unit": str(c.ref), "field": c.path, "origin": c.origin, "upstream": c.update,
+             "local": c.local, "kept": c.chosen} for c in map(shown, conflicts)]
+
+
 def conflict_line(conflict: Conflict) -> str:
     conflict = shown(conflict)
     kept = "local" if conflict.chosen == "local" else "upstream"
