@@ -268,7 +268,7 @@ def _run_mutation(ctx: typer.Context, build: Callable[[Fleet, str], Plan], opera
     fmt = g.fmt(edit.output_format)
     store = g.store()
     outcome = mutation.mutate(
-        store, lambda fleet: build(fleet, mutation.kubernetes_version(fleet.store)), operation, summary,
+        store, lambda fleet: build(fleet, fleet.settings.kubernetes_version), operation, summary,
         edit.reason, edit.author, edit.dry_run, mutation.chosen_changeset(store, edit.changeset))
     _report(outcome, store, fmt, verb)
 
@@ -311,6 +311,8 @@ def render(
       gitops --repo /tmp/fleet render -m "bump trade-service"
 
       gitops render --check              # in CI: exit 1 if someone forgot to render
+
+      gitops render --dry-run -o json    # in a PR: what would change, danger flags; writes nothing
     """
     g = _globals(ctx)
     project = g.project()

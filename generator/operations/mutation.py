@@ -15,6 +15,7 @@ import difflib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from generator import guard, state, trailers, yamlio
 from generator.errors import GitopsError, NotFoundError, RepoError
@@ -157,10 +158,17 @@ def unit_diffs(plan: Plan, store: Store) -> list[tuple[str, str]]:
     return out
 
 
-def unit_diff(path: str, old: str | None, new: str | None, allowed: Sequence[guard.Allowed] = ()) -> str:
+def unit_diff(path: str, old: str | None, new: str | None, allowed: Sequence[guard.Allowed] = (),
+              parsed: tuple[Any, Any] | None = None) -> str:
     """The unified diff of one unit file (None: absent), with every value the secret guard
-    would refuse masked: a diff never shows a secret, not even one being removed."""
-    values = [v for text in (old, new) if text for v in _secret_values(text, path, allowed)]
+    would refuse masked: a diff never shows a secret, not even one being removed.
+    ``parsed``: (old, new) as data, when the caller has parsed them already."""
+    if parsed is None:
+        parsed = (as_data(old, path), as_data(new, path))
+    ref = state.ref_of(path)
+    space, unit = (ref.space, ref.unit) if ref else ("", "")
+    values = [f.raw for data in parsed if data is not None
+              for f in guard.scan(data, space, unit, allowed)]
     lines = difflib.unified_diff((old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True),
                                  f"a/{path}" if old is not None else "/dev/null",
                                  f"b/{path}" if new is not None else "/dev/null")
@@ -168,10 +176,11 @@ def unit_diff(path: str, old: str | None, new: str | None, allowed: Sequence[gua
     return guard.redact_text(text, values) if values else text
 
 
-def _secret_values(text: str, path: str, allowed: Sequence[guard.Allowed]) -> list[str]:
-    ref = state.ref_of(path)
+def as_data(text: str | None, path: str) -> Any:
+    """A unit's text as data, for a look (None: absent, or not YAML)."""
+    if text is None:
+        return None
     try:
-        data = yamlio.load(text, path)
+        return yamlio.load(text, path)
     except GitopsError:
-        return []
-    return [f.raw for f in guard.scan(data, ref.space if ref else "", ref.unit if ref else "", allowed)]
+        return None

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import guard, merge, state, yamlio
-from generator.errors import GitopsError
+from generator import guard, merge, state
 from generator.operations import mutation
 from generator.operations.sync import Plan
 from generator.store import Store
@@ -88,22 +87,13 @@ def preview(plan: Plan, store: Store, allowed: Sequence[guard.Allowed] = ()) -> 
         blob = plan.before.get(path)
         old = store.read_blob(blob) if blob else None
         change = "added" if old is None else "removed" if new is None else "changed"
-        before, after = _data(old, path), _data(new, path)
+        before, after = mutation.as_data(old, path), mutation.as_data(new, path)
         fields = [{"field": p, "before": guard.redact_value(p, b), "after": guard.redact_value(p, a)}
                   for p, b, a in merge.diff(before, after)] if change == "changed" else []
         units.append(UnitChange(ref.space, ref.unit, change, fields,
-                                mutation.unit_diff(path, old, new, allowed)))
+                                mutation.unit_diff(path, old, new, allowed, (before, after))))
         dangers += _dangers(ref.space, ref.unit, change, before, after, fields)
     return Preview(units, mutation.conflict_rows(plan.conflicts), dangers)
-
-
-def _data(text: str | None, path: str) -> Any:
-    if text is None:
-        return None
-    try:
-        return yamlio.load(text, path)
-    except GitopsError:
-        return None
 
 
 def _dangers(space: str, unit: str, change: str, before: Any, after: Any,
