@@ -23,7 +23,7 @@ from typing import Annotated, Optional
 import typer
 import typer.core
 
-from generator import __version__, durations, functions, output
+from generator import __version__, durations, functions, markdown, output
 from generator.config import Project, default_repo, find_config, load_project
 from generator.kubectl import Kubectl
 from generator.errors import ConfigError, GitopsError, StaleError
@@ -107,6 +107,17 @@ FilterOpt = Annotated[Optional[str], typer.Option(
     show_default=False)]
 LabelOpt = Annotated[Optional[list[str]], typer.Option(
     "--label", help="KEY=VALUE, repeatable.", show_default=False)]
+
+
+PreviewOutputOpt = Annotated[Optional[str], typer.Option(
+    "-o", "--output", help="table, json, yaml, or markdown: one pull-request comment (starts "
+    "with <!-- gitops-preview -->, at most 65,536 characters).", show_default=False)]
+FullReportOpt = Annotated[Optional[Path], typer.Option(
+    "--full-report", help="Also write the whole report, as markdown (up to 1 MiB, a job "
+    "summary's limit), to this file: what a truncated comment points at.", show_default=False)]
+LinkOpt = Annotated[Optional[str], typer.Option(
+    "--link", help="Where readers find the full report (e.g. the CI run's URL): the "
+    "markdown comment links to it.", show_default=False)]
 
 
 @dataclass
@@ -294,8 +305,11 @@ def render(
     changeset: ChangesetOpt = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Write nothing; report per space the units added, changed and removed "
-        "and their fields, conflicts with local edits, danger flags, and the diffs.")] = False,
-    output_format: OutputOpt = None,
+        "and their fields, conflicts with local edits, what the schema and the secret guard "
+        "find (exit 1 if anything), danger flags, and the diffs.")] = False,
+    full_report: FullReportOpt = None,
+    link: LinkOpt = None,
+    output_format: PreviewOutputOpt = None,
 ) -> None:
     """Render the base from templates and derive every environment and region space.
 
@@ -313,15 +327,20 @@ def render(
       gitops render --check              # in CI: exit 1 if someone forgot to render
 
       gitops render --dry-run -o json    # in a PR: what would change, danger flags; writes nothing
+
+      gitops render --dry-run -o markdown --full-report full.md > comment.md   # a PR comment
     """
     g = _globals(ctx)
     project = g.project()
     if dry_run:
-        store = g.store(project)
+        fmt = _preview_format(g, output_format)
         with output.progress("rendering spaces (dry run)") as progress:
-            plan = render_op.plan(project, store, _prefer(prefer), progress)
-        _preview(preview_op.preview(plan, store, project.allow), g.fmt(output_format))
+            previewed = render_op.dry_run(project, g.repo_path(project), _prefer(prefer), progress)
+        _preview(previewed, fmt, full_report, link)
         return
+    if full_report or link or (output_format or "").lower() == "markdown":
+        raise typer.BadParameter("-o markdown, --full-report and --link go with --dry-run",
+                                 param_hint="'--dry-run'")
     if check:
         stale = render_op.check(project, g.store(project))
         if stale:
@@ -368,9 +387,61 @@ def lint(
         raise typer.Exit(1)
 
 
-def _preview(shown: preview_op.Preview, fmt: str) -> None:
-    if _emitted(shown.data(), fmt):
-        return
+@app.command()
+def preview(
+    ctx: typer.Context,
+    base: Annotated[str, typer.Option(
+        "--base", help="The commit the change starts from: main, a commit, a tag.",
+        show_default=False)],
+    head: Annotated[str, typer.Option(
+        "--head", help="The commit with the change: a changeset branch (changeset/NAME), a "
+        "pull request's branch.")] = "HEAD",
+    full_report: FullReportOpt = None,
+    link: LinkOpt = None,
+    output_format: PreviewOutputOpt = None,
+) -> None:
+    """What the commits from --base to --head of the manifests repo change, for a review.
+
+    For a changeset branch or a hand-made pull request against main: per space the units
+    added, changed and removed and their fields, the local overrides introduced or removed,
+    danger flags (prune, immutable fields, replicas 0, namespace moves), what the schema and
+    the secret guard find in --head (exit 1 if anything), and the diffs. Reads only.
+
+      gitops preview --base main --head changeset/market-data-v2
+
+      gitops preview --base origin/main -o markdown > comment.md
+    """
+    g = _globals(ctx)
+    fmt = _preview_format(g, output_format)
+    _preview(preview_op.compare(g.store(), base, head), fmt, full_report, link)
+
+
+def _preview_format(g: Globals, local: Optional[str]) -> str:
+    chosen = (local or g.output or "table").lower()
+    return chosen if chosen == "markdown" else g.fmt(chosen)
+
+
+def _preview(shown: preview_op.Preview, fmt: str, full_report: Optional[Path] = None,
+             link: Optional[str] = None) -> None:
+    """Print a preview; exit 1 (after printing) when the schema or the secret guard found
+    something, as render would refuse it."""
+    data = shown.data()
+    if full_report is not None:
+        text = markdown.render(data, markdown.SUMMARY_LIMIT, link, rows=None)
+        try:
+            full_report.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise GitopsError(f"--full-report {full_report}: cannot write ({e.strerror})",
+                              "give a file in a directory that exists and is writable") from e
+    if fmt == "markdown":
+        sys.stdout.write(markdown.render(data, markdown.COMMENT_LIMIT, link))
+    elif not _emitted(data, fmt):
+        _preview_tables(shown)
+    if shown.findings:
+        raise typer.Exit(1)
+
+
+def _preview_tables(shown: preview_op.Preview) -> None:
     output.table([{"space": k, **v} for k, v in shown.spaces().items()], [
         ("SPACE", lambda r: r["space"]), ("ADDED", lambda r: r["added"]),
         ("CHANGED", lambda r: r["changed"]), ("REMOVED", lambda r: r["removed"])], "nothing would change")
@@ -383,10 +454,24 @@ def _preview(shown: preview_op.Preview, fmt: str) -> None:
             ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
             ("UPSTREAM", lambda r: r["upstream"]), ("LOCAL", lambda r: r["local"]),
             ("KEPT", lambda r: r["kept"])], "")
+    if shown.overrides:
+        output.table(shown.overrides, [
+            ("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
+            ("FIELD", lambda r: r["field"]), ("OVERRIDE", lambda r: r["change"]),
+            ("BEFORE", lambda r: r["before"]), ("AFTER", lambda r: r["after"])], "")
+    if shown.findings:
+        output.table([f.data() for f in shown.findings], [
+            ("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
+            ("FIELD", lambda r: r["path"]), ("RULE", lambda r: r["rule"]),
+            ("PROBLEM", lambda r: r["message"])], "")
     for change in shown.units:
         output.stdout.out(change.diff, end="", highlight=False)
-    output.info(f"dry run: {mutation.counted(len(shown.units), 'unit')} would change, "
-                f"{mutation.counted(len(shown.dangers), 'danger flag')}; nothing written")
+    refused = f", {mutation.counted(len(shown.findings), 'problem')} (render would refuse)" \
+        if shown.findings else ""
+    changes, written = ("would change", "; nothing written") if shown.title == "render" else ("changed", "")
+    output.info(f"{'dry run' if shown.title == 'render' else shown.title}: "
+                f"{mutation.counted(len(shown.units), 'unit')} {changes}, "
+                f"{mutation.counted(len(shown.dangers), 'danger flag')}{refused}{written}")
 
 
 # --- space -------------------------------------------------------------------------------

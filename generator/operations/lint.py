@@ -37,6 +37,15 @@ class Problem:
         return {"space": self.space, "unit": self.unit, "path": self.path, "rule": self.rule,
                 "message": self.message}
 
+    @classmethod
+    def secret(cls, finding: guard.Finding) -> Problem:
+        """The secret guard's finding (its value masked)."""
+        return cls(finding.space, finding.unit, finding.path, finding.rule, finding.what())
+
+    @classmethod
+    def schema(cls, ref: UnitRef, message: str) -> Problem:
+        return cls(ref.space, ref.unit, "(schema)", "schema", message)
+
 
 def lint(fleet: Fleet, space_glob: str = "*", allowed: Sequence[guard.Allowed] | None = None,
          edited_only: bool = False, progress: Progress | None = None) -> tuple[list[Problem], int]:
@@ -57,18 +66,24 @@ def lint(fleet: Fleet, space_glob: str = "*", allowed: Sequence[guard.Allowed] |
     return problems, len(refs)
 
 
+def check_units(fleet: Fleet, refs: Sequence[UnitRef], allowed: Sequence[guard.Allowed]) -> list[Problem]:
+    """The problems of these units as ``fleet`` has them (a unit with no file: none)."""
+    validator = SchemaValidator(fleet.settings.kubernetes_version)
+    return [problem for ref in refs if state.unit_path(ref) in fleet.blobs
+            for problem in _check(fleet, ref, validator, allowed)]
+
+
 def _check(fleet: Fleet, ref: UnitRef, validator: SchemaValidator,
            allowed: Sequence[guard.Allowed]) -> list[Problem]:
     try:
         data = yamlio.load(fleet.text(ref), state.unit_path(ref))
     except GitopsError as e:
         return [Problem(ref.space, ref.unit, "(file)", "yaml", e.message)]
-    found = [Problem(ref.space, ref.unit, f.path, f.rule, f.what())
-             for f in guard.scan(data, ref.space, ref.unit, allowed)]
+    found = [Problem.secret(f) for f in guard.scan(data, ref.space, ref.unit, allowed)]
     try:
         validator.validate(data, str(ref))
     except GitopsError as e:
-        found.append(Problem(ref.space, ref.unit, "(schema)", "schema", e.message))
+        found.append(Problem.schema(ref, e.message))
     return found
 
 

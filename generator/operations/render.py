@@ -9,6 +9,7 @@ with what changed: an untouched space is recognised from its record's fingerprin
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from generator import render as rendering
 from generator import state, yamlio
 from generator.config import Project
 from generator.model import Space, SpaceSpec, UnitRef, UnitState
-from generator.operations import lint, mutation
+from generator.operations import lint, mutation, preview, select
 from generator.operations.repo import Fleet
 from generator.operations.sync import Engine, Plan, order, space_inputs
 from generator.store import Store, blob_id
@@ -183,6 +184,35 @@ def plan(project: Project, store: Store, prefer: str = "local",
          progress: Progress | None = None) -> Plan:
     """Compute what a render would change, without writing anything."""
     return _Render(project, Fleet.load(store), prefer, progress).run()
+
+
+def dry_run(project: Project, repo: Path, prefer: str = "local",
+            progress: Progress | None = None) -> preview.Preview:
+    """``render --dry-run``: what render would do to the repo at ``repo``, nothing written.
+    Every problem the schema and the secret guard find is reported (render stops at the
+    first), those of the units a person made included (as ``render --check`` checks them). A
+    repo that does not exist yet is previewed as its first render."""
+    if Store.exists(repo):
+        return _dry_run(project, Store.open(repo), prefer, progress)
+    with tempfile.TemporaryDirectory(prefix="gitops-dry-run-") as empty:
+        store = Store.open(Path(empty), create=True)
+        try:
+            return _dry_run(project, store, prefer, progress)
+        finally:
+            store.close()
+
+
+def _dry_run(project: Project, store: Store, prefer: str, progress: Progress | None) -> preview.Preview:
+    fleet = Fleet.load(store)
+    render = _Render(project, fleet, prefer, progress)
+    found: list[lint.Problem] = []
+    render.engine.findings = found
+    plan = render.run()
+    edited, _ = lint.lint(fleet, allowed=project.allow, edited_only=True)
+    unplanned = [p for p in edited if state.unit_path(UnitRef(p.space, p.unit)) not in plan.changes]
+    engine = render.engine
+    return preview.preview(plan, store, project.allow, found + unplanned,
+                           lambda name: engine.has_space(name) and select.critical(engine.space(name)))
 
 
 def check(project: Project, store: Store) -> list[str]:

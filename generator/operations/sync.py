@@ -23,8 +23,9 @@ from typing import Any
 
 from generator import __version__, guard, merge, state, yamlio
 from generator import overlay as overlays
-from generator.errors import GitopsError, NotFoundError
+from generator.errors import GitopsError, NotFoundError, SchemaError
 from generator.model import Conflict, Overlay, Space, Target, UnitRef, UnitState
+from generator.operations.lint import Problem
 from generator.operations.repo import Fleet
 from generator.schema import SchemaValidator
 from generator.store import blob_id
@@ -106,6 +107,9 @@ class Engine:
         self._recheck: set[str] = set()  # spaces where a unit may now be another's object
         self._removed: set[UnitRef] = set()
         self.records: dict[str, Space] = {}  # spaces as this plan leaves them
+        # A list (a dry run's): the secret guard's and the schema's problems are collected
+        # here and planning goes on; None: the first one raises.
+        self.findings: list[Problem] | None = None
 
     # --- reading, as the plan leaves things -----------------------------------------------
 
@@ -194,7 +198,11 @@ class Engine:
             found = guard.scan(data, ref.space, ref.unit)
             if not found and key:
                 self._clean.add(key)
-        guard.refuse(guard.unallowed(found, self.allowed))
+        refused = guard.unallowed(found, self.allowed)
+        if self.findings is None:
+            guard.refuse(refused)
+        else:
+            self.findings += [Problem.secret(f) for f in refused]
         self._last_guarded = (data, ref, not found)
         return not found
 
@@ -205,7 +213,13 @@ class Engine:
         key = _shape_key(data)
         self.check_secrets(data, ref, key)
         if not key or key not in self._valid:
-            self.validator.validate(data, str(ref))
+            try:
+                self.validator.validate(data, str(ref))
+            except SchemaError as e:
+                if self.findings is None:
+                    raise
+                self.findings.append(Problem.schema(ref, e.message))
+                return
             if key:
                 self._valid.add(key)
 

@@ -17,7 +17,8 @@ def dry(cli: Cli) -> dict:
 
 
 def test_nothing_to_do(rendered: Cli) -> None:
-    assert dry(rendered) == {"spaces": {}, "units": [], "conflicts": [], "dangers": []}
+    assert dry(rendered) == {"title": "render", "spaces": {}, "productionSpaces": [], "units": [],
+                             "conflicts": [], "dangers": [], "findings": [], "overrides": []}
     assert "nothing would change" in rendered.ok("render", "--dry-run").err
 
 
