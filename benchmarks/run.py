@@ -184,6 +184,57 @@ def gitops_render_check(fleet: Fleet) -> list[Row]:
     return verdict("gitops.render.check", "gitops render --check", seconds, problem, "exit 0")
 
 
+def _edited(path: Path, old: str, new: str) -> str:
+    """Change ``old`` to ``new`` once in ``path``; return the text as it was, to put back."""
+    text = path.read_text()
+    if old not in text:
+        raise BenchmarkError(f"{path}: {old!r} not found")
+    path.write_text(text.replace(old, new, 1))
+    return text
+
+
+def gitops_dry_run_one_field(fleet: Fleet) -> list[Row]:
+    """One region's trade-service replicas edited, then `render --dry-run -o markdown`: the pull
+    request's preview, end to end; it must name the unit and write nothing. The edit is undone."""
+    region = fleet.config / "regions" / "r0002.yaml"
+    line = next(ln for ln in region.read_text().splitlines() if ln.startswith("  trade-service: "))
+    text = _edited(region, line, f"  trade-service: {int(line.split(': ')[1]) % 9 + 1}")
+    head = git_out(fleet, "rev-parse", "HEAD")
+    try:
+        seconds, spread = median_of([gitops(fleet, "render", "--dry-run", "-o", "markdown")[0]
+                                     for _ in range(fleet.repeat)])
+        _, proc = gitops(fleet, "render", "--dry-run", "-o", "markdown")
+    finally:
+        region.write_text(text)
+    space = f"{fleet.project}-prod-r0002"
+    problem = None
+    if f"<code>{space}</code>: 1 changed" not in proc.stdout or git_out(fleet, "rev-parse", "HEAD") != head:
+        problem = f"expected a comment naming {space}/trade-service and no commit"
+    return verdict("gitops.render.dry-run.one-field", "gitops render --dry-run -o markdown (one field)",
+                   seconds, problem, f"{len(proc.stdout):,} characters of comment; {spread}")
+
+
+def gitops_dry_run_base_change(fleet: Fleet) -> list[Row]:
+    """A base change that reaches every region (trade-service's image repository in the
+    templates' values), previewed as a comment: its size must stay under GitHub's 65,536
+    characters however many regions it touches; the full report goes to a file. Undone after."""
+    values = fleet.config / "templates" / "values.yaml"
+    text = _edited(values, "    image: traderx/trade-service\n", "    image: traderx/trade-service-next\n")
+    full = fleet.root / "preview-full.md"
+    try:
+        seconds, proc = gitops(fleet, "render", "--dry-run", "-o", "markdown", "--full-report", str(full))
+    finally:
+        values.write_text(text)
+    size, full_size = len(proc.stdout), len(full.read_text())
+    problem = None
+    if size > 65_536 or "traderx/trade-service-next" not in proc.stdout:
+        problem = f"comment of {size:,} characters (limit 65,536), or the change is not in it"
+    truncated = "truncated" if "**Truncated**" in proc.stdout else "whole"
+    return verdict("gitops.render.dry-run.base-change", "gitops render --dry-run -o markdown (base change, all regions)",
+                   seconds, problem, f"comment {size:,} characters ({truncated}), full report "
+                   f"{full_size:,} characters; {fleet.n + 3} spaces changed")
+
+
 def gitops_one_region_render(fleet: Fleet) -> list[Row]:
     """One region's replicas edited, then `gitops render`: one commit of exactly that unit and
     its space record, in a time that must not grow with the size of the fleet."""
@@ -403,6 +454,8 @@ MEASUREMENTS: list[Measurement] = [
     gitops_first_render,
     gitops_noop_render,
     gitops_render_check,
+    gitops_dry_run_one_field,
+    gitops_dry_run_base_change,
     gitops_one_region_render,
     gitops_upgrade_all,
     kustomize_tree,
@@ -429,6 +482,7 @@ SUMMARY = [
     ("gitops no-op render", "gitops.render.noop"),
     ("gitops render --check", "gitops.render.check"),
     ("gitops render, one region edited", "gitops.render.one-region"),
+    ("gitops render --dry-run -o markdown, one field", "gitops.render.dry-run.one-field"),
     ("gitops upgrade, one base field", "gitops.upgrade.one-base-field"),
     ("gitops unit list --where", "gitops.query.where"),
     ("gitops run set-image-reference, all", "gitops.run.set-image-reference"),
