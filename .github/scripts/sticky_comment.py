@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from urllib.parse import quote
 
 MARKER = "<!-- gitops-preview -->"
 LIMIT = 65_536  # GitHub's limit for a comment's body, in characters
@@ -42,7 +43,8 @@ def pull_request(repo: str) -> str | None:
     if number:
         return number
     owner, branch, sha = (os.environ.get(k, "") for k in ("HEAD_OWNER", "HEAD_BRANCH", "HEAD_SHA"))
-    for pr in pages(f"repos/{repo}/pulls?state=open&head={owner}:{branch}&per_page=100"):
+    head = quote(f"{owner}:{branch}", safe=":")
+    for pr in pages(f"repos/{repo}/pulls?state=open&head={head}&per_page=100"):
         if pr.get("head", {}).get("sha") == sha:
             return str(pr["number"])
     return None
