@@ -355,6 +355,12 @@ def render(
             g.fmt(output_format), "rendered")
 
 
+# A lint problem's columns (lint, and a preview's findings).
+PROBLEM_COLUMNS = [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
+                   ("FIELD", lambda r: r["path"]), ("RULE", lambda r: r["rule"]),
+                   ("PROBLEM", lambda r: r["message"])]
+
+
 @app.command()
 def lint(
     ctx: typer.Context,
@@ -379,9 +385,7 @@ def lint(
         problems, checked = lint_op.lint(g.fleet(), space, progress=progress)
     rows = [p.data() for p in problems]
     if not _emitted({"checked": checked, "problems": rows}, fmt):
-        output.table(rows, [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
-                            ("FIELD", lambda r: r["path"]), ("RULE", lambda r: r["rule"]),
-                            ("PROBLEM", lambda r: r["message"])], "")
+        output.table(rows, PROBLEM_COLUMNS, "")
         output.info(f"{mutation.counted(len(problems), 'problem')} in {mutation.counted(checked, 'unit')}")
     if problems:
         raise typer.Exit(1)
@@ -460,10 +464,7 @@ def _preview_tables(shown: preview_op.Preview) -> None:
             ("FIELD", lambda r: r["field"]), ("OVERRIDE", lambda r: r["change"]),
             ("BEFORE", lambda r: r["before"]), ("AFTER", lambda r: r["after"])], "")
     if shown.findings:
-        output.table([f.data() for f in shown.findings], [
-            ("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
-            ("FIELD", lambda r: r["path"]), ("RULE", lambda r: r["rule"]),
-            ("PROBLEM", lambda r: r["message"])], "")
+        output.table([f.data() for f in shown.findings], PROBLEM_COLUMNS, "")
     for change in shown.units:
         output.stdout.out(change.diff, end="", highlight=False)
     refused = f", {mutation.counted(len(shown.findings), 'problem')} (render would refuse)" \
