@@ -2,7 +2,9 @@
 
 Reads and checks the generator's input (docs/configuration.md) and derives the spaces it
 defines: their names, labels, targets, overlays and fingerprints. It reads files of the config
-dir and nothing else; it does not render templates or touch the manifests repo.
+dir and nothing else (besides a cache of parsed config files under ~/.cache/gitops, keyed by
+their content: never read as the truth); it does not render templates or touch the manifests
+repo.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, query, yamlio
+from generator import __version__, query, state, yamlio
 from generator.errors import ConfigError, GitopsError
 from generator.guard import Allowed, parse_allow
 from generator.model import Overlay, SpaceSpec, Target, check_name
@@ -207,7 +209,7 @@ def load_project(root: Path) -> Project:
     settings = _read_yaml(root / CONFIG_FILE, root)
     _check_keys(settings, _SETTINGS, CONFIG_FILE)
     project = check_name("project", str(settings.get("project") or "traderx"))
-    version = str(settings.get("kubernetesVersion") or "1.32")
+    version = str(settings.get("kubernetesVersion") or state.DEFAULT_KUBERNETES)
     repo = default_repo(root)
 
     templates_dir = root / "templates"

@@ -108,7 +108,6 @@ def _parser() -> Lark:
 
 METADATA = ("Slug", "Space.Slug", "Space.Labels.<key>", "Labels.<key>", "Data", "UpstreamSpace",
             "Revision")
-_MISSING = object()
 
 Getter = Callable[[Unit], list[Any]]
 Predicate = Callable[[Unit], bool]

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import git
@@ -79,6 +80,11 @@ class Commit:
     author: str
     email: str
     message: str
+
+    @property
+    def iso_time(self) -> str:
+        """The author time, ISO 8601 in UTC: how every listing shows a commit's time."""
+        return datetime.fromtimestamp(self.time, timezone.utc).isoformat()
 
 
 @dataclass(frozen=True)

@@ -248,16 +248,12 @@ def dump(data: Any) -> str:
 # --- the round-trip path --------------------------------------------------------------------
 
 
-_STR = "tag:yaml.org,2002:str"
-_RESOLVER = yaml.resolver.Resolver()
-
-
 def _reads_as_other_than_string(event: Any) -> bool:
     """A string scalar that a YAML 1.1 reader (PyYAML, kubectl) would take for something else."""
     tag = getattr(event, "tag", None)
-    if tag not in (None, _STR) or not isinstance(event.value, str):
+    if tag not in (None, _STR_TAG) or not isinstance(event.value, str):
         return False
-    return bool(_RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False)) != _STR)  # type: ignore[no-untyped-call]
+    return bool(_RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False)) != _STR_TAG)  # type: ignore[no-untyped-call]
 
 
 def layout(text: str) -> tuple[int, int, int]:

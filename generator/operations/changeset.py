@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from generator import state, trailers
 from generator.errors import GitopsError, NotFoundError, RepoError
 from generator.model import Conflict, check_name
 from generator.operations import mutation, threeway
+from generator.operations.repo import settings
 from generator.operations.sync import Plan
 from generator.store import Commit, Store
 
@@ -156,7 +156,7 @@ def _summary(store: Store, opened: Opened,
         "status": status,
         "reason": opening.reason if opening else None,
         "openedBy": f"{first.author} <{first.email}>" if first else None,
-        "opened": _iso(first.time) if first else None,
+        "opened": first.iso_time if first else None,
         "base": opened.base,
         "tip": opened.tip,
         "edits": len(opened.edits),
@@ -176,23 +176,19 @@ def show(store: Store, name: str) -> dict[str, Any]:
     """One changeset: its summary, its edits (commits) and the diff of every unit it changes."""
     opened = _open(store, name)
     changed = store.changed(opened.base, opened.tip, state.SPACES_DIR)
-    allowed = mutation.settings(store).allow
+    allowed = settings(store).allow
     diffs = [mutation.unit_diff(path, store.read_blob(before) if before else None,
                                 store.read_blob(after) if after else None, allowed)
              for path, (before, after) in sorted(changed.items())]
     edits = []
     for commit in opened.edits:
         change = trailers.parse(commit.message)
-        edits.append({"commit": commit.id, "time": _iso(commit.time),
+        edits.append({"commit": commit.id, "time": commit.iso_time,
                       "author": f"{commit.author} <{commit.email}>",
                       "operation": change.operation if change else None,
                       "message": commit.message.splitlines()[0] if commit.message else "",
                       "reason": change.reason if change else None})
     return {**_summary(store, opened, changed), "commits": edits, "diff": "".join(diffs)}
-
-
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
 
 
 # --- apply ---------------------------------------------------------------------------------
@@ -214,7 +210,7 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
         opened = _open(store, name)
         if store.head() is None:
             raise RepoError(f"{store.root} has no commit yet", "run `gitops render` first")
-        plan = threeway.carry(store, opened.base, opened.tip, mutation.kubernetes_version(store))
+        plan = threeway.carry(store, opened.base, opened.tip, settings(store).kubernetes_version)
         if plan.conflicts:
             raise ChangesetConflict(
                 f"changeset {name}: {mutation.counted(len(plan.conflicts), 'conflict')} with what "
@@ -224,7 +220,7 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
         if dry_run:
             if gate is not None and plan.changes:
                 gate(store, store.prepare(plan.changes, f"changeset {name} (dry run)", author), True)
-            return mutation.Outcome(None, plan, dry_run=True, store=store)
+            return mutation.Outcome(None, plan, dry_run=True)
         opening = opened.opening
         why = reason or (opening.reason if opening else None)
         edits = "\n".join(f"edit {c.id[:10]} {c.author} <{c.email}>: {c.message.splitlines()[0]}"
@@ -240,7 +236,7 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
         if commit is None:  # nothing to land (already merged, or no edits): just close it
             store.update_refs(moves, f"changeset {name}: closed")
         _forget(store, name)
-        return mutation.Outcome(commit, plan, store=store)
+        return mutation.Outcome(commit, plan)
 
 
 def landed(store: Store, name: str) -> tuple[Commit, str]:

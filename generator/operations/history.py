@@ -46,10 +46,6 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def _iso(commit: Commit) -> str:
-    return datetime.fromtimestamp(commit.time, timezone.utc).isoformat()
-
-
 def _first_line(commit: Commit) -> str:
     return commit.message.splitlines()[0] if commit.message.strip() else ""
 
@@ -70,7 +66,7 @@ def history(fleet: Fleet, space: str, unit: str) -> list[dict[str, Any]]:
         rows.append({
             "revision": number,
             "commit": commit.id,
-            "time": _iso(commit),
+            "time": commit.iso_time,
             "author": f"{commit.author} <{commit.email}>",
             "operation": change.operation if change else "git",
             "message": _first_line(commit),
@@ -116,7 +112,7 @@ def audit(store: Store, space: str | None = None, unit: str | None = None,
             continue
         if unit and not _names_unit(units, unit):
             continue
-        rows.append({"commit": commit.id, "time": _iso(commit), "author": who,
+        rows.append({"commit": commit.id, "time": commit.iso_time, "author": who,
                      "operation": operation, "spaces": spaces, "units": units,
                      "changeset": changeset, "reason": reason, "message": _first_line(commit)})
     if (space and not rows) or unit:

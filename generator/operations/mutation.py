@@ -21,7 +21,7 @@ from generator import guard, state, trailers, yamlio
 from generator.errors import GitopsError, NotFoundError, RepoError
 from generator.model import Conflict, check_name
 from generator.operations import select
-from generator.operations.repo import Fleet
+from generator.operations.repo import Fleet, settings
 from generator.operations.sync import Plan
 from generator.store import Store
 
@@ -34,7 +34,6 @@ class Outcome:
     commit: str | None  # None: nothing changed, or a dry run
     plan: Plan
     dry_run: bool = False
-    store: Store | None = None
     changeset: str | None = None  # the changeset the commit went to (main did not move)
     critical: tuple[str, ...] = ()  # spaces the plan touches that are production
 
@@ -48,20 +47,6 @@ class Outcome:
         prod = sum(space in self.critical for space in per)
         return (f"{counted(len(self.plan.units), 'unit')} in {counted(len(per), 'space')}"
                 + (f" ({prod} production)" if prod else "") + (f": {shown}" if shown else ""))
-
-
-def settings(store: Store) -> state.Settings:
-    """.gitops/settings.json at the store's commit (the defaults before the first render)."""
-    try:
-        text = store.read(state.SETTINGS)
-    except RepoError:  # no render yet
-        return state.Settings()
-    return state.load_settings(text)
-
-
-def kubernetes_version(store: Store) -> str:
-    """The schema version the repo was rendered for (.gitops/settings.json)."""
-    return settings(store).kubernetes_version
 
 
 def check_clean(store: Store) -> None:
@@ -131,7 +116,7 @@ def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
         plan = build(fleet)
         if dry_run:
             critical = tuple(s for s in plan.spaces if s in fleet.spaces and select.critical(fleet.spaces[s]))
-            return Outcome(None, plan, dry_run=True, store=target, changeset=changeset, critical=critical)
+            return Outcome(None, plan, dry_run=True, changeset=changeset, critical=critical)
         change = trailers.Change(plan.summary or summary(plan), operation, tuple(plan.spaces),
                                  tuple(trailers.units_field(plan.units, plan.all_units)),
                                  reason, changeset, plan.restored)
@@ -139,7 +124,7 @@ def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
         outside = [p for p in plan.changes if not p.startswith((state.SPACES_DIR + "/", ".gitops/"))]
         commit = target.commit(plan.changes, trailers.message(change, body), author=author,
                                head_blobs=None if outside else fleet.blobs)
-        return Outcome(commit, plan, store=target, changeset=changeset)
+        return Outcome(commit, plan, changeset=changeset)
 
 
 def counted(n: int, word: str) -> str:

@@ -136,8 +136,7 @@ class Fleet:
     @functools.cached_property
     def settings(self) -> state.Settings:
         """.gitops/settings.json as of this commit (the defaults before the first render)."""
-        blob = self.blobs.get(state.SETTINGS)
-        return state.load_settings(None if blob is None else self.store.read_blob(blob))
+        return _settings(self.store, self.blobs.get(state.SETTINGS))
 
     def space(self, name: str) -> Space:
         """A space by name; unknown names get the list of known ones."""
@@ -183,3 +182,13 @@ class Fleet:
         if path not in self._data:
             self._data[path] = yamlio.load(self.text(ref), path)
         return self._data[path]
+
+
+def settings(store: Store) -> state.Settings:
+    """.gitops/settings.json as of the store's commit, without loading the fleet (the
+    defaults before the first render). The file's format is state.py's."""
+    return _settings(store, store.tree(state.SETTINGS).get(state.SETTINGS))
+
+
+def _settings(store: Store, blob: str | None) -> state.Settings:
+    return state.load_settings(None if blob is None else store.read_blob(blob))
