@@ -220,23 +220,9 @@ def overridden(origin: Any, update: Any, local: Any, path: str = "") -> list[Con
     """
     if origin is update or (origin == update and not isinstance(origin, (bool, int, float))):
         return []  # Python's own comparison: fast, and exact but for a number against a bool
-    if isinstance(origin, dict) and isinstance(update, dict) and isinstance(local, dict):
-        out: list[Conflict] = []
-        for key in list(origin) + [k for k in update if k not in origin]:
-            out += overridden(origin.get(key, MISSING), update.get(key, MISSING),
-                              local.get(key, MISSING), f"{path}.{key}" if path else str(key))
-        return out
-    if isinstance(origin, list) and isinstance(update, list) and isinstance(local, list):
-        ident = identity(origin, update, local)
-        if ident is not None and _unique(ident, origin, update, local):
-            old = {ident(e): e for e in origin}
-            new = {ident(e): e for e in update}
-            mine = {ident(e): e for e in local}
-            out = []
-            for key in list(old) + [k for k in new if k not in old]:
-                out += overridden(old.get(key, MISSING), new.get(key, MISSING), mine.get(key, MISSING),
-                                  f"{path}[{_describe(key)}]")
-            return out
+    children = _aligned((origin, update, local), path, keyed_by=2)
+    if children is not None:
+        return [c for sub, (o, u, d) in children for c in overridden(o, u, d, sub)]
     if _same(local, origin) or _same(local, update):
         return []
     return [Conflict(path or ".", _plain(origin), _plain(update), _plain(local), "local")]
@@ -248,6 +234,33 @@ def merge3_data(origin: Any, update: Any, local: Any,
     return merge3_walk.merge3_data(origin, update, local, prefer)
 
 
+def _aligned(values: tuple[Any, ...], path: str, keyed_by: int
+             ) -> list[tuple[str, tuple[Any, ...]]] | None:
+    """The one walk of this module: the children of ``values`` matched up, as (their path, one
+    child per value, MISSING where a value has none). Maps match by key; lists of maps by
+    their identity key (``identity``, unique in every list). The keys are those of the first
+    ``keyed_by`` values, in order of appearance. None: the values are not all maps, nor all
+    lists of maps with one identity (then each is a whole value).
+    """
+    if all(isinstance(v, dict) for v in values):
+        keyed: tuple[dict[Any, Any], ...] = values
+
+        def named(key: Any) -> str:
+            return f"{path}.{key}" if path else str(key)
+    elif all(isinstance(v, list) for v in values):
+        ident = identity(*values)
+        if ident is None or not _unique(ident, *values):
+            return None
+        keyed = tuple({ident(e): e for e in v} for v in values)
+
+        def named(key: Any) -> str:
+            return f"{path}[{_describe(key)}]"
+    else:
+        return None
+    keys = dict.fromkeys(k for mapping in keyed[:keyed_by] for k in mapping)
+    return [(named(k), tuple(m.get(k, MISSING) for m in keyed)) for k in keys]
+
+
 def diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     """Every field that differs, as (path, before, after), lists of maps by identity key.
 
@@ -256,21 +269,9 @@ def diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     """
     if _same(before, after):
         return []
-    if isinstance(before, dict) and isinstance(after, dict):
-        out: list[tuple[str, Any, Any]] = []
-        for key in list(before) + [k for k in after if k not in before]:
-            out += diff(before.get(key, MISSING), after.get(key, MISSING),
-                        f"{path}.{key}" if path else str(key))
-        return out
-    if isinstance(before, list) and isinstance(after, list):
-        ident = identity(before, after)
-        if ident is not None and _unique(ident, before, after):
-            old = {ident(e): e for e in before}
-            new = {ident(e): e for e in after}
-            out = []
-            for key in list(old) + [k for k in new if k not in old]:
-                out += diff(old.get(key, MISSING), new.get(key, MISSING), f"{path}[{_describe(key)}]")
-            return out
+    children = _aligned((before, after), path, keyed_by=2)
+    if children is not None:
+        return [d for sub, (b, a) in children for d in diff(b, a, sub)]
     return [(path or ".", _plain(before), _plain(after))]
 
 
@@ -282,20 +283,10 @@ def drift(desired: Any, live: Any, path: str = "") -> list[tuple[str, Any, Any]]
     >>> drift({"spec": {"replicas": 5}}, {"spec": {"replicas": 10, "paused": False}, "status": {}})
     [('spec.replicas', 5, 10)]
     """
-    if isinstance(desired, dict) and isinstance(live, dict):
-        out: list[tuple[str, Any, Any]] = []
-        for key, value in desired.items():
-            out += drift(value, live.get(key, MISSING), f"{path}.{key}" if path else str(key))
-        return out
+    children = _aligned((desired, live), path, keyed_by=1)
+    if children is not None:
+        return [d for sub, (want, have) in children for d in drift(want, have, sub)]
     if isinstance(desired, list) and isinstance(live, list):
-        ident = identity(desired, live)
-        if ident is not None and _unique(ident, desired, live):
-            found = {ident(e): e for e in live}
-            out = []
-            for element in desired:
-                key = ident(element)
-                out += drift(element, found.get(key, MISSING), f"{path}[{_describe(key)}]")
-            return out
         if len(desired) == len(live):
             return [d for i, (a, b) in enumerate(zip(desired, live)) for d in drift(a, b, f"{path}[{i}]")]
     if _same(desired, live) or (desired in ({}, []) and live is MISSING):
