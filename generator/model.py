@@ -7,8 +7,9 @@ is a plain ``dict`` (``Manifest``); a unit's text is a ``str``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.errors import InvalidNameError
 
@@ -161,3 +162,34 @@ class Conflict:
     local: Any
     chosen: str  # "local" or "upstream"
     ref: UnitRef | None = None
+
+
+# --- the order units go onto a cluster ------------------------------------------------------
+
+NO_ORDER = 99  # a unit without an order label goes last
+T = TypeVar("T")
+
+
+def apply_order(labels: Mapping[str, str]) -> int:
+    """The wave a unit goes onto its cluster in: its ``order`` label (namespace 0 ... ingress
+    9), NO_ORDER when it has none. The one ordering rule: apply, changeset deploys and
+    listings use it; deletions (prune) go the other way.
+
+    >>> apply_order({"order": "3"}), apply_order({}), apply_order({"order": "x"})
+    (3, 99, 99)
+    """
+    value = labels.get("order", "")
+    return int(value) if value.isdigit() else NO_ORDER
+
+
+def waves(items: Iterable[T], order: Callable[[T], int]) -> list[tuple[int, list[T]]]:
+    """``items`` grouped into waves by ``order``, lowest first; each wave keeps the items'
+    order. The one grouping: every wave is applied, then waited for, before the next.
+
+    >>> waves(["ns", "svc", "dep", "ing"], {"ns": 0, "svc": 2, "dep": 2, "ing": 9}.get)
+    [(0, ['ns']), (2, ['svc', 'dep']), (9, ['ing'])]
+    """
+    grouped: dict[int, list[T]] = {}
+    for item in items:
+        grouped.setdefault(order(item), []).append(item)
+    return sorted(grouped.items())

@@ -14,16 +14,17 @@ all-or-nothing form a changeset deploys with. Every cluster call goes through
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator import state
 from generator.errors import GitopsError
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
-from generator.model import UnitRef
+from generator.model import NO_ORDER, UnitRef, apply_order, waves
 from generator.operations.repo import Fleet
 from generator.operations.select import matched, select
 from generator.store import Store
@@ -83,6 +84,16 @@ class Report:
                 "notApplied": self.not_applied, "unchecked": self.unchecked,
                 "restored": self.restored, "failed": self.failed, "kubectlCalls": self.kubectl_calls}
 
+    @contextlib.contextmanager
+    def counting(self, kubectl: Kubectl) -> Iterator[None]:
+        """``kubectl_calls`` = the calls made inside, also when it raises (the report travels
+        with the error)."""
+        start = len(kubectl.calls)
+        try:
+            yield
+        finally:
+            self.kubectl_calls = len(kubectl.calls) - start
+
 
 class ApplyError(GitopsError):
     """An apply stopped part-way: the report says what was applied and what was not."""
@@ -92,14 +103,9 @@ class ApplyError(GitopsError):
         self.report = report
 
 
-def _order(labels: dict[str, str]) -> int:
-    value = labels.get("order", "")
-    return int(value) if value.isdigit() else 99
-
-
 def _live_order(obj: dict[str, Any]) -> int:
-    """The order an object was applied in (its annotation), 99 when it has none."""
-    return _order({"order": str(obj.get("metadata", {}).get("annotations", {}).get(ORDER, ""))})
+    """The order an object was applied in (its annotation; last when it has none)."""
+    return apply_order({"order": str(obj.get("metadata", {}).get("annotations", {}).get(ORDER, ""))})
 
 
 def desired(fleet: Fleet, space: str, unit: str | None = None, where: str | None = None,
@@ -115,7 +121,7 @@ def desired(fleet: Fleet, space: str, unit: str | None = None, where: str | None
         digest = hashlib.sha256(fleet.text(ref).encode()).hexdigest()[:20]
         meta = data.setdefault("metadata", {})
         meta.setdefault("labels", {})[SPACE_LABEL] = space
-        order = _order(record.units[ref.unit].labels)
+        order = apply_order(record.units[ref.unit].labels)
         meta.setdefault("annotations", {}).update({UNIT: ref.unit, HASH: digest, COMMIT: commit,
                                                    ORDER: str(order)})
         if data["kind"] != "Namespace" and not meta.get("namespace"):
@@ -199,36 +205,81 @@ def apply_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | No
     return reports
 
 
+@dataclass
+class Wave:
+    """One order group of a space: its units, and those of them to apply."""
+
+    order: int
+    items: list[Desired]
+    changed: list[Desired]
+
+
+@dataclass
+class SpacePlan:
+    """What ``apply`` of one space does, decided from one ``kubectl get`` before any change."""
+
+    space: str
+    context: str
+    items: list[Desired]
+    current: dict[tuple[str, str, str], Any]
+    waves: list[Wave]
+    prune: list[tuple[str, str, str]]  # objects whose unit left git, in deletion order
+
+
+def plan(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
+         where: str | None = None, filter_name: str | None = None, prune: bool = False,
+         only_changed: bool = True, only: set[str] | None = None) -> SpacePlan:
+    """Decide an apply of ``space`` (reads only): its units in waves, the ones the cluster
+    already has from this very content left out (unless not ``only_changed``), and with
+    ``prune`` the objects to delete. ``only`` restricts to those unit names."""
+    if prune and (unit or where or filter_name):
+        raise GitopsError("--prune works on a whole space", "drop --unit/--where/--filter, or --prune")
+    context = fleet.space(space).target.context
+    items = [d for d in desired(fleet, space, unit, where, filter_name)
+             if only is None or d.ref.unit in only]
+    current = live(kubectl, space, context, kinds(items))
+    planned = [Wave(order, group, [d for d in group if not only_changed or not d.applied(current)])
+               for order, group in waves(items, lambda d: d.order)]
+    going: list[tuple[str, str, str]] = []
+    if prune:
+        wanted = {d.key for d in items}
+        extra = [(key, obj) for key, obj in current.items()  # terminating: already going
+                 if key not in wanted and not obj.get("metadata", {}).get("deletionTimestamp")]
+        # the reverse of the apply order: an ingress before its services, a namespace last
+        extra.sort(key=lambda pair: -_live_order(pair[1]))
+        going = [key for key, _ in extra]
+    return SpacePlan(space, context, items, current, planned, going)
+
+
 def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
           where: str | None = None, filter_name: str | None = None, dry_run: bool = False,
           prune: bool = False, wait: bool = True, timeout: str = "60s",
           progress: Progress | None = None, only_changed: bool = True,
           only: set[str] | None = None) -> Report:
-    """Apply the selected units of ``space`` in order; see the module doc. ``only_changed``
-    False applies even units whose hash matches; ``only`` restricts to those unit names."""
-    if prune and (unit or where or filter_name):
-        raise GitopsError("--prune works on a whole space", "drop --unit/--where/--filter, or --prune")
-    record = fleet.space(space)
-    context = record.target.context
-    items = [d for d in desired(fleet, space, unit, where, filter_name)
-             if only is None or d.ref.unit in only]
+    """Apply the selected units of ``space`` in order (``plan``, then ``execute``); see the
+    module doc."""
     report = Report(space, fleet.store.head(), dry_run)
-    start = len(kubectl.calls)
-    current = live(kubectl, space, context, kinds(items))
-    groups: dict[int, list[Desired]] = {}
-    for d in items:
-        groups.setdefault(d.order, []).append(d)
-    for order in sorted(groups):
-        group = groups[order]
-        changed = [d for d in group if not only_changed
-                   or not d.applied(current)]
-        report.unchanged += [str(d.ref) for d in group if d not in changed]
+    with report.counting(kubectl):
+        execute(kubectl, plan(kubectl, fleet, space, unit, where, filter_name, prune, only_changed, only),
+                report, wait, timeout, progress)
+    return report
+
+
+def execute(kubectl: Kubectl, planned: SpacePlan, report: Report, wait: bool = True,
+            timeout: str = "60s", progress: Progress | None = None) -> None:
+    """Carry out ``planned``: each wave applied server-side (a dry run if the report is one),
+    then waited for; then the prunes. A wave the cluster refuses stops it with ApplyError,
+    saying what was and was not applied."""
+    dry_run, context = report.dry_run, planned.context
+    for wave in planned.waves:
+        report.unchanged += [str(d.ref) for d in wave.items if d not in wave.changed]
+        changed = wave.changed
         if not changed:
             continue
         if progress:
-            progress(f"order {order}: {', '.join(d.ref.unit for d in changed)}")
+            progress(f"order {wave.order}: {', '.join(d.ref.unit for d in changed)}")
         if dry_run:  # the server cannot check objects of a namespace this apply would create
-            unmade = _unmade(items, current)
+            unmade = _unmade(planned.items, planned.current)
             report.unchecked += [str(d.ref) for d in changed if d.key[1] in unmade]
             report.applied += [str(d.ref) for d in changed if d.key[1] in unmade]
             changed = [d for d in changed if d.key[1] not in unmade]
@@ -239,25 +290,16 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
             if wait and not dry_run:
                 _wait(kubectl, changed, context, timeout)
         except KubectlError as e:
-            report.failed = f"order {order} ({', '.join(d.ref.unit for d in changed)}): {e.message}"
-            report.not_applied = [str(d.ref) for o in sorted(groups) if o >= order for d in groups[o]
-                                  if str(d.ref) not in report.unchanged]
-            report.kubectl_calls = len(kubectl.calls) - start
-            raise ApplyError(f"apply of {space} stopped at order {order}: {e.message}",
+            report.failed = f"order {wave.order} ({', '.join(d.ref.unit for d in changed)}): {e.message}"
+            report.not_applied = [str(d.ref) for w in planned.waves if w.order >= wave.order
+                                  for d in w.items if str(d.ref) not in report.unchanged]
+            raise ApplyError(f"apply of {planned.space} stopped at order {wave.order}: {e.message}",
                              f"{len(report.applied)} unit(s) applied before it, "
                              f"{len(report.not_applied)} not applied; {e.hint}", report) from e
         report.applied += [str(d.ref) for d in changed]
-    if prune:
-        wanted = {d.key for d in items}
-        extra = [(key, obj) for key, obj in current.items()  # terminating: already going
-                 if key not in wanted and not obj.get("metadata", {}).get("deletionTimestamp")]
-        # the reverse of the apply order: an ingress before its services, a namespace last
-        extra.sort(key=lambda pair: -_live_order(pair[1]))
-        for (kind, namespace, name), _ in extra:
-            kubectl.run(_delete_args(kind, namespace, name, timeout, dry_run), context)
-            report.pruned.append(_shown(kind, namespace, name))
-    report.kubectl_calls = len(kubectl.calls) - start
-    return report
+    for kind, namespace, name in planned.prune:
+        kubectl.run(_delete_args(kind, namespace, name, timeout, dry_run), context)
+        report.pruned.append(_shown(kind, namespace, name))
 
 
 # --- all or nothing (changeset apply --deploy) ----------------------------------------------
@@ -276,6 +318,11 @@ class _Change:
     key: tuple[str, str, str]
     wanted: Desired | None  # None: it goes, its unit having left git
     before: dict[str, Any] | None
+
+    @property
+    def order(self) -> int:
+        """The wave it is applied in (a deletion: last; deletions go after the applies)."""
+        return self.wanted.order if self.wanted else NO_ORDER
 
     @property
     def label(self) -> str:
@@ -350,7 +397,15 @@ def apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef
     from its live state before, or deleted where it was not there) and ApplyError says so."""
     spaces = sorted({ref.space for ref in units})
     report = Report(", ".join(spaces), after.store.head(), dry_run)
-    start = len(kubectl.calls)
+    with report.counting(kubectl):
+        _apply_all(kubectl, before, after, units, spaces, report, wait, timeout, progress)
+    return report
+
+
+def _apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef], spaces: list[str],
+               report: Report, wait: bool, timeout: str, progress: Progress | None) -> None:
+    """Plan (the changes per space, one get each), check (a server-side dry run of all), then
+    execute wave by wave, putting everything back on a failure."""
     planned: dict[str, list[_Change]] = {}
     for space in spaces:
         planned[space] = _changes(kubectl, before, after, space, {r.unit for r in units if r.space == space}, report)
@@ -364,24 +419,17 @@ def apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef
         report.failed = f"dry run: {e.message}"
         report.not_applied = [c.label for changes in planned.values() for c in changes]
         report.commit = None  # it did not land
-        report.kubectl_calls = len(kubectl.calls) - start
         raise ApplyError(f"the cluster refuses the change: {e.message}",
                          f"nothing was applied (and nothing landed); {e.hint}", report) from e
-    if dry_run:
+    if report.dry_run:
         report.commit = None
         report.applied = [str(c.wanted.ref) for changes in planned.values() for c in changes if c.wanted]
         report.pruned = [_shown(*c.key) for changes in planned.values() for c in changes if c.wanted is None]
-        report.kubectl_calls = len(kubectl.calls) - start
-        return report
+        return
     done: list[_Change] = []
     try:
         for space, changes in planned.items():
-            groups: dict[int, list[_Change]] = {}
-            for c in changes:
-                if c.wanted:
-                    groups.setdefault(c.wanted.order, []).append(c)
-            for order in sorted(groups):
-                group = groups[order]
+            for order, group in waves((c for c in changes if c.wanted), lambda c: c.order):
                 wanted = [c.wanted for c in group if c.wanted]
                 if progress:
                     progress(f"{space} order {order}: {', '.join(d.ref.unit for d in wanted)}")
@@ -402,7 +450,6 @@ def apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef
         if progress:
             progress(f"{report.failed}; putting back {len(done)} object(s)")
         problems = _put_back(kubectl, done, timeout, report)
-        report.kubectl_calls = len(kubectl.calls) - start
         if problems:
             raise ApplyError(f"apply failed ({report.failed}) and {len(problems)} object(s) could not be "
                              f"put back: {'; '.join(problems)}",
@@ -411,8 +458,6 @@ def apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRef
             raise
         raise ApplyError(f"apply failed, every object put back as it was: {e.message}",
                          f"nothing landed in git; {e.hint}", report) from e
-    report.kubectl_calls = len(kubectl.calls) - start
-    return report
 
 
 @dataclass

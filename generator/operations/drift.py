@@ -72,7 +72,6 @@ def diff(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[int, str]:
 
 
 def fix_drift(kubectl: Kubectl, fleet: Fleet, space: str, timeout: str = "60s",
-              progress: deploy.Progress | None = None,
               rows: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], deploy.Report | None]:
     """``drift --fix``: the drifted units applied again (git wins); (the drift, the apply).
     ``rows``: the drift, when the caller has just looked."""
@@ -80,5 +79,4 @@ def fix_drift(kubectl: Kubectl, fleet: Fleet, space: str, timeout: str = "60s",
     if not rows:
         return rows, None
     units = {row["unit"] for row in rows}
-    return rows, deploy.apply(kubectl, fleet, space, timeout=timeout, progress=progress,
-                              only_changed=False, only=units)
+    return rows, deploy.apply(kubectl, fleet, space, timeout=timeout, only_changed=False, only=units)

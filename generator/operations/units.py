@@ -10,7 +10,7 @@ from typing import Any
 
 from generator import guard, merge, state, yamlio
 from generator.errors import GitopsError, NotFoundError
-from generator.model import Space, UnitRef, UnitState, check_name
+from generator.model import Space, UnitRef, UnitState, apply_order, check_name
 from generator.operations.repo import Fleet
 from generator.operations.select import select
 from generator.operations.sync import Engine, Plan, order
@@ -33,12 +33,7 @@ def list_units(fleet: Fleet, space_pattern: str = "*", where: str | None = None,
     """Every unit of every space matching the glob (and the clause), ordered by space, then
     Labels.order, then name."""
     rows = [summary(fleet, ref) for ref in select(fleet, space_pattern, None, where, filter_name)]
-
-    def order(row: dict[str, Any]) -> tuple[str, int, str]:
-        value = row["labels"].get("order", "")
-        return (row["space"], int(value) if value.isdigit() else 99, row["unit"])
-
-    return sorted(rows, key=order)
+    return sorted(rows, key=lambda row: (row["space"], apply_order(row["labels"]), row["unit"]))
 
 
 def get_unit(fleet: Fleet, space: str, unit: str) -> dict[str, Any]:
