@@ -27,7 +27,6 @@ import contextlib
 import errno
 import fcntl
 import getpass
-import hashlib
 import json
 import os
 import shutil
@@ -44,6 +43,7 @@ from pathlib import Path
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
+from generator.blobs import EMPTY_TREE, blob_id
 from generator.errors import LockedError, RepoError
 
 _UNKNOWN = object()
@@ -56,15 +56,6 @@ TEMP_DIR = "gitops-tmp"
 OLD_TEMP_SUFFIX = ".gitops-tmp"  # theirs: ``.<name>.gitops-tmp``, beside ``<name>``
 STAGING_REF = "refs/gitops/staging"
 ZERO = "0" * 40
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's id of the empty tree
-
-
-def blob_id(text: str) -> str:
-    """The git blob id of ``text`` (what ``git hash-object`` prints), without running git."""
-    data = text.encode()
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
-
-
 @dataclass
 class _Import:
     commit: str = ""

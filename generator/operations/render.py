@@ -22,7 +22,8 @@ from generator.model import Space, SpaceSpec, UnitRef, UnitState
 from generator.operations import lint, mutation, preview, select
 from generator.operations.repo import Fleet
 from generator.operations.sync import Engine, Plan, order, space_inputs
-from generator.store import Store, blob_id
+from generator.blobs import blob_id
+from generator.store import Store
 
 Progress = Callable[[int, int], None]
 

@@ -22,7 +22,7 @@ from generator.operations.history import revision
 from generator.operations.repo import Fleet
 from generator.operations.sync import Engine, Plan
 from generator.operations.units import dependents
-from generator.store import blob_id
+from generator.blobs import blob_id
 
 
 def plan_unit(fleet: Fleet, version: str, space: str, unit: str, number: int) -> Plan:

@@ -28,7 +28,7 @@ from generator.model import Conflict, Overlay, Space, Target, UnitRef, UnitState
 from generator.operations.lint import Problem
 from generator.operations.repo import Fleet
 from generator.schema import SchemaValidator
-from generator.store import blob_id
+from generator.blobs import blob_id
 
 Loader = Callable[[], Any]
 

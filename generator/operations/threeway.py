@@ -22,7 +22,8 @@ from generator import guard, merge, state, yamlio
 from generator.model import Conflict, UnitRef
 from generator.operations.sync import Plan
 from generator.schema import SchemaValidator
-from generator.store import Store, blob_id
+from generator.blobs import blob_id
+from generator.store import Store
 
 WHOLE = "(whole file)"
 

@@ -14,7 +14,7 @@ from generator.model import Space, UnitRef, UnitState, apply_order, check_name
 from generator.operations.repo import Fleet
 from generator.operations.select import select
 from generator.operations.sync import Engine, Plan, order
-from generator.store import blob_id
+from generator.blobs import blob_id
 
 
 def summary(fleet: Fleet, ref: UnitRef) -> dict[str, Any]:

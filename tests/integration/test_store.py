@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from generator.errors import RepoError
-from generator.store import JOURNAL, TEMP_DIR, Store, blob_id
+from generator.blobs import blob_id
+from generator.store import JOURNAL, TEMP_DIR, Store
 from tests.conftest import Cli
 
 
