@@ -8,7 +8,6 @@ with what changed: an untouched space is recognised from its record's fingerprin
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,7 +74,7 @@ class _Render:
                 continue
             source = f"{rendering.unit_template(unit)} (rendered)"
             data = yamlio.load(text, source)
-            self.engine.validate(data, ref)
+            self.engine.checks.validate(data, ref)
             # As the round-trip writer writes it, so that the first edit of the file is as small
             # as the tenth (no re-indented lists): unless it is exactly what was written last.
             if previous is None or blob_id(text) != previous.origin:
@@ -207,7 +206,7 @@ def _dry_run(project: Project, store: Store, prefer: str, progress: Progress | N
     fleet = Fleet.load(store)
     render = _Render(project, fleet, prefer, progress)
     found: list[lint.Problem] = []
-    render.engine.findings = found
+    render.engine.checks.findings = found
     plan = render.run()
     edited, _ = lint.lint(fleet, allowed=project.allow, edited_only=True)
     unplanned = [p for p in edited if state.unit_path(UnitRef(p.space, p.unit)) not in plan.changes]

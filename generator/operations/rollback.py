@@ -76,7 +76,7 @@ def plan_space(fleet: Fleet, version: str, space: str, to: str) -> Plan:
         if unit_state.upstream is not None:
             engine.require(unit_state.upstream, ref)
         data = then.data(ref)
-        engine.validate(data, ref)
+        engine.checks.validate(data, ref)
         engine.write(ref, text, blob_id(text), lambda data=data: data)  # type: ignore[misc]
         if unit_state.origin != blob_id(text):
             engine.plan.changes[state.origin_path(ref)] = then.store.read_blob(unit_state.origin)

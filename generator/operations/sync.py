@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import marshal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +22,10 @@ from typing import Any
 
 from generator import __version__, guard, merge, state, yamlio
 from generator import overlay as overlays
-from generator.errors import GitopsError, NotFoundError, SchemaError
+from generator.errors import GitopsError, NotFoundError
 from generator.model import Conflict, Overlay, Space, Target, UnitRef, UnitState
-from generator.operations.lint import Problem
+from generator.operations.checks import Checks
 from generator.operations.repo import Fleet
-from generator.schema import SchemaValidator
 from generator.blobs import blob_id
 
 Loader = Callable[[], Any]
@@ -83,33 +81,24 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # what else a person must hear (and the commit says)
 
 
-class Engine:
-    """Plans changes to one fleet; reads see the plan so far (an upgraded upstream included)."""
+class Draft:
+    """A plan being made for one fleet: its writes (each checked by ``checks``), and reads that
+    see them (an upgraded upstream included). Knows nothing of how a unit is made: ``Engine``."""
 
-    def __init__(self, fleet: Fleet, kubernetes_version: str, prefer: str = "local",
+    def __init__(self, fleet: Fleet, kubernetes_version: str,
                  allowed: Sequence[guard.Allowed] | None = None) -> None:
         self.fleet = fleet
-        self.prefer = prefer
-        self.allowed = fleet.settings.allow if allowed is None else tuple(allowed)
-        self._guarded: set[str] = set()  # blob ids the secret guard found nothing in
-        self._clean: set[bytes] = set()  # shape keys (_shape_key) the secret guard found nothing in
-        self._last_guarded: tuple[Any, UnitRef, bool] | None = None  # data checked last, for whom, clean
+        self.checks = Checks(kubernetes_version, fleet.settings.allow if allowed is None else allowed)
         self.plan = Plan()
-        self.validator = SchemaValidator(kubernetes_version)
         self.emitter = yamlio.Emitter()
-        self._valid: set[bytes] = set()
         self._planned: dict[UnitRef, tuple[str, Loader, str]] = {}  # blob, data, text
         self._parsed: dict[UnitRef, Any] = {}
-        self._old_upstreams: dict[str, Any] = {}
         self._lines = fleet.spaces.lines  # unit lines of records as read: rewritten as they were
         self._written: set[UnitRef] = set()
         self._touched: set[str] = set()
         self._recheck: set[str] = set()  # spaces where a unit may now be another's object
         self._removed: set[UnitRef] = set()
         self.records: dict[str, Space] = {}  # spaces as this plan leaves them
-        # A list (a dry run's): the secret guard's and the schema's problems are collected
-        # here and planning goes on; None: the first one raises.
-        self.findings: list[Problem] | None = None
 
     # --- reading, as the plan leaves things -----------------------------------------------
 
@@ -183,46 +172,6 @@ class Engine:
                 seen[key] = unit
         return self.plan
 
-    # --- checking ------------------------------------------------------------------------
-
-    def check_secrets(self, data: Any, ref: UnitRef, key: bytes | None = None) -> bool:
-        """The secret guard: raise (naming the field, masking the value) on a credential.
-        Data found clean up to namespace and label values (``key``) is checked for those alone.
-        Returns whether nothing at all was found (not even what the allow-list lets by)."""
-        if self._last_guarded is not None and self._last_guarded[0] is data and self._last_guarded[1] == ref:
-            return self._last_guarded[2]
-        key = _shape_key(data) if key is None else key
-        if key and key in self._clean:
-            found = guard.scan_metadata(data, ref.space, ref.unit)
-        else:
-            found = guard.scan(data, ref.space, ref.unit)
-            if not found and key:
-                self._clean.add(key)
-        refused = guard.unallowed(found, self.allowed)
-        if self.findings is None:
-            guard.refuse(refused)
-        else:
-            self.findings += [Problem.secret(f) for f in refused]
-        self._last_guarded = (data, ref, not found)
-        return not found
-
-    def validate(self, data: Any, ref: UnitRef) -> None:
-        """The secret guard, then the schema check; both skip data already found good up to
-        namespace and label values (the schema types both as free strings; they are what most
-        regions differ in)."""
-        key = _shape_key(data)
-        self.check_secrets(data, ref, key)
-        if not key or key not in self._valid:
-            try:
-                self.validator.validate(data, str(ref))
-            except SchemaError as e:
-                if self.findings is None:
-                    raise
-                self.findings.append(Problem.schema(ref, e.message))
-                return
-            if key:
-                self._valid.add(key)
-
     # --- writing into the plan -------------------------------------------------------------
 
     def touch(self, space: str) -> None:
@@ -235,8 +184,7 @@ class Engine:
         passes the secret guard, content copied unchanged from upstream included."""
         if self.blob(ref) == blob:
             return
-        if blob not in self._guarded and self.check_secrets(data(), ref):
-            self._guarded.add(blob)  # clean for anyone: an allowed finding is allowed per unit
+        self.checks.written(blob, data, ref)
         path = state.unit_path(ref)
         if path not in self.fleet.blobs and ref not in self._planned:
             self.recheck(ref.space)  # a new file: a new object in the space
@@ -291,6 +239,12 @@ class Engine:
             space = dataclasses.replace(space, fingerprint=self.space_inputs(space))
         self.record(space)
 
+    def space_inputs(self, space: Space) -> str:
+        """Everything a space's units are made from (see ``space_inputs``)."""
+        return space_inputs(space.overlay, space.labels, space.target, [
+            (u, s.upstream, self.blob(s.upstream) if s.upstream else None, s.labels)
+            for u, s in space.units.items()])
+
     def drop_space(self, name: str) -> None:
         for unit in self.space(name).units:
             self.remove(UnitRef(name, unit))
@@ -307,7 +261,15 @@ class Engine:
         elif path in self.fleet.blobs or self.plan.changes.get(path):
             self.plan.changes[path] = None
 
-    # --- the one mechanism -----------------------------------------------------------------
+
+class Engine(Draft):
+    """Plans changes to one fleet by the one mechanism (see the module doc)."""
+
+    def __init__(self, fleet: Fleet, kubernetes_version: str, prefer: str = "local",
+                 allowed: Sequence[guard.Allowed] | None = None) -> None:
+        super().__init__(fleet, kubernetes_version, allowed)
+        self.prefer = prefer
+        self._old_upstreams: dict[str, Any] = {}  # upstream blob -> data, as it was
 
     def reconcile(self, ref: UnitRef, previous: UnitState | None, generated: str,
                   generated_data: Loader, update: str | None = None) -> str:
@@ -329,7 +291,7 @@ class Engine:
         merged, conflicts = merge.merge3(origin_text, update, self.text(ref), self.prefer)
         self.plan.conflicts += [dataclasses.replace(c, ref=ref) for c in conflicts]
         merged_data = yamlio.load(merged, f"{ref} (merged)")
-        self.validate(merged_data, ref)
+        self.checks.validate(merged_data, ref)
         merged_blob = blob_id(merged)
         self.write(ref, merged, merged_blob, lambda: merged_data)
         self._keep_origin(ref, merged_blob, generated, generated_blob)
@@ -366,7 +328,7 @@ class Engine:
                     self.recheck(space.name)  # the overlay's patch renamed it
             if up.unit != unit:
                 data = overlays.rename(data, unit)  # a clone is its own object
-            self.validate(data, ref)
+            self.checks.validate(data, ref)
             text = self.emitter.dump(data)
             update = self._pinned(ref, previous, up_blob, data)
             generated = self.reconcile(ref, previous, text, lambda: data, update)
@@ -429,14 +391,8 @@ class Engine:
         merged, found = merge.merge3_data(old, new, marshal.loads(marshal.dumps(generated)), "upstream")
         self.plan.conflicts += [dataclasses.replace(c, ref=ref) for c in found
                                 if not c.path.startswith("metadata.")]
-        self.validate(merged, ref)
+        self.checks.validate(merged, ref)
         return self.emitter.dump(merged)
-
-    def space_inputs(self, space: Space) -> str:
-        """Everything a space's units are made from (see ``space_inputs``)."""
-        return space_inputs(space.overlay, space.labels, space.target, [
-            (u, s.upstream, self.blob(s.upstream) if s.upstream else None, s.labels)
-            for u, s in space.units.items()])
 
     def sync_space(self, space: Space, units: Iterable[str] | None = None,
                    force: bool = False, inputs: str | None = None) -> Space:
@@ -486,31 +442,13 @@ class Engine:
     def set_local(self, ref: UnitRef, text: str, unit_state: UnitState) -> None:
         """A local edit of ``ref``: checked, written, and its origin kept beside it."""
         data = yamlio.load(text, str(ref))
-        self.validate(data, ref)
+        self.checks.validate(data, ref)
         blob = blob_id(text)
         if self.blob(ref) is not None and object_id(data, "") != object_id(self._as_planned(ref), ""):
             self.recheck(ref.space)  # the edit made it another object
         self.write(ref, text, blob, lambda: data)
         generated = self.fleet.store.read_blob(unit_state.origin)
         self._keep_origin(ref, blob, generated, unit_state.origin)
-
-
-def _shape_key(data: Any) -> bytes:
-    """A manifest up to its namespace and metadata.labels values (b"" when it cannot be keyed)."""
-    metadata = data.get("metadata") if isinstance(data, dict) else None
-    shape = data
-    if isinstance(metadata, dict):
-        normal = dict(metadata)
-        if isinstance(normal.get("namespace"), str):
-            normal["namespace"] = ""
-        if isinstance(normal.get("labels"), dict):
-            normal["labels"] = {k: "" if isinstance(v, str) else v for k, v in normal["labels"].items()}
-        shape = {**data, "metadata": normal}
-    try:
-        # marshal version 2 writes no back-references: equal data, equal bytes.
-        return hashlib.sha1(marshal.dumps(shape, 2)).digest()  # noqa: S324 - a cache key
-    except ValueError:  # round-trip types marshal cannot hold: check every time
-        return b""
 
 
 def space_inputs(overlay: Overlay | None, labels: dict[str, str], target: Target,

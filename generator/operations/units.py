@@ -129,7 +129,7 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
         if not isinstance(data, dict) or not data.get("kind"):
             raise GitopsError(f"{unit}: the file is not a Kubernetes object (no kind)",
                               "give it apiVersion, kind and metadata.name")
-        engine.validate(data, ref)
+        engine.checks.validate(data, ref)
         blob = blob_id(text)
         engine.write(ref, text, blob, lambda: data)
         new = UnitState({**_environment(record), **(labels or {})}, None, blob, blob, local=True)

@@ -1,0 +1,97 @@
+"""What every unit a plan writes must pass: the secret guard, then the Kubernetes schema.
+
+One ``Checks`` per command: it remembers what it found good, so a fleet of units that differ
+only in their namespace and label values (1000 regions) is checked about once per shape; a blob
+the guard found nothing in is not checked again. Normally the first problem raises (and
+nothing is written); with ``findings`` set to a list (a dry run) every problem is collected
+there and planning goes on.
+
+Never writes anything, and never shows a secret's value (a finding carries it masked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from generator import guard
+from generator.errors import SchemaError
+from generator.model import UnitRef
+from generator.operations.lint import Problem
+from generator.schema import SchemaValidator
+
+
+class Checks:
+    def __init__(self, kubernetes_version: str, allowed: Sequence[guard.Allowed]) -> None:
+        self.allowed = tuple(allowed)
+        self.validator = SchemaValidator(kubernetes_version)
+        self.findings: list[Problem] | None = None  # a list: collect, do not raise
+        self._guarded: set[str] = set()  # blob ids the secret guard found nothing in
+        self._clean: set[bytes] = set()  # shape keys (_shape_key) the secret guard found nothing in
+        self._last: tuple[Any, UnitRef, bool] | None = None  # data checked last, for whom, clean
+        self._valid: set[bytes] = set()  # shape keys the schema found valid
+
+    def secrets(self, data: Any, ref: UnitRef, key: bytes | None = None) -> bool:
+        """The secret guard: raise (naming the field, masking the value) on a credential.
+        Data found clean up to namespace and label values (``key``) is checked for those alone.
+        Returns whether nothing at all was found (not even what the allow-list lets by)."""
+        if self._last is not None and self._last[0] is data and self._last[1] == ref:
+            return self._last[2]
+        key = _shape_key(data) if key is None else key
+        if key and key in self._clean:
+            found = guard.scan_metadata(data, ref.space, ref.unit)
+        else:
+            found = guard.scan(data, ref.space, ref.unit)
+            if not found and key:
+                self._clean.add(key)
+        refused = guard.unallowed(found, self.allowed)
+        if self.findings is None:
+            guard.refuse(refused)
+        else:
+            self.findings += [Problem.secret(f) for f in refused]
+        self._last = (data, ref, not found)
+        return not found
+
+    def validate(self, data: Any, ref: UnitRef) -> None:
+        """The secret guard, then the schema check; both skip data already found good up to
+        namespace and label values (the schema types both as free strings; they are what most
+        regions differ in)."""
+        key = _shape_key(data)
+        self.secrets(data, ref, key)
+        if not key or key not in self._valid:
+            try:
+                self.validator.validate(data, str(ref))
+            except SchemaError as e:
+                if self.findings is None:
+                    raise
+                self.findings.append(Problem.schema(ref, e.message))
+                return
+            if key:
+                self._valid.add(key)
+
+    def written(self, blob: str, data: Callable[[], Any], ref: UnitRef) -> None:
+        """The guard over content about to be written as ``blob`` (content copied unchanged
+        from upstream included); a blob found clean is clean for any unit (an allowed finding
+        is allowed for its unit alone, so such a blob is checked each time)."""
+        if blob not in self._guarded and self.secrets(data(), ref):
+            self._guarded.add(blob)
+
+
+def _shape_key(data: Any) -> bytes:
+    """A manifest up to its namespace and metadata.labels values (b"" when it cannot be keyed)."""
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    shape = data
+    if isinstance(metadata, dict):
+        normal = dict(metadata)
+        if isinstance(normal.get("namespace"), str):
+            normal["namespace"] = ""
+        if isinstance(normal.get("labels"), dict):
+            normal["labels"] = {k: "" if isinstance(v, str) else v for k, v in normal["labels"].items()}
+        shape = {**data, "metadata": normal}
+    try:
+        # marshal version 2 writes no back-references: equal data, equal bytes.
+        return hashlib.sha1(marshal.dumps(shape, 2)).digest()  # noqa: S324 - a cache key
+    except ValueError:  # round-trip types marshal cannot hold: check every time
+        return b""
