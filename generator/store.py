@@ -1,4 +1,5 @@
-"""The manifests repo: read files, commit changes, read history. The only GitPython user.
+"""The manifests repo, written: commit changes, move refs, lock, recover. With snapshot.py,
+the only GitPython user.
 
 A commit is made without scanning the work tree: the caller names every changed path and its
 new content. The content goes into the object store through one ``git fast-import`` (a single
@@ -15,8 +16,8 @@ the next command has opened the repo. One ``flock`` per repo serialises writers 
 its process.
 
 A ``Store`` is either the checked-out branch with its work tree (what most commands change),
-or a view of another ref (``view``): a changeset's branch, which commits move without touching
-the work tree, or a past commit, read-only.
+or another branch (``branch``): a changeset's, which commits move without touching the work
+tree. Reading is ``snapshot.Snapshot``'s (a Store is one; ``view`` gives any past commit).
 
 This module knows paths, text, commits and refs, not units, spaces or YAML.
 """
@@ -37,16 +38,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from generator.blobs import EMPTY_TREE, blob_id
+from generator.blobs import blob_id
 from generator.errors import LockedError, RepoError
+from generator.snapshot import _UNKNOWN, ZERO, Snapshot, _stderr
 
-_UNKNOWN = object()
 JOURNAL = "gitops-journal.json"
 LOCK = "gitops.lock"
 # Temp files of work-tree writes (a subdir per writing thread), out of git's sight and on the
@@ -55,27 +55,9 @@ LOCK = "gitops.lock"
 TEMP_DIR = "gitops-tmp"
 OLD_TEMP_SUFFIX = ".gitops-tmp"  # theirs: ``.<name>.gitops-tmp``, beside ``<name>``
 STAGING_REF = "refs/gitops/staging"
-ZERO = "0" * 40
 @dataclass
 class _Import:
     commit: str = ""
-
-
-@dataclass(frozen=True)
-class Commit:
-    """One commit as history shows it."""
-
-    id: str
-    parents: tuple[str, ...]
-    time: int  # seconds since the epoch (author time)
-    author: str
-    email: str
-    message: str
-
-    @property
-    def iso_time(self) -> str:
-        """The author time, ISO 8601 in UTC: how every listing shows a commit's time."""
-        return datetime.fromtimestamp(self.time, timezone.utc).isoformat()
 
 
 @dataclass(frozen=True)
@@ -110,25 +92,21 @@ def parse_author(text: str) -> tuple[str, str]:
     return name.strip(), email.strip()
 
 
-class Store:
-    """A manifests repo on disk: a normal git work tree whose files gitops writes."""
+class Store(Snapshot):
+    """A manifests repo on disk: a normal git work tree whose files gitops writes; or, made
+    by ``branch``, another branch whose commits move only that branch."""
 
-    def __init__(self, root: Path, repo: git.Repo, ref: str | None = None) -> None:
-        self.root = root
-        self.repo = repo
-        self.git = repo.git
-        self.ref = ref  # None: the checked-out branch and its work tree; else a view (``view``)
+    def __init__(self, root: Path, repo: git.Repo, branch: str | None = None) -> None:
+        super().__init__(root, repo, branch)
         self._git_dir = Path(repo.git_dir)  # a linked worktree's own: .git/worktrees/<name>
         self._temp_dir = self._git_dir / TEMP_DIR
-        self._head: str | None | object = _UNKNOWN
 
-    def view(self, rev: str) -> Store:
-        """The repo as of ``rev``, without the work tree: reads come from that commit's tree.
-
-        A branch (``refs/heads/...``) can be committed to: the branch moves, the work tree and
-        the checked-out branch do not. Any other rev (a commit id) is read-only.
-        """
-        return Store(self.root, self.repo, rev)
+    def branch(self, ref: str) -> Store:
+        """Another branch (``refs/heads/...``, a changeset's): commits move it, and neither the
+        work tree nor the checked-out branch."""
+        if not ref.startswith("refs/heads/"):
+            raise RepoError(f"{ref} is not a branch: it cannot change", "commit to a branch")
+        return Store(self.root, self.repo, ref)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -183,153 +161,16 @@ class Store:
                 pass
         return store
 
-    # --- reading ---------------------------------------------------------------------------
-
-    def head(self) -> str | None:
-        """The commit this store is at (HEAD, or the view's rev), or None when there is none.
-
-        Asked once and kept: gitops moves it only in ``commit`` (which updates it) and
-        under the lock, so within one command it changes only through this object.
-        """
-        if self._head is _UNKNOWN:
-            self._head = self.resolve(self.ref or "HEAD")
-        return self._head  # type: ignore[return-value]
-
-    def resolve(self, rev: str) -> str | None:
-        """The commit id ``rev`` names, or None when it names no commit."""
-        try:
-            return str(self.git.rev_parse("--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"))
-        except GitCommandError:
-            return None
-
-    def checked_out(self) -> str | None:
-        """The branch the work tree has checked out (``refs/heads/main``); None when detached."""
-        try:
-            return str(self.git.symbolic_ref("-q", "HEAD"))
-        except GitCommandError:
-            return None
+    # --- refs and settings -----------------------------------------------------------------
 
     def branch_ref(self) -> str:
         """The ref commits move (``refs/heads/main``); a detached HEAD is an error."""
-        if self.ref is not None:
-            if not self.ref.startswith("refs/heads/"):
-                raise RepoError(f"{self.ref} is a past commit, not a branch: it cannot change",
-                                "commit to a branch")
-            return self.ref
+        if self.rev is not None:
+            return self.rev
         checked_out = self.checked_out()
         if checked_out is None:
             raise RepoError(f"{self.root}: HEAD is detached", "check out a branch first")
         return checked_out
-
-    def tree(self, *prefixes: str) -> dict[str, str]:
-        """path -> blob id of every file under ``prefixes`` (empty before any commit)."""
-        rev = self.head()
-        if rev is None:
-            return {}
-        out = self._run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *prefixes)
-        blobs = {}
-        for entry in out.split("\0"):
-            if entry:
-                meta, _, path = entry.partition("\t")
-                blobs[path] = meta.split()[2]
-        return blobs
-
-    def blobs_at_head(self, paths: list[str]) -> dict[str, str]:
-        """path -> blob id at HEAD for those of ``paths`` that HEAD has (one git process)."""
-        head = self.head()
-        if not paths or head is None:
-            return {}
-        out = self._run_input("cat-file", "--batch-check=%(objectname) %(objecttype)",
-                              data="".join(f"{head}:{p}\n" for p in paths).encode())
-        blobs = {}
-        for path, line in zip(paths, out.splitlines()):
-            name, _, kind = line.partition(" ")
-            if kind == "blob":
-                blobs[path] = name
-        return blobs
-
-    def read(self, path: str) -> str:
-        """A file as text: from the work tree, or in a view from its commit."""
-        if self.ref is not None:
-            blob = self.blobs_at_head([path]).get(path)
-            if blob is None:
-                raise RepoError(f"{path} is missing from {self.ref}", "run `git fsck`")
-            return self.read_blob(blob)
-        try:
-            return (self.root / path).read_text()
-        except FileNotFoundError as e:
-            raise RepoError(f"{path} is missing from {self.root}",
-                            "restore it with `git checkout -- PATH`") from e
-
-    def read_blob(self, blob: str) -> str:
-        """The text of a blob by id."""
-        try:
-            return bytes(self.repo.odb.stream(bytes.fromhex(blob)).read()).decode()
-        except (ValueError, OSError, GitCommandError) as e:
-            raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`") from e
-
-    def revisions(self, path: str) -> int:
-        """How many commits of the history touched ``path`` (its revision number)."""
-        head = self.head()
-        if head is None:
-            return 0
-        return int(self._run("rev-list", "--count", head, "--", path).strip() or 0)
-
-    def log(self, *paths: str, since: str | None = None, first_parent: bool = False,
-            rev: str | None = None) -> list[Commit]:
-        """Commits of the history (from ``rev``, default this store's), newest first; with
-        ``paths``, only those that touched them, as ``git log -- PATHS`` counts them."""
-        start = rev or self.head()
-        if start is None:
-            return []
-        args = ["log", "-z", "--format=%H%x1f%P%x1f%at%x1f%an%x1f%ae%x1f%B"]
-        if since:
-            args.append(f"--since={since}")
-        if first_parent:
-            args.append("--first-parent")
-        out = self._run(*args, start, "--", *paths)
-        commits = []
-        for entry in out.split("\0"):
-            if entry.strip():
-                sha, parents, when, name, email, message = entry.split("\x1f", 5)
-                commits.append(Commit(sha.strip(), tuple(parents.split()), int(when), name, email,
-                                      message))
-        return commits
-
-    def changed(self, old: str | None, new: str, *prefixes: str) -> dict[str, tuple[str | None, str | None]]:
-        """path -> (blob before, blob after) of every file that differs between two commits
-        (``old`` None: the empty tree), under ``prefixes``; None stands for no file."""
-        base = old or EMPTY_TREE
-        out = self._run("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", base, new,
-                        "--", *prefixes)
-        fields = out.split("\0")
-        result: dict[str, tuple[str | None, str | None]] = {}
-        for meta, path in zip(fields[0::2], fields[1::2]):
-            if not meta.startswith(":"):
-                continue
-            _, _, before, after, _ = meta[1:].split(" ", 4)
-            result[path] = (None if before == ZERO else before, None if after == ZERO else after)
-        return result
-
-    def merge_base(self, a: str, b: str) -> str | None:
-        """The best common ancestor of two commits (None: unrelated histories)."""
-        try:
-            return str(self.git.merge_base(a, b)).strip() or None
-        except GitCommandError:
-            return None
-
-    def is_ancestor(self, a: str, b: str) -> bool:
-        """Whether commit ``a`` is in the history of ``b``."""
-        try:
-            self.git.merge_base("--is-ancestor", a, b)
-            return True
-        except GitCommandError:
-            return False
-
-    def refs(self, prefix: str) -> dict[str, str]:
-        """ref name -> commit id of every ref under ``prefix`` (``refs/heads/changeset/``)."""
-        out = self._run("for-each-ref", "--format=%(refname)%00%(objectname)", prefix)
-        return dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
 
     def update_refs(self, updates: Mapping[str, tuple[str | None, str | None]], why: str) -> None:
         """Move refs all together or not at all: ref -> (new, expected old); None on the
@@ -373,13 +214,6 @@ class Store:
             self._head = _UNKNOWN
             return old, self.head()
 
-    def get_setting(self, key: str) -> str | None:
-        """A value of the repo's own git config (``gitops.changeset``), None when unset."""
-        try:
-            return str(self.git.config("--local", "--get", key)).strip() or None
-        except GitCommandError:
-            return None
-
     def set_setting(self, key: str, value: str | None) -> None:
         """Set (or, with None, unset) a value of the repo's own git config."""
         if value is None:
@@ -390,8 +224,8 @@ class Store:
 
     def dirty(self, *prefixes: str) -> list[str]:
         """Tracked paths under ``prefixes`` whose work-tree or index content differs from HEAD
-        (a view has no work tree: never dirty)."""
-        if self.ref is not None or self.head() is None:
+        (another branch has no work tree: never dirty)."""
+        if self.rev is not None or self.head() is None:
             return []
         out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *prefixes)
         return sorted(entry[3:] for entry in out.split("\0") if len(entry) > 3)
@@ -445,7 +279,7 @@ class Store:
         }
         if not effective and not allow_empty:
             return None
-        worktree = self.ref is None
+        worktree = self.rev is None
         created = {p for p, text in effective.items() if text is not None and p not in current}
         in_the_way = sorted(p for p in created if worktree and os.path.lexists(self.root / p))
         if in_the_way:
@@ -717,24 +551,6 @@ class Store:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _run(self, *args: str) -> str:
-        try:
-            return str(self.git.execute(["git", *args], strip_newline_in_stdout=False))
-        except GitCommandError as e:
-            raise RepoError(f"git {args[0]} failed in {self.root}: {_stderr(e)}",
-                            "check the manifests repo with `git status`") from e
-
-    def _run_input(self, *args: str, data: bytes) -> str:
-        with tempfile.TemporaryFile() as stream:
-            stream.write(data)
-            stream.seek(0)
-            try:
-                return str(self.git.execute(["git", *args], istream=stream))
-            except GitCommandError as e:
-                raise RepoError(f"git {args[0]} failed in {self.root}: {_stderr(e)}",
-                                "check the manifests repo with `git status`") from e
-
-
 # fast-import allocates and frees a zlib stream per object; glibc then hands the heap back to
 # the kernel each time (72,000 brk calls for a 17,000-file commit, half its run time). A larger
 # trim threshold keeps the heap. Only the fast-import child process gets this.
@@ -750,12 +566,6 @@ def _write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view):]
     finally:
         os.close(fd)
-
-
-def _stderr(e: GitCommandError) -> str:
-    text = e.stderr if isinstance(e.stderr, str) else str(e.stderr or "")
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].removeprefix("stderr: ").strip("'") if lines else f"exit {e.status}"
 
 
 def _prune_empty_dirs(directory: Path, root: Path) -> None:

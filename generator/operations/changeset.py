@@ -23,7 +23,8 @@ from generator.model import Conflict, check_name
 from generator.operations import mutation, threeway
 from generator.operations.repo import settings
 from generator.operations.sync import Plan
-from generator.store import Commit, Store
+from generator.snapshot import Commit, Snapshot
+from generator.store import Store
 
 APPLIED = "refs/gitops/applied/"
 ABORTED = "refs/gitops/aborted/"
@@ -92,7 +93,7 @@ def create(store: Store, name: str, reason: str | None = None, author: str | Non
         main = store.head()
         if main is None:
             raise RepoError(f"{store.root} has no commit yet", "run `gitops render` first")
-        view = store.view(ref)
+        view = store.branch(ref)
         if view.head() is not None:
             raise GitopsError(f"changeset {name!r} is already open",
                               f"see `gitops changeset show {name}`, or pick another name")
@@ -239,7 +240,7 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
         return mutation.Outcome(commit, plan)
 
 
-def landed(store: Store, name: str) -> tuple[Commit, str]:
+def landed(store: Snapshot, name: str) -> tuple[Commit, str]:
     """The commit of main that landed the changeset (its apply, or the merge of its branch)
     and that commit's parent on main: what ``rollback --changeset`` undoes."""
     check_name("changeset", name)
@@ -255,7 +256,7 @@ def landed(store: Store, name: str) -> tuple[Commit, str]:
                         "see `gitops audit` for what was, or `gitops changeset list` for open ones")
 
 
-def plan_revert(store: Store, name: str, version: str) -> tuple[Plan, Commit]:
+def plan_revert(store: Snapshot, name: str, version: str) -> tuple[Plan, Commit]:
     """``rollback --changeset NAME``: undo what it landed, merged with what came after."""
     commit, parent = landed(store, name)
     plan = threeway.carry(store, commit.id, parent, version)

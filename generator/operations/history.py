@@ -16,7 +16,8 @@ from generator import durations, state, trailers
 from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef, check_name
 from generator.operations.repo import Fleet
-from generator.store import Commit, Store
+from generator.snapshot import Commit, Snapshot
+from generator.store import Store
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """``--since``: an ISO date or time, ``yesterday``/``today``, or ``N units [ago]`` / ``3d``.
@@ -76,7 +77,7 @@ def history(fleet: Fleet, space: str, unit: str) -> list[dict[str, Any]]:
     return rows
 
 
-def revision(store: Store, ref: UnitRef, number: int) -> tuple[int, Commit, int]:
+def revision(store: Snapshot, ref: UnitRef, number: int) -> tuple[int, Commit, int]:
     """Revision ``number`` of a unit (negative: counted back from the current one, -1 = the
     one before it) as (its number, its commit, the current revision number)."""
     commits = store.log(state.unit_path(ref))

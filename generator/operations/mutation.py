@@ -86,7 +86,7 @@ def changeset_store(store: Store, name: str) -> Store:
     if store.checked_out() == CHANGESET_BRANCHES + name:
         raise RepoError(f"changeset/{name} is the branch checked out in {store.root}",
                         "check out main (`git checkout main`): gitops keeps changesets off the work tree")
-    branch = store.view(CHANGESET_BRANCHES + name)
+    branch = store.branch(CHANGESET_BRANCHES + name)
     if branch.head() is None:
         opened = sorted(ref.removeprefix(CHANGESET_BRANCHES) for ref in store.refs(CHANGESET_BRANCHES))
         raise NotFoundError(f"changeset {name!r} is not open; open changesets: "

@@ -16,7 +16,7 @@ from typing import Any
 from generator import state, yamlio
 from generator.errors import NotFoundError, RepoError
 from generator.model import Space, UnitRef, UnitState, check_name
-from generator.store import Store
+from generator.snapshot import Snapshot
 
 
 class Records(Mapping[str, Space]):
@@ -106,14 +106,14 @@ class Records(Mapping[str, Space]):
 class Fleet:
     """Every space of a manifests repo, as of HEAD."""
 
-    store: Store
+    store: Snapshot
     spaces: Records
     blobs: dict[str, str]  # every path under spaces/ and .gitops/ -> blob id at HEAD
     _texts: dict[str, str] = field(default_factory=dict)
     _data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, store: Store) -> Fleet:
+    def load(cls, store: Snapshot) -> Fleet:
         blobs = store.tree(state.SPACES_DIR, ".gitops")
         raw, texts = {}, {}
         files: dict[str, int] = {}
@@ -129,7 +129,7 @@ class Fleet:
             if path.startswith(state.STATE_DIR + "/") and path.endswith(".json") and "/" not in name:
                 # The checked-out branch: read from disk (faster than git, and equal to HEAD
                 # under the lock); a view of another commit has only git to read from.
-                texts[name] = store.read(path) if store.ref is None else store.read_blob(blob)
+                texts[name] = store.read(path) if store.rev is None else store.read_blob(blob)
                 raw[name] = state.load_record(texts[name], path)
         return cls(store, Records(raw, texts, blobs, files), blobs)
 
@@ -184,11 +184,11 @@ class Fleet:
         return self._data[path]
 
 
-def settings(store: Store) -> state.Settings:
+def settings(store: Snapshot) -> state.Settings:
     """.gitops/settings.json as of the store's commit, without loading the fleet (the
     defaults before the first render). The file's format is state.py's."""
     return _settings(store, store.tree(state.SETTINGS).get(state.SETTINGS))
 
 
-def _settings(store: Store, blob: str | None) -> state.Settings:
+def _settings(store: Snapshot, blob: str | None) -> state.Settings:
     return state.load_settings(None if blob is None else store.read_blob(blob))

@@ -23,7 +23,7 @@ from generator.model import Conflict, UnitRef
 from generator.operations.sync import Plan
 from generator.schema import SchemaValidator
 from generator.blobs import blob_id
-from generator.store import Store
+from generator.snapshot import Snapshot
 
 WHOLE = "(whole file)"
 
@@ -43,7 +43,7 @@ def _space_of(path: str) -> str | None:
 
 
 class _Carry:
-    def __init__(self, store: Store, base: str | None, change: str, version: str) -> None:
+    def __init__(self, store: Snapshot, base: str | None, change: str, version: str) -> None:
         self.store = store
         self.ours = store.head()
         self.base = base
@@ -197,7 +197,7 @@ class _Carry:
 _CONFLICT = object()
 
 
-def carry(store: Store, base: str | None, change: str, version: str) -> Plan:
+def carry(store: Snapshot, base: str | None, change: str, version: str) -> Plan:
     """Plan the change ``base`` -> ``change`` onto ``store``'s commit (see the module doc).
     Conflicts come back in the plan (``chosen`` is "none": nothing was decided)."""
     return _Carry(store, base, change, version).run()

@@ -376,11 +376,11 @@ def test_a_linked_worktree_keeps_its_temp_files_in_its_own_git_dir(
     assert _temp_files(temp_dir) == []
 
 
-def test_a_commit_to_a_branch_view_writes_no_file(store: Store) -> None:
+def test_a_commit_to_another_branch_writes_no_file(store: Store) -> None:
     _fleet(store)
     git(store.root, "branch", "side")
     before = _work_tree_files(store.root)
     temp_dir = Path(store.repo.git_dir) / TEMP_DIR
-    store.view("refs/heads/side").commit(_fleet_wide_change("v2"), "on the side\n")
+    store.branch("refs/heads/side").commit(_fleet_wide_change("v2"), "on the side\n")
     assert _work_tree_files(store.root) == before and _temp_files(temp_dir) == []
     assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
