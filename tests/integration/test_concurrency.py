@@ -179,18 +179,18 @@ def test_sigkill_during_changeset_apply_leaves_the_old_commit_or_the_new(rendere
     assert sorted(applied) == sorted(f"cs{n}" for n in range(21))
 
 
-@pytest.mark.parametrize("phase", ["_write_work_tree", "_refresh_index"])
-def test_a_crash_inside_a_commit_is_recovered_by_any_next_command(rendered: Cli, phase: str) -> None:
+@pytest.mark.parametrize("where, phase", [("worktree.WorkTree", "write"), ("store.Store", "_refresh_index")])
+def test_a_crash_inside_a_commit_is_recovered_by_any_next_command(rendered: Cli, where: str, phase: str) -> None:
     """A command killed while writing files leaves a journal; the next command, even a read,
     puts the work tree back to HEAD before it looks."""
     script = (
         "import os, signal\n"
-        "from generator import store as s\n"
-        f"original = getattr(s.Store, {phase!r})\n"
+        f"from generator import {where.split('.')[0]} as s\n"
+        f"original = getattr(s.{where.split('.')[1]}, {phase!r})\n"
         "def crash(self, *args):\n"
         "    original(self, *args)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        f"setattr(s.Store, {phase!r}, crash)\n"
+        f"setattr(s.{where.split('.')[1]}, {phase!r}, crash)\n"
         "from generator.cli import run\n"
         f"run(['--config', {str(rendered.config)!r}, '--repo', {str(rendered.repo)!r}, 'run', "
         "'set-replicas', '--replicas', '4', '--space', 'traderx-prod-*'])\n")

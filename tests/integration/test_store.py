@@ -14,6 +14,7 @@ import pytest
 from generator.errors import RepoError
 from generator.blobs import blob_id
 from generator.store import JOURNAL, TEMP_DIR, Store
+from generator.worktree import WorkTree
 from tests.conftest import Cli
 
 
@@ -99,16 +100,16 @@ def test_untracked_file_in_the_way_is_not_overwritten(store: Store) -> None:
 
 
 def test_branch_moved_meanwhile_commits_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Store._write_work_tree
+    original = WorkTree.write
 
-    def racing(self: Store, changes, new):  # type: ignore[no-untyped-def]
+    def racing(self: WorkTree, changes, new):  # type: ignore[no-untyped-def]
         if not (self.root / "other.txt").exists():  # once: recovery writes the tree again
             (self.root / "other.txt").write_text("someone else\n")
             git(self.root, "add", "other.txt")
             git(self.root, "commit", "-qm", "concurrent")
         original(self, changes, new)
 
-    monkeypatch.setattr(Store, "_write_work_tree", racing)
+    monkeypatch.setattr(WorkTree, "write", racing)
     with pytest.raises(RepoError, match="moved while this command ran; nothing changed"):
         store.commit({"spaces/a/x.yaml": "x: 3\n"}, "mine\n")
     assert git(store.root, "log", "-1", "--format=%s") == "concurrent\n"
@@ -307,7 +308,7 @@ def test_temp_files_beside_their_targets_when_git_dir_is_on_another_filesystem(
     """No atomic rename out of .git/ then: the old way, and the journal's recovery removes
     what a kill leaves."""
     _fleet(store)
-    monkeypatch.setattr(Store, "_temp_dir_for_renames", lambda self: None)
+    monkeypatch.setattr(WorkTree, "_temp_dir_for_renames", lambda self: None)
     store.commit(_fleet_wide_change("v2"), "beside\n")
     assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
 
