@@ -1,6 +1,7 @@
 """Lengths of time as people write them: ``10s``, ``2m``, ``1.5h``, ``3d``, ``2 hours``. (pure)
 
-Used by ``--since`` (an age: ``2 hours ago``) and ``worker --interval``. Knows nothing else.
+Used by ``--since`` (an age: ``2 hours ago``) and ``worker --interval``; ``kubectl_duration``
+checks what kubectl takes as ``--timeout``. Knows nothing else.
 """
 
 from __future__ import annotations
@@ -28,3 +29,18 @@ def seconds(text: str, ago: bool = False) -> float | None:
     if unit not in _UNITS:
         return None
     return float(found.group(1)) * _UNITS[unit]
+
+
+# What kubectl's --timeout takes: a Go duration (time.ParseDuration).
+_GO_DURATION = re.compile(r"[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)")
+
+
+def kubectl_duration(text: str) -> bool:
+    """Whether kubectl takes ``text`` as a duration (Go's syntax).
+
+    >>> [kubectl_duration(t) for t in ("60s", "1h30m", "500ms", "0", "1.5h")]
+    [True, True, True, True, True]
+    >>> [kubectl_duration(t) for t in ("60", "5x", "2 hours", "", "s")]
+    [False, False, False, False, False]
+    """
+    return _GO_DURATION.fullmatch(text) is not None

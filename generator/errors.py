@@ -1,7 +1,7 @@
 """Every expected failure of gitops, as one exception hierarchy.
 
 Each error carries a one-line ``message`` (what went wrong) and a ``hint`` (what to do next).
-Nothing here prints or exits: ``cli.py`` alone turns these into output and exit codes.
+Nothing here prints or exits: ``generator.cli.app`` alone turns these into output and exit codes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Presenting results: tables (rich), JSON and YAML on stdout; messages on stderr.
 
-The only module that writes to the terminal besides ``cli.py``; operations hand it plain data.
+The only module that writes to the terminal besides ``generator.cli``; operations hand it plain data.
 """
 
 from __future__ import annotations

@@ -1,0 +1,234 @@
+"""The root ``gitops`` app: its global options, the error handler, and the one way a command mutates.
+
+``run`` turns every outcome into an exit code: an expected failure (``GitopsError``) is a
+one-line message, a hint and exit 1; a usage error exits 2; a bug exits 3 with its traceback
+saved to a file; Ctrl-C exits 130. ``--repo``, ``--config`` and ``-o`` are taken before the
+command or after it.
+
+Typer only. It must not know the commands: the package ``__init__`` registers them. The
+operations it calls (to open the repo, to mutate) are imported when called, so ``--help``
+and a usage error do not pay for them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+import typer.core
+
+from generator import __version__, output
+from generator.cli import present
+from generator.cli.options import Edit, OutputOpt
+from generator.errors import ConfigError, GitopsError
+
+if TYPE_CHECKING:
+    from generator.config import Project
+    from generator.operations.repo import Fleet
+    from generator.operations.sync import Plan
+    from generator.store import Store
+
+app = typer.Typer(
+    name="gitops",
+    help="A fleet's Kubernetes configuration as plain manifests in git.\n\n"
+         "Render a base and its environment/region copies (spaces) into a git repo of plain "
+         "manifests, one commit per change. Start with `gitops render`, then "
+         "`gitops space list` and `gitops unit list`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Globals:
+    repo: Optional[str]
+    config: Optional[str]
+    output: Optional[str]
+
+    def project(self) -> Project:
+        from generator.config import find_config, load_project
+
+        return load_project(find_config(self.config))
+
+    def repo_path(self, project: Optional[Project] = None) -> Path:
+        from generator.config import default_repo, find_config
+
+        chosen = self.repo or os.environ.get("GITOPS_REPO")
+        if chosen:
+            return Path(chosen).expanduser().absolute()
+        if project is not None:
+            return project.repo
+        try:
+            return default_repo(find_config(self.config))
+        except ConfigError as e:
+            raise ConfigError("no manifests repo given and no config dir found",
+                              "pass --repo PATH or set GITOPS_REPO") from e
+
+    def store(self, project: Optional[Project] = None) -> Store:
+        from generator.store import Store
+
+        return Store.open(self.repo_path(project))
+
+    def fleet(self) -> Fleet:
+        from generator.operations.repo import Fleet
+
+        return Fleet.load(self.store())
+
+    def fmt(self, local: Optional[str], default: str = "table") -> str:
+        chosen = (local or self.output or default).lower()
+        if chosen not in output.FORMATS:
+            raise typer.BadParameter(f"{chosen!r} is not one of {', '.join(output.FORMATS)}",
+                                     param_hint="'-o' / '--output'")
+        return chosen
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    root = ctx.find_root()
+    assert isinstance(root.obj, Globals)
+    return root.obj
+
+
+def mutate(ctx: typer.Context, build: Callable[[Fleet, str], Plan], operation: str,
+           summary: Callable[[Plan], str], edit: Edit, verb: str) -> None:
+    """Plan and commit one change (or, dry, show it), and report it: ``build`` gets the fleet
+    and its Kubernetes version."""
+    from generator.operations import mutation
+
+    g = globals_of(ctx)
+    fmt = g.fmt(edit.output_format)
+    store = g.store()
+    outcome = mutation.mutate(
+        store, lambda fleet: build(fleet, fleet.settings.kubernetes_version), operation, summary,
+        edit.reason, edit.author, edit.dry_run, mutation.chosen_changeset(store, edit.changeset))
+    present.report(outcome, store, fmt, verb)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"gitops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    repo: Annotated[Optional[str], typer.Option(
+        "--repo", help="The manifests repo. Default: $GITOPS_REPO, else `repo:` in gitops.yaml.",
+        show_default=False)] = None,
+    config: Annotated[Optional[str], typer.Option(
+        "--config", help="The config dir (gitops.yaml, templates/, environments/, regions/). "
+        "Default: $GITOPS_CONFIG, else the nearest directory up with a gitops.yaml.",
+        show_default=False)] = None,
+    output_format: OutputOpt = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = Globals(repo, config, output_format)
+
+
+# --- help text ---------------------------------------------------------------------------
+
+
+def _unwrapped(doc: str) -> str:
+    """A docstring as help text: each prose paragraph one line, for the terminal to wrap (rich
+    would keep the source's line breaks); paragraphs with indented lines (examples) as written.
+    The summary is followed by two blank lines: typer dedents the rest as a block whose first
+    line does not count, and a blank first line keeps examples from losing their indent."""
+    paragraphs = [p if any(line[:1].isspace() for line in p.splitlines())
+                  else " ".join(line.strip() for line in p.splitlines())
+                  for p in inspect.cleandoc(doc).split("\n\n")]
+    return "\n\n\n".join([paragraphs[0], "\n\n".join(paragraphs[1:])]) if len(paragraphs) > 1 else paragraphs[0]
+
+
+def unwrap_help(group: typer.Typer) -> None:
+    """Every command's help from its docstring, unwrapped (once all are registered)."""
+    for command in group.registered_commands:
+        if command.help is None and command.callback is not None and command.callback.__doc__:
+            command.help = _unwrapped(command.callback.__doc__)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            unwrap_help(sub.typer_instance)
+
+
+# --- global options after the command ----------------------------------------------------
+
+
+def _late(name: str) -> Callable[[typer.Context, object, Optional[str]], None]:
+    def store(ctx: typer.Context, _param: object, value: Optional[str]) -> None:
+        root = ctx.find_root().obj
+        if value is not None and isinstance(root, Globals):
+            setattr(root, name, value)
+    return store
+
+
+_LATE = {
+    "repo": (["--repo"], "The manifests repo (as before the command)."),
+    "config": (["--config"], "The config dir (as before the command)."),
+    "output": (["-o", "--output"], "Output format: table, json or yaml (as before the command)."),
+}
+
+
+def _accept_globals(group: typer.core.TyperGroup) -> None:
+    """--repo, --config and -o also after the subcommand (``gitops unit list --repo R -o json``)."""
+    for command in group.commands.values():
+        if isinstance(command, typer.core.TyperGroup):
+            _accept_globals(command)
+            continue
+        taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        for name, (opts, text) in _LATE.items():
+            if not taken & set(opts):
+                command.params.append(typer.core.TyperOption(
+                    param_decls=opts, expose_value=False, callback=_late(name), help=text,
+                    metavar="TEXT"))
+
+
+def _command() -> typer.core.TyperGroup:
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    _accept_globals(command)
+    return command
+
+
+# --- entry point -------------------------------------------------------------------------
+
+
+def run(argv: Optional[list[str]] = None) -> int:
+    """Run the CLI and return its exit code (see the module docstring)."""
+    try:
+        code = _command().main(args=argv, prog_name="gitops", standalone_mode=False)
+        return code if isinstance(code, int) else 0  # click returns a typer.Exit's code
+    except GitopsError as e:
+        output.error(e.message, e.hint)
+        return e.exit_code
+    except typer.Exit as e:
+        return int(e.exit_code)
+    except typer.TyperException as e:  # click's usage errors, as typer re-exports them
+        show = getattr(e, "show", None)
+        if show is not None:
+            show()
+        return int(getattr(e, "exit_code", 2))
+    except (KeyboardInterrupt, typer.Abort):
+        output.error("interrupted")
+        return 130
+    except Exception:  # a bug: keep the traceback for the report, show one line
+        fd, path = tempfile.mkstemp(prefix="gitops-crash-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(f"gitops {__version__}\nargv: {sys.argv}\n\n{traceback.format_exc()}")
+        output.error(f"unexpected error: {sys.exc_info()[1]!r}",
+                     f"this is a bug; the traceback is in {path}, please attach it to a report")
+        return 3
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

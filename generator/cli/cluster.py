@@ -1,0 +1,208 @@
+"""The commands that talk to clusters: `gitops apply`, `diff`, `status`, `drift`, `worker`.
+
+Typer only: parse, call one operation (``generator.operations.deploy``, ``drift``, ``worker``),
+present. Operations are imported inside each command. ``--timeout`` and ``--interval`` are
+checked when parsed (see options). Not yet as thin as it should be: diff, status and drift loop
+over the matched spaces here, calling a per-space operation; that loop belongs in operations.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from generator import durations, output
+from generator.cli import present
+from generator.cli.app import globals_of
+from generator.cli.options import GlobOpt, IntervalOpt, Kube, OutputOpt, Selection, on_clusters, selects
+
+if TYPE_CHECKING:
+    from generator.operations.deploy import Report
+    from generator.operations.worker import Cycle
+
+
+def _glob(space: str) -> bool:
+    return any(ch in space for ch in "*?[")
+
+
+@selects
+@on_clusters()
+def apply(
+    ctx: typer.Context,
+    *,
+    selection: Selection,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Server-side dry run: the cluster checks everything, nothing changes.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Delete the space's objects that are no longer in git (reverse order).")] = False,
+    kube: Kube,
+    output_format: OutputOpt = None,
+) -> None:
+    """Apply the units of each space to its cluster: in Labels.order, server-side, waiting for health.
+
+    Only units whose content differs from what the cluster has (one `kubectl get` tells, from
+    the content hash each applied object carries) are applied: an unchanged space costs no
+    apply at all. A glob applies space after space, one line each, and stops at the first
+    that fails.
+
+      gitops apply --space traderx-prod-eu --dry-run
+
+      gitops apply --space 'traderx-prod-*' --prune --timeout 120s
+    """
+    from generator.operations import deploy as deploy_op
+    from generator.operations import select as select_op
+
+    g = globals_of(ctx)
+    fmt = g.fmt(output_format)
+    scope = select_op.require_scope(selection.space, "apply")
+    reports: list[Report] = []
+
+    def done(report: Report) -> None:
+        reports.append(report)
+        if fmt == "table":
+            present.apply_report(report, fmt)
+
+    try:
+        with output.progress_lines(f"applying {scope}") as progress:
+            deploy_op.apply_spaces(kube.kubectl(), g.fleet(), scope, selection.unit, selection.where,
+                                   selection.filter_name, dry_run, prune, not kube.no_wait, kube.timeout,
+                                   progress, done)
+    except deploy_op.ApplyError as e:
+        if fmt != "table":
+            reports.append(e.report)
+            output.emit([r.data() for r in reports] if _glob(scope) else e.report.data(), fmt)
+        else:
+            present.apply_report(e.report, fmt)
+        raise
+    if fmt != "table":
+        output.emit([r.data() for r in reports] if _glob(scope) else reports[0].data(), fmt)
+
+
+@on_clusters(waits=False, times_out=False)
+def diff(ctx: typer.Context, space: GlobOpt, *, kube: Kube) -> None:
+    """Desired (git) vs live (the cluster), as `kubectl diff` shows it; exit 1 when they differ.
+
+    With a glob, each space in turn, and one line per space saying whether it differs.
+    """
+    from generator.operations import drift as drift_op
+
+    g = globals_of(ctx)
+    kubectl = kube.kubectl()
+    differs = False
+    fleet = g.fleet()
+    for name in [s.name for s in fleet.match(space)]:
+        code, text = drift_op.diff(kubectl, fleet, name)
+        output.stdout.out(text, end="", highlight=False)
+        if _glob(space):
+            output.info(f"{name}: {'differs from git' if code else 'as git has it'}")
+        differs |= bool(code)
+    if differs:
+        raise typer.Exit(1)
+
+
+@on_clusters(waits=False, times_out=False)
+def status(ctx: typer.Context, space: GlobOpt, *, kube: Kube, output_format: OutputOpt = None) -> None:
+    """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready."""
+    from generator.operations import drift as drift_op
+
+    g = globals_of(ctx)
+    kubectl = kube.kubectl()
+    fleet = g.fleet()
+    rows = [{"space": s.name, **row} for s in fleet.match(space) for row in drift_op.status(kubectl, fleet, s.name)]
+    output.listing(rows, g.fmt(output_format), [
+        ("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]), ("OBJECT", lambda r: r["object"]),
+        ("LIVE", lambda r: "yes" if r["live"] else "no"),
+        ("IN SYNC", lambda r: "yes" if r["inSync"] else "no"),
+        ("APPLIED COMMIT", lambda r: (r["appliedCommit"] or "")[:10]),
+        ("READY", lambda r: r["ready"] or ""),
+    ], f"no units in {space}")
+
+
+@on_clusters(waits=False)
+def drift(
+    ctx: typer.Context,
+    space: GlobOpt,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the drifted units again: git wins.")] = False,
+    *,
+    kube: Kube,
+    output_format: OutputOpt = None,
+) -> None:
+    """Objects changed on the cluster behind git's back (e.g. a `kubectl scale`); exit 1 if any.
+
+    With --fix they are put back as git has them, and the fix is reported.
+    """
+    from generator.operations import drift as drift_op
+
+    g = globals_of(ctx)
+    fmt = g.fmt(output_format)
+    kubectl = kube.kubectl()
+    fleet = g.fleet()
+    rows: list[dict[str, object]] = []
+    fixed: list[str] = []
+    for name in [s.name for s in fleet.match(space)]:
+        if fix:
+            found, report = drift_op.fix_drift(kubectl, fleet, name, kube.timeout)
+            fixed += report.applied if report else []
+        else:
+            found = drift_op.drift(kubectl, fleet, name)
+        rows += [{"space": name, **row} for row in found]
+    if not present.emitted({"drift": rows, "fixed": fixed}, fmt):
+        output.table(rows, [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
+                            ("FIELD", lambda r: r["field"]), ("GIT", lambda r: r["git"]),
+                            ("LIVE", lambda r: r["live"])], f"no drift in {space}")
+        if fixed:
+            output.info(f"fixed: {', '.join(fixed)} applied again as git has them")
+    if rows and not fix:
+        raise typer.Exit(1)
+
+
+@on_clusters()
+def worker(
+    ctx: typer.Context,
+    space: Annotated[str, typer.Option(
+        "--space", help="The spaces to keep in sync, a glob: 'traderx-prod-*', '*'.")],
+    interval: IntervalOpt = "10s",
+    once: Annotated[bool, typer.Option(
+        "--once", help="One cycle, then exit (1 if it failed): for cron or a CI job.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Also delete the spaces' objects that are no longer in git.")] = False,
+    fix_drift: Annotated[bool, typer.Option(
+        "--fix-drift", help="Put drifted objects back as git has them (default: only report).")] = False,
+    *,
+    kube: Kube,
+    output_format: OutputOpt = None,
+) -> None:
+    """Keep clusters where git says: pull, apply what changed, report drift; one line per cycle.
+
+    Each cycle fast-forwards the manifests repo from its remote when it has one (never merges),
+    applies the units whose content changed in every matching space (an unchanged space costs
+    one `kubectl get`), and reports drift. A failing cycle is logged and the next one tries
+    again. SIGTERM or Ctrl-C stops it cleanly. -o json writes one JSON object per cycle.
+
+      gitops worker --space 'traderx-prod-*' --interval 30s
+
+      gitops worker --space traderx-dev --once --prune
+    """
+    from generator.operations import worker as worker_op
+    from generator.store import Store
+
+    g = globals_of(ctx)
+    fmt = g.fmt(output_format)
+    every = durations.seconds(interval)
+    assert every is not None  # checked when parsed
+    options = worker_op.Options(space, prune, fix_drift, not kube.no_wait, kube.timeout)
+    path = g.repo_path()
+    g.store()  # a missing repo is an error now, not a failing cycle forever
+    output.info(f"worker: {space} every {interval}" + (" (once)" if once else "; SIGTERM or Ctrl-C stops it"))
+
+    def log(done: Cycle) -> None:
+        output.line(json.dumps(done.data()) if fmt == "json" else done.line())
+
+    code = worker_op.serve(kube.kubectl(), lambda: Store.open(path),
+                           options, every, once, log)
+    if not once:
+        output.info("worker: stopped")
+    if code:
+        raise typer.Exit(code)

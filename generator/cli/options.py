@@ -1,0 +1,220 @@
+"""The options more than one command takes, each declared once, and their checks at parse time.
+
+A value that can be wrong without reading anything (``--prefer``, ``--env-var K=V``,
+``--label K=V``, ``--timeout``, ``--interval``) is refused here, as a usage error (exit 2),
+before a lock is taken or a file read. Options that travel together reach a command as one
+dataclass: ``Edit`` (the five every mutating command takes), ``Selection`` and ``Kube``.
+
+Typer only: no I/O, no operations; the parsers used are pure.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from generator import durations
+
+if TYPE_CHECKING:
+    from generator.kubectl import Kubectl
+
+
+class Prefer(str, enum.Enum):
+    """Who wins where upstream and a local edit changed the same field differently."""
+
+    local = "local"
+    upstream = "upstream"
+
+
+def _key_values(pairs: Optional[list[str]]) -> Optional[list[str]]:
+    for pair in pairs or []:
+        key, sep, _ = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{pair!r} is not KEY=VALUE")
+    return pairs
+
+
+def labels(pairs: Optional[list[str]]) -> dict[str, str]:
+    """``--label`` values (checked when parsed) as a dict."""
+    return {key: value for key, _, value in (pair.partition("=") for pair in pairs or [])}
+
+
+def _assignment(value: str) -> str:
+    """``--env-var``: NAME=VALUE, or NAME- (remove it), as `gitops run set-env-var` applies it."""
+    from generator.functions import FunctionError, check_assignment
+
+    try:
+        check_assignment(value)
+    except FunctionError:
+        raise typer.BadParameter(f"{value!r} is not NAME=VALUE (or NAME- to remove it), "
+                                 "e.g. CIRCUIT_BREAKER=true") from None
+    return value
+
+
+def _timeout(value: str) -> str:
+    if not durations.kubectl_duration(value):
+        raise typer.BadParameter(f"{value!r} is not a kubectl duration (60s, 2m, 1h30m)")
+    return value
+
+
+def _interval(value: str) -> str:
+    every = durations.seconds(value)
+    if every is None or every <= 0:
+        raise typer.BadParameter(f"{value!r} is not a length of time (10s, 2m, 1h)")
+    return value
+
+
+OutputOpt = Annotated[Optional[str], typer.Option(
+    "-o", "--output", help="Output format: table, json or yaml.", show_default=False)]
+PreferOpt = Annotated[Prefer, typer.Option(
+    "--prefer", metavar="<str>", help="When upstream and a local edit changed the same field "
+    "differently: keep 'local' (the default) or take 'upstream'. Either way the conflict is "
+    "reported.")]
+DryRunOpt = Annotated[bool, typer.Option(
+    "--dry-run", help="Print the diff of every unit it would change; change nothing.")]
+ReasonOpt = Annotated[Optional[str], typer.Option(
+    "--reason", help="Why: recorded as the Gitops-Reason trailer.", show_default=False)]
+AuthorOpt = Annotated[Optional[str], typer.Option(
+    "--author", help="'Name <email>' of the person making the change (default: git config).",
+    show_default=False)]
+ChangesetOpt = Annotated[Optional[str], typer.Option(
+    "--changeset", help="Record this edit on that open changeset's branch, not on main "
+    "(default: the changeset `gitops changeset use` made current).", show_default=False)]
+
+SpaceOpt = Annotated[str, typer.Option("--space", help="The space (one name, no glob), e.g. traderx-prod-eu.")]
+ScopeOpt = Annotated[Optional[str], typer.Option(
+    "--space", help="Spaces to change, a glob: traderx-dev, 'traderx-prod-*', or '*' for every "
+    "space. Required: a change across spaces is never a default.", show_default=False)]
+GlobOpt = Annotated[str, typer.Option(
+    "--space", help="Spaces, a glob: traderx-prod-eu, 'traderx-prod-*', '*' (one line per space).")]
+UnitArg = Annotated[str, typer.Argument(help="The unit, e.g. trade-service.")]
+UnitOpt = Annotated[Optional[str], typer.Option("--unit", help="Only this unit.", show_default=False)]
+WhereOpt = Annotated[Optional[str], typer.Option(
+    "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND "
+    "Labels.layer = 'backend'\" (see README, Find and fix).", show_default=False)]
+FilterOpt = Annotated[Optional[str], typer.Option(
+    "--filter", help="Only units matching this named filter or set (gitops filter list).",
+    show_default=False)]
+LabelOpt = Annotated[Optional[list[str]], typer.Option(
+    "--label", help="KEY=VALUE, repeatable.", show_default=False, callback=_key_values)]
+EnvVarOpt = Annotated[str, typer.Option(
+    "--env-var", help="NAME=VALUE (added or replaced), or NAME- to remove it.", callback=_assignment)]
+
+PreviewOutputOpt = Annotated[Optional[str], typer.Option(
+    "-o", "--output", help="table, json, yaml, or markdown: one pull-request comment (starts "
+    "with <!-- gitops-preview -->, at most 65,536 characters).", show_default=False)]
+FullReportOpt = Annotated[Optional[Path], typer.Option(
+    "--full-report", help="Also write the whole report, as markdown (up to 1 MiB, a job "
+    "summary's limit), to this file: what a truncated comment points at.", show_default=False)]
+LinkOpt = Annotated[Optional[str], typer.Option(
+    "--link", help="Where readers find the full report (e.g. the CI run's URL): the "
+    "markdown comment links to it.", show_default=False)]
+
+# The commands that talk to clusters.
+ContextOpt = Annotated[Optional[str], typer.Option(
+    "--context", help="Kube context to use instead of the space's target context.",
+    show_default=False)]
+KubeconfigOpt = Annotated[Optional[str], typer.Option(
+    "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
+    show_default=False)]
+TimeoutOpt = Annotated[str, typer.Option(
+    "--timeout", help="How long each order group may take to become healthy (kubectl duration).",
+    callback=_timeout)]
+NoWaitOpt = Annotated[bool, typer.Option(
+    "--no-wait", help="Do not wait for each order group to become healthy.")]
+IntervalOpt = Annotated[str, typer.Option(
+    "--interval", help="Time between cycles: 10s, 2m, 1h.", callback=_interval)]
+
+
+Command = Callable[..., None]
+
+
+def _taking(name: str, make: Callable[..., object],
+            options: dict[str, tuple[object, object]]) -> Callable[[Command], Command]:
+    """A command's parameter ``name`` read by typer as these options (``{name: (type, default)}``,
+    in its place and in this order, as --help lists them); the command gets ``make(**values)``.
+    Typer builds a command's options from its signature: this rewrites the signature it reads."""
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        params: list[inspect.Parameter] = []
+        for param in signature.parameters.values():
+            params += [inspect.Parameter(option, param.kind, default=default, annotation=kind)
+                       for option, (kind, default) in options.items()] if param.name == name else [param]
+
+        @functools.wraps(command)
+        def parsed(**given: Any) -> None:
+            bundle = make(**{option: given.pop(option) for option in options})
+            command(**given, **{name: bundle})
+
+        setattr(parsed, "__signature__", signature.replace(parameters=params))
+        parsed.__annotations__ = {p.name: p.annotation for p in params}
+        return parsed
+    return decorate
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The options every mutating command takes (``edits``)."""
+
+    dry_run: bool = False
+    reason: Optional[str] = None
+    author: Optional[str] = None
+    changeset: Optional[str] = None
+    output_format: Optional[str] = None
+
+
+def edits(on_changeset: bool = True) -> Callable[[Command], Command]:
+    """``edit: Edit`` as --dry-run, --reason, --author, --changeset and -o. Without
+    ``on_changeset``, no --changeset: rollback's names the changeset to undo."""
+    return _taking("edit", Edit, {
+        "dry_run": (DryRunOpt, False), "reason": (ReasonOpt, None), "author": (AuthorOpt, None),
+        **({"changeset": (ChangesetOpt, None)} if on_changeset else {}), "output_format": (OutputOpt, None)})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The units a command acts on: --space (a glob; required, checked by the operation),
+    --unit, --where, --filter (``selects``)."""
+
+    space: Optional[str] = None
+    unit: Optional[str] = None
+    where: Optional[str] = None
+    filter_name: Optional[str] = None
+
+
+selects = _taking("selection", Selection, {
+    "space": (ScopeOpt, None), "unit": (UnitOpt, None), "where": (WhereOpt, None),
+    "filter_name": (FilterOpt, None)})
+
+
+@dataclass(frozen=True)
+class Kube:
+    """How to reach the clusters: --context, --kubeconfig and, for a command that waits for
+    health, --no-wait and --timeout (``on_clusters``)."""
+
+    no_wait: bool = False
+    timeout: str = "60s"
+    context: Optional[str] = None
+    kubeconfig: Optional[str] = None
+
+    def kubectl(self) -> Kubectl:
+        from generator.kubectl import Kubectl
+
+        return Kubectl(kubeconfig=self.kubeconfig, context=self.context)
+
+
+def on_clusters(waits: bool = True, times_out: bool = True) -> Callable[[Command], Command]:
+    """``kube: Kube`` as --no-wait (if it ``waits``), --timeout (if it ``times_out``), --context
+    and --kubeconfig."""
+    return _taking("kube", Kube, {
+        **({"no_wait": (NoWaitOpt, False)} if waits else {}),
+        **({"timeout": (TimeoutOpt, Kube.timeout)} if times_out else {}),
+        "context": (ContextOpt, None), "kubeconfig": (KubeconfigOpt, None)})

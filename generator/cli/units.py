@@ -1,0 +1,233 @@
+"""`gitops unit list | get | create | update | delete`, and `gitops overrides`.
+
+Typer only: parse, call one operation (``generator.operations.units``), present. Operations
+are imported inside each command. One piece of logic waits here for its move into
+operations (issue 14): ``_update_plan``, unit update's choice of mode and its patch parsing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from generator import output
+from generator.cli.app import globals_of, mutate
+from generator.cli.options import (Edit, FilterOpt, LabelOpt, OutputOpt, Prefer, PreferOpt, SpaceOpt, UnitArg,
+                                   UnitOpt, WhereOpt, edits, labels)
+from generator.errors import GitopsError
+
+if TYPE_CHECKING:
+    from generator.operations.repo import Fleet
+    from generator.operations.sync import Plan
+
+unit_app = typer.Typer(help="Units: one Kubernetes object each, in a space.", no_args_is_help=True)
+
+
+def _read_input(path: str, what: str) -> str:
+    """The text of a file, or of stdin for '-'."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text()
+    except OSError as e:
+        raise GitopsError(f"cannot read {what} {path}: {e.strerror}", "check the path") from e
+
+
+@unit_app.command("list")
+def unit_list(
+    ctx: typer.Context,
+    space: Annotated[str, typer.Option(
+        "--space", help="Spaces to list, a glob: 'traderx-prod-*', '*' (the whole fleet).")] = "*",
+    where: WhereOpt = None,
+    filter_name: FilterOpt = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """List units across spaces, in deployment order; --where / --filter to find some.
+
+    Examples:
+
+      gitops unit list --space '*' --where "Data CONTAINS 'trade-service:v1'"
+
+      gitops unit list --space 'traderx-prod-*' --where "spec.replicas > 2 AND Labels.layer = 'backend'"
+    """
+    from generator.operations import select as select_op
+    from generator.operations import units as units_op
+
+    g = globals_of(ctx)
+    fmt = g.fmt(output_format)
+    output.listing(units_op.list_units(g.fleet(), space, where, filter_name), fmt, [
+        ("SPACE", lambda r: r["space"]),
+        ("UNIT", lambda r: r["unit"]),
+        ("ORDER", lambda r: r["labels"].get("order")),
+        ("LAYER", lambda r: r["labels"].get("layer")),
+        ("UPSTREAM", lambda r: r["upstream"]),
+    ], f"0 units match {select_op.describe(space, None, where, filter_name)}"
+       if where is not None or filter_name is not None else "no units: run `gitops render` first")
+
+
+@unit_app.command("get")
+def unit_get(
+    ctx: typer.Context,
+    unit: UnitArg,
+    space: Annotated[str, typer.Option("--space", help="Its space (one name, no glob), e.g. traderx-prod-eu.")],
+    output_format: OutputOpt = None,
+) -> None:
+    """Show one unit: its manifest (-o yaml, the default) or everything about it (-o json)."""
+    from generator.operations import units as units_op
+
+    g = globals_of(ctx)
+    fmt = g.fmt(output_format, default="yaml")
+    found = units_op.get_unit(g.fleet(), space, unit)
+    if fmt == "json":
+        output.emit({k: v for k, v in found.items() if k != "text"}, "json")
+    else:
+        sys.stdout.write(found["text"])
+
+
+def overrides(ctx: typer.Context, space: SpaceOpt, unit: UnitOpt = None,
+              output_format: OutputOpt = None) -> None:
+    """Every local edit of a space: each field where a unit differs from what it was generated as."""
+    from generator.operations import units as units_op
+
+    g = globals_of(ctx)
+    output.listing(units_op.overrides(g.fleet(), space, unit), g.fmt(output_format), [
+        ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
+        ("GENERATED", lambda r: r["generated"]), ("LOCAL", lambda r: r["local"]),
+    ], f"no local edits in {space}")
+
+
+@unit_app.command("create")
+@edits()
+def unit_create(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="The new unit's name.")],
+    space: SpaceOpt,
+    file: Annotated[Optional[str], typer.Option(
+        "--file", help="Its manifest, from a file ('-': stdin).", show_default=False)] = None,
+    upstream_space: Annotated[Optional[str], typer.Option(
+        "--upstream-space", help="Derive it from a unit of this space...", show_default=False)] = None,
+    upstream_unit: Annotated[Optional[str], typer.Option(
+        "--upstream-unit", help="...this unit (default: the same name).", show_default=False)] = None,
+    restore: Annotated[bool, typer.Option(
+        "--restore", help="Bring back a unit deleted from this space, linked to the upstream "
+        "it had.")] = False,
+    label: LabelOpt = None,
+    *,
+    edit: Edit,
+) -> None:
+    """Create a unit from a manifest file, or linked to an upstream unit.
+
+    A unit you create is yours: render and upgrade never remove it, and a linked one keeps
+    taking its upstream's changes. Linked under another name it is a clone: its object is
+    renamed (metadata.name, and the label values equal to the old name in its labels,
+    selector and pod template), so blue and green are two Deployments.
+
+    Examples:
+
+      gitops unit create eu-trading-hours --space traderx-prod-eu --file cm.yaml
+
+      gitops unit create trade-service-green --space traderx-prod-us \
+        --upstream-space traderx-base --upstream-unit trade-service
+
+      gitops unit create web-gui-svc --space traderx-prod-asia --restore
+    """
+    from generator.model import UnitRef
+    from generator.operations import units as units_op
+
+    if sum((file is not None, upstream_space is not None, restore)) != 1:
+        raise typer.BadParameter("give exactly one of --file, --upstream-space or --restore",
+                                 param_hint="'--file' / '--upstream-space' / '--restore'")
+    text = _read_input(file, "manifest") if file is not None else None
+    up = UnitRef.parse(f"{upstream_space}/{upstream_unit or unit}") if upstream_space else None
+    given = labels(label)
+    mutate(ctx, lambda fleet, version: units_op.plan_create(
+        fleet, version, space, unit, text, up, given, restore), "unit-create",
+        lambda p: f"unit create {space}/{unit}" + (f" from {up}" if up else " (restored)" if restore else ""),
+        edit, "created")
+
+
+def _update_plan(space: str, unit: str, patch: Optional[str], patch_file: Optional[str],
+                 merge_unit: Optional[str], file: Optional[str],
+                 prefer: Prefer) -> tuple[Callable[[Fleet, str], Plan], str, str]:
+    """Unit update's mode (exactly one of the four) and its input, read and parsed: the plan
+    builder, the operation and the commit summary. Logic, to move into operations (issue 14)."""
+    from generator.operations import units as units_op
+
+    if sum(x is not None for x in (patch, patch_file, merge_unit, file)) != 1:
+        raise typer.BadParameter("give exactly one of --patch, --patch-file, --merge-unit, --file",
+                                 param_hint="'--patch'")
+    if merge_unit is not None:
+        source = merge_unit
+        return (lambda fleet, version: units_op.plan_merge_unit(fleet, version, space, unit, source, prefer.value),
+                "merge-unit", f"merge {source} into {space}/{unit}")
+    if file is not None:
+        text = _read_input(file, "manifest")
+        return (lambda fleet, version: units_op.plan_replace(fleet, version, space, unit, text),
+                "replace", f"replace {space}/{unit}")
+    source_text = _read_input(patch_file, "patch") if patch_file is not None else (
+        sys.stdin.read() if patch == "-" else str(patch))
+    parsed = units_op.parse_patch(source_text, "--patch" if patch is not None else str(patch_file))
+    return (lambda fleet, version: units_op.plan_patch(fleet, version, space, unit, parsed),
+            "patch", f"patch {space}/{unit}")
+
+
+@unit_app.command("update")
+@edits()
+def unit_update(
+    ctx: typer.Context,
+    unit: UnitArg,
+    space: SpaceOpt,
+    patch: Annotated[Optional[str], typer.Option(
+        "--patch", help="A strategic merge patch, JSON or YAML ('-': stdin), e.g. "
+        '\'{"spec":{"replicas":3}}\'', show_default=False)] = None,
+    patch_file: Annotated[Optional[str], typer.Option(
+        "--patch-file", help="The patch, from a file.", show_default=False)] = None,
+    merge_unit: Annotated[Optional[str], typer.Option(
+        "--merge-unit", help="SPACE/UNIT: merge in what that unit changed relative to its own "
+        "upstream (lateral promotion).", show_default=False)] = None,
+    file: Annotated[Optional[str], typer.Option(
+        "--file", help="Replace the whole manifest with this file.", show_default=False)] = None,
+    prefer: PreferOpt = Prefer.local,
+    *,
+    edit: Edit,
+) -> None:
+    """Change a unit: patch it, replace it, or merge another unit's change into it.
+
+    A changed unit has local edits: later upgrades keep them (see `gitops overrides`).
+
+    Examples:
+
+      gitops unit update trade-service --space traderx-base --patch \\
+        '{"spec":{"template":{"spec":{"containers":[{"name":"trade-service","image":"traderx/trade-service:v2"}]}}}}'
+
+      gitops unit update trade-service --space traderx-prod-asia --merge-unit traderx-prod-eu/trade-service
+    """
+    build, operation, summary = _update_plan(space, unit, patch, patch_file, merge_unit, file, prefer)
+    mutate(ctx, build, operation, lambda p: summary, edit, "updated")
+
+
+@unit_app.command("delete")
+@edits()
+def unit_delete(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="The unit.")],
+    space: SpaceOpt,
+    cascade: Annotated[bool, typer.Option(
+        "--cascade", help="Also delete the units derived from it (edited ones are kept, as "
+        "units of their own, and reported).")] = False,
+    *,
+    edit: Edit,
+) -> None:
+    """Delete a unit. It stays deleted: render and upgrade do not bring it back (gitops
+    overrides lists it); `gitops unit create UNIT --space S --restore` does.
+
+    Refused while another unit derives from it, unless --cascade.
+    """
+    from generator.operations import units as units_op
+
+    mutate(ctx, lambda fleet, version: units_op.plan_delete(fleet, version, space, unit, cascade),
+           "unit-delete", lambda p: f"unit delete {space}/{unit}", edit, "deleted")
