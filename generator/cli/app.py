@@ -32,8 +32,8 @@ from generator.errors import ConfigError, GitopsError
 
 if TYPE_CHECKING:
     from generator.config import Project
-    from generator.operations.repo import Fleet
-    from generator.operations.sync import Plan
+    from generator.operations.fleet import Fleet
+    from generator.operations.derive import Plan
     from generator.store import Store
 
 app = typer.Typer(
@@ -80,7 +80,7 @@ class Globals:
         return Store.open(self.repo_path(project))
 
     def fleet(self) -> Fleet:
-        from generator.operations.repo import Fleet
+        from generator.operations.fleet import Fleet
 
         return Fleet.load(self.store())
 

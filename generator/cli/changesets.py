@@ -18,7 +18,7 @@ from generator.cli.app import globals_of
 from generator.cli.options import AuthorOpt, DryRunOpt, Kube, OutputOpt, ReasonOpt, on_clusters
 
 if TYPE_CHECKING:
-    from generator.operations.deploy import Report
+    from generator.operations.apply import Report
     from generator.operations.mutation import Outcome
     from generator.store import Store
 
@@ -109,14 +109,14 @@ def _apply_deployed(store: Store, name: str, reason: Optional[str], author: Opti
     """Land the changeset through the all-or-nothing deploy gate; its outcome and the deploy's
     report (None: nothing to deploy). Logic, to move into operations (issue 14)."""
     from generator.operations import changeset as changeset_op
-    from generator.operations import deploy as deploy_op
+    from generator.operations import apply as apply_op
 
-    gate = deploy_op.AllOrNothing(kube.kubectl(), not kube.no_wait, kube.timeout)
+    gate = apply_op.AllOrNothing(kube.kubectl(), not kube.no_wait, kube.timeout)
     try:
         with present.showing_conflicts(fmt), output.progress_lines(f"deploying changeset {name}") as progress:
             gate.progress = progress
             outcome = changeset_op.apply(store, name, reason, author, dry_run, gate)
-    except deploy_op.ApplyError as e:
+    except apply_op.ApplyError as e:
         present.apply_report(e.report, fmt)
         raise
     return outcome, gate.report

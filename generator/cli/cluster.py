@@ -1,6 +1,6 @@
 """The commands that talk to clusters: `gitops apply`, `diff`, `status`, `drift`, `worker`.
 
-Typer only: parse, call one operation (``generator.operations.deploy``, ``drift``, ``worker``),
+Typer only: parse, call one operation (``generator.operations.apply``, ``drift``, ``worker``),
 present. Operations are imported inside each command. ``--timeout`` and ``--interval`` are
 checked when parsed (see options). Not yet as thin as it should be: diff, status and drift loop
 over the matched spaces here, calling a per-space operation; that loop belongs in operations.
@@ -19,7 +19,7 @@ from generator.cli.app import globals_of
 from generator.cli.options import GlobOpt, IntervalOpt, Kube, OutputOpt, Selection, on_clusters, selects
 
 if TYPE_CHECKING:
-    from generator.operations.deploy import Report
+    from generator.operations.apply import Report
     from generator.operations.worker import Cycle
 
 
@@ -51,7 +51,7 @@ def apply(
 
       gitops apply --space 'traderx-prod-*' --prune --timeout 120s
     """
-    from generator.operations import deploy as deploy_op
+    from generator.operations import apply as apply_op
     from generator.operations import select as select_op
 
     g = globals_of(ctx)
@@ -66,10 +66,10 @@ def apply(
 
     try:
         with output.progress_lines(f"applying {scope}") as progress:
-            deploy_op.apply_spaces(kube.kubectl(), g.fleet(), scope, selection.unit, selection.where,
+            apply_op.apply_spaces(kube.kubectl(), g.fleet(), scope, selection.unit, selection.where,
                                    selection.filter_name, dry_run, prune, not kube.no_wait, kube.timeout,
                                    progress, done)
-    except deploy_op.ApplyError as e:
+    except apply_op.ApplyError as e:
         if fmt != "table":
             reports.append(e.report)
             output.emit([r.data() for r in reports] if _glob(scope) else e.report.data(), fmt)

@@ -18,8 +18,8 @@ from generator.cli.options import Edit, EnvVarOpt, OutputOpt, Selection, edits, 
 
 if TYPE_CHECKING:
     from generator.functions import Function
-    from generator.operations.repo import Fleet
-    from generator.operations.sync import Plan
+    from generator.operations.fleet import Fleet
+    from generator.operations.derive import Plan
 
 run_app = typer.Typer(help="Find and fix: one function over every unit a selection picks, one commit.",
                       no_args_is_help=True)

@@ -22,7 +22,7 @@ from generator import markdown, output
 from generator.errors import GitopsError
 
 if TYPE_CHECKING:
-    from generator.operations.deploy import Report
+    from generator.operations.apply import Report
     from generator.operations.mutation import Outcome
     from generator.operations.preview import Preview
     from generator.store import Store

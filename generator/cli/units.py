@@ -21,8 +21,8 @@ from generator.cli.options import (Edit, FilterOpt, LabelOpt, OutputOpt, Prefer,
 from generator.errors import GitopsError
 
 if TYPE_CHECKING:
-    from generator.operations.repo import Fleet
-    from generator.operations.sync import Plan
+    from generator.operations.fleet import Fleet
+    from generator.operations.derive import Plan
 
 unit_app = typer.Typer(help="Units: one Kubernetes object each, in a space.", no_args_is_help=True)
 

@@ -17,8 +17,8 @@ from generator.cli.app import mutate
 from generator.cli.options import Edit, Prefer, PreferOpt, Selection, UnitOpt, edits, selects
 
 if TYPE_CHECKING:
-    from generator.operations.repo import Fleet
-    from generator.operations.sync import Plan
+    from generator.operations.fleet import Fleet
+    from generator.operations.derive import Plan
 
 
 def _upgrade_plan(fleet: Fleet, version: str, scope: str, selection: Selection, prefer: Prefer) -> Plan:

@@ -20,9 +20,9 @@ from typing import Any
 from generator import state, trailers
 from generator.errors import GitopsError, NotFoundError, RepoError
 from generator.model import Conflict, check_name
-from generator.operations import mutation, threeway
-from generator.operations.repo import settings
-from generator.operations.sync import Plan
+from generator.operations import carry, mutation
+from generator.operations.fleet import settings
+from generator.operations.derive import Plan
 from generator.snapshot import Commit, Snapshot
 from generator.store import Store
 
@@ -211,7 +211,7 @@ def apply(store: Store, name: str, reason: str | None = None, author: str | None
         opened = _open(store, name)
         if store.head() is None:
             raise RepoError(f"{store.root} has no commit yet", "run `gitops render` first")
-        plan = threeway.carry(store, opened.base, opened.tip, settings(store).kubernetes_version)
+        plan = carry.carry(store, opened.base, opened.tip, settings(store).kubernetes_version)
         if plan.conflicts:
             raise ChangesetConflict(
                 f"changeset {name}: {mutation.counted(len(plan.conflicts), 'conflict')} with what "
@@ -259,7 +259,7 @@ def landed(store: Snapshot, name: str) -> tuple[Commit, str]:
 def plan_revert(store: Snapshot, name: str, version: str) -> tuple[Plan, Commit]:
     """``rollback --changeset NAME``: undo what it landed, merged with what came after."""
     commit, parent = landed(store, name)
-    plan = threeway.carry(store, commit.id, parent, version)
+    plan = carry.carry(store, commit.id, parent, version)
     if plan.conflicts:
         raise ChangesetConflict(
             f"rollback of changeset {name}: {mutation.counted(len(plan.conflicts), 'conflict')} "

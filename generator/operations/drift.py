@@ -1,9 +1,9 @@
 """``gitops status``, ``drift`` and ``diff``: the cluster read against git.
 
-A space's objects are found by the ``gitops.dev/space`` label ``deploy.apply`` puts on them, in
+A space's objects are found by the ``gitops.dev/space`` label ``apply.apply`` puts on them, in
 one ``kubectl get``. ``status`` compares content hashes; ``drift`` compares each field git sets
 with the live object (fields only the cluster sets are not drift); ``diff`` is ``kubectl diff``.
-``fix_drift`` re-applies the drifted units through ``deploy.apply``. Nothing here writes to the
+``fix_drift`` re-applies the drifted units through ``apply.apply``. Nothing here writes to the
 manifests repo, and only ``fix_drift`` writes to the cluster.
 """
 
@@ -14,17 +14,17 @@ from typing import Any
 
 from generator import guard, merge
 from generator.kubectl import FIELD_MANAGER, Kubectl
-from generator.operations import deploy
-from generator.operations.repo import Fleet
+from generator.operations import apply
+from generator.operations.fleet import Fleet
 
 
 Live = dict[tuple[str, str, str], Any]  # (kind, namespace, name) -> the object as the cluster has it
 
 
-def _both(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[list[deploy.Desired], Live]:
+def _both(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[list[apply.Desired], Live]:
     """Every unit of the space as git wants it, and the space's objects as the cluster has them."""
-    items = deploy.desired(fleet, space)
-    return items, deploy.live(kubectl, space, fleet.space(space).target.context, deploy.kinds(items))
+    items = apply.desired(fleet, space)
+    return items, apply.live(kubectl, space, fleet.space(space).target.context, apply.kinds(items))
 
 
 def status(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
@@ -38,7 +38,7 @@ def status(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
         if obj and d.key[0] == "Deployment":
             ready = f"{obj.get('status', {}).get('readyReplicas', 0)}/{obj.get('spec', {}).get('replicas', 0)}"
         rows.append({"unit": d.ref.unit, "object": d.name, "live": obj is not None,
-                     "appliedCommit": annotations.get(deploy.COMMIT),
+                     "appliedCommit": annotations.get(apply.COMMIT),
                      "inSync": d.applied(current), "ready": ready})
     return rows
 
@@ -54,7 +54,7 @@ def drift(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
             rows.append({"unit": d.ref.unit, "field": "(object)", "git": "present", "live": "missing"})
             continue
         wanted = json.loads(json.dumps(d.data))
-        for key in (deploy.COMMIT,):  # an older apply's commit is not drift
+        for key in (apply.COMMIT,):  # an older apply's commit is not drift
             wanted["metadata"]["annotations"].pop(key, None)
         for path, want, have in merge.drift(wanted, obj):
             rows.append({"unit": d.ref.unit, "field": path, "git": guard.redact_value(path, want),
@@ -65,18 +65,18 @@ def drift(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
 def diff(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[int, str]:
     """``kubectl diff`` of every unit against the cluster: (exit code like kubectl's, output)."""
     record = fleet.space(space)
-    items = deploy.desired(fleet, space)
+    items = apply.desired(fleet, space)
     done = kubectl.run(["diff", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
-                        "-f", "-"], record.target.context, stdin=deploy.stream(items), ok_codes=(0, 1))
+                        "-f", "-"], record.target.context, stdin=apply.stream(items), ok_codes=(0, 1))
     return done.returncode, done.stdout
 
 
 def fix_drift(kubectl: Kubectl, fleet: Fleet, space: str, timeout: str = "60s",
-              rows: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], deploy.Report | None]:
+              rows: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], apply.Report | None]:
     """``drift --fix``: the drifted units applied again (git wins); (the drift, the apply).
     ``rows``: the drift, when the caller has just looked."""
     rows = drift(kubectl, fleet, space) if rows is None else rows
     if not rows:
         return rows, None
     units = {row["unit"] for row in rows}
-    return rows, deploy.apply(kubectl, fleet, space, timeout=timeout, only_changed=False, only=units)
+    return rows, apply.apply(kubectl, fleet, space, timeout=timeout, only_changed=False, only=units)

@@ -15,7 +15,7 @@ from typing import Any
 from generator import durations, state, trailers
 from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef, check_name
-from generator.operations.repo import Fleet
+from generator.operations.fleet import Fleet
 from generator.snapshot import Commit, Snapshot
 from generator.store import Store
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from generator import guard, state, yamlio
 from generator.errors import GitopsError
 from generator.model import UnitRef
-from generator.operations.repo import Fleet
+from generator.operations.fleet import Fleet
 from generator.schema import SchemaValidator
 
 Progress = Callable[[int, int], None]

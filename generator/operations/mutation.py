@@ -21,8 +21,8 @@ from generator import guard, state, trailers, yamlio
 from generator.errors import GitopsError, NotFoundError, RepoError
 from generator.model import Conflict, check_name
 from generator.operations import select
-from generator.operations.repo import Fleet, settings
-from generator.operations.sync import Plan
+from generator.operations.fleet import Fleet, settings
+from generator.operations.derive import Plan
 from generator.store import Store
 
 CHANGESET_BRANCHES = "refs/heads/changeset/"

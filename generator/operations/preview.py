@@ -23,8 +23,8 @@ from generator.errors import NotFoundError
 from generator.model import UnitRef
 from generator.operations import lint, mutation, select, units
 from generator.operations.lint import Problem
-from generator.operations.repo import Fleet
-from generator.operations.sync import Plan
+from generator.operations.fleet import Fleet
+from generator.operations.derive import Plan
 from generator.store import Store
 
 # Fields the API server refuses to change on a live object: a change needs a delete and create.

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import render as rendering
+from generator import templates
 from generator import state, yamlio
 from generator.config import Project
 from generator.model import Space, SpaceSpec, UnitRef, UnitState
 from generator.operations import lint, mutation, preview, select
-from generator.operations.repo import Fleet
-from generator.operations.sync import Engine, Plan, order, space_inputs
+from generator.operations.fleet import Fleet
+from generator.operations.derive import Engine, Plan, order, space_inputs
 from generator.blobs import blob_id
 from generator.store import Store
 
@@ -50,7 +50,7 @@ class _Render:
     def labels(self, unit: str, environment: str | None) -> dict[str, str]:
         key = (unit, environment)
         if key not in self._labels:
-            self._labels[key] = rendering.unit_labels(self.project.values, unit, environment)
+            self._labels[key] = templates.unit_labels(self.project.values, unit, environment)
         return self._labels[key]
 
     def base(self) -> None:
@@ -62,7 +62,7 @@ class _Render:
             self.engine.records[spec.name] = old
             self.engine.plan.all_units[spec.name] = list(old.units)
             return
-        texts = rendering.render_base(self.project.templates, self.project.values)
+        texts = templates.render_base(self.project.templates, self.project.values)
         units: dict[str, UnitState] = {}
         deleted = dict(old.deleted) if old else {}
         for unit, text in texts.items():
@@ -72,7 +72,7 @@ class _Render:
                 if previous is not None:
                     units[unit] = previous  # a person deleted it, or made their own: theirs
                 continue
-            source = f"{rendering.unit_template(unit)} (rendered)"
+            source = f"{templates.unit_template(unit)} (rendered)"
             data = yamlio.load(text, source)
             self.engine.checks.validate(data, ref)
             # As the round-trip writer writes it, so that the first edit of the file is as small

@@ -6,7 +6,7 @@ linked to its upstream, so where what it was generated from has changed since, t
 content is a local edit like any other: ``gitops overrides`` shows it and upgrades keep it (an
 emergency rollback is not undone by the next render). Units a space gained since are deleted;
 units it lost come back with the record they had. A changeset is undone by carrying the
-reverse of its landing commit onto main (``threeway``), which keeps what happened after it.
+reverse of its landing commit onto main (``carry``), which keeps what happened after it.
 Plans only; ``mutation.mutate`` commits.
 """
 
@@ -19,8 +19,8 @@ from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef
 from generator.operations import changeset
 from generator.operations.history import revision
-from generator.operations.repo import Fleet
-from generator.operations.sync import Engine, Plan
+from generator.operations.fleet import Fleet
+from generator.operations.derive import Engine, Plan
 from generator.operations.units import dependents
 from generator.blobs import blob_id
 

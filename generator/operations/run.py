@@ -12,8 +12,8 @@ import marshal
 from generator import yamlio
 from generator.functions import Function
 from generator.model import UnitRef
-from generator.operations.repo import Fleet
-from generator.operations.sync import Engine, Plan
+from generator.operations.fleet import Fleet
+from generator.operations.derive import Engine, Plan
 
 
 def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function) -> Plan:

@@ -11,7 +11,7 @@ from typing import Any
 from generator import query, state
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef
-from generator.operations.repo import Fleet
+from generator.operations.fleet import Fleet
 
 
 @dataclass

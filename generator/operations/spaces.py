@@ -6,8 +6,8 @@ from typing import Any
 
 from generator.errors import GitopsError
 from generator.model import Overlay, Space, Target, UnitRef, UnitState, check_name
-from generator.operations.repo import Fleet
-from generator.operations.sync import Engine, Plan
+from generator.operations.fleet import Fleet
+from generator.operations.derive import Engine, Plan
 
 
 def describe(space: Space) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from typing import Any
 from generator import guard, merge, state, yamlio
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, apply_order, check_name
-from generator.operations.repo import Fleet
+from generator.operations.fleet import Fleet
 from generator.operations.select import select
-from generator.operations.sync import Engine, Plan, order
+from generator.operations.derive import Engine, Plan, order
 from generator.blobs import blob_id
 
 

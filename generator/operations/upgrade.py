@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef
-from generator.operations.repo import Fleet
-from generator.operations.sync import Engine, Plan, order
+from generator.operations.fleet import Fleet
+from generator.operations.derive import Engine, Plan, order
 
 
 def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | None = None,

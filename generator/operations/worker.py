@@ -1,7 +1,7 @@
 """``gitops worker``: keep a fleet's clusters where git says, cycle after cycle.
 
 Each cycle pulls the manifests repo when it has a remote (fast-forward only, ``Store.pull``),
-applies what changed in every space matching the glob (``deploy.apply``: when nothing changed,
+applies what changed in every space matching the glob (``apply.apply``: when nothing changed,
 one ``kubectl get`` and no apply), looks for drift (and, asked to, puts it back), and reports
 itself as one ``Cycle``: one log line. A failure in a cycle (an unreachable remote, a refused
 apply) is that cycle's line and the next cycle tries again; a failure in one space does not stop
@@ -23,8 +23,8 @@ from typing import Any
 
 from generator.errors import GitopsError
 from generator.kubectl import Kubectl, KubectlError
-from generator.operations import deploy, drift
-from generator.operations.repo import Fleet
+from generator.operations import apply, drift
+from generator.operations.fleet import Fleet
 from generator.store import Store
 
 
@@ -84,7 +84,7 @@ class Cycle:
 
 
 def _space(kubectl: Kubectl, fleet: Fleet, space: str, options: Options) -> dict[str, Any]:
-    report = deploy.apply(kubectl, fleet, space, prune=options.prune, wait=options.wait,
+    report = apply.apply(kubectl, fleet, space, prune=options.prune, wait=options.wait,
                           timeout=options.timeout)
     rows = drift.drift(kubectl, fleet, space)
     fixed: list[str] = []

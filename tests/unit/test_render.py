@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import render
+from generator import templates as render
 from generator.config import load_project
 from generator.errors import TemplateError
 

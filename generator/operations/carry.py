@@ -20,7 +20,7 @@ from typing import Any
 
 from generator import guard, merge, state, yamlio
 from generator.model import Conflict, UnitRef
-from generator.operations.sync import Plan
+from generator.operations.derive import Plan
 from generator.schema import SchemaValidator
 from generator.blobs import blob_id
 from generator.snapshot import Snapshot

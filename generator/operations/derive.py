@@ -25,7 +25,7 @@ from generator import overlay as overlays
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Conflict, Overlay, Space, Target, UnitRef, UnitState
 from generator.operations.checks import Checks
-from generator.operations.repo import Fleet
+from generator.operations.fleet import Fleet
 from generator.blobs import blob_id
 
 Loader = Callable[[], Any]

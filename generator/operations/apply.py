@@ -25,7 +25,7 @@ from generator import state
 from generator.errors import GitopsError
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import NO_ORDER, UnitRef, apply_order, waves
-from generator.operations.repo import Fleet
+from generator.operations.fleet import Fleet
 from generator.operations.select import matched, select
 from generator.store import Store
 
