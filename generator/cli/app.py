@@ -33,7 +33,9 @@ from generator.errors import ConfigError, GitopsError
 if TYPE_CHECKING:
     from generator.config import Project
     from generator.operations.fleet import Fleet
+    from generator.operations import mutation
     from generator.operations.derive import Plan
+    from generator.operations.mutation import Outcome
     from generator.store import Store
 
 app = typer.Typer(
@@ -101,16 +103,27 @@ def globals_of(ctx: typer.Context) -> Globals:
 def mutate(ctx: typer.Context, build: Callable[[Fleet, str], Plan], operation: str,
            summary: Callable[[Plan], str], edit: Edit, verb: str) -> None:
     """Plan and commit one change (or, dry, show it), and report it: ``build`` gets the fleet
-    and its Kubernetes version."""
+    and its Kubernetes version. (For the verbs without an entry function in operations yet.)"""
     from generator.operations import mutation
 
+    committed(ctx, lambda store: mutation.mutate(
+        store, lambda fleet: build(fleet, fleet.settings.kubernetes_version), operation, summary,
+        landing(edit)), edit, verb)
+
+
+def committed(ctx: typer.Context, change: Callable[[Store], Outcome], edit: Edit, verb: str) -> None:
+    """Run one verb's entry function on the repo and report its outcome."""
     g = globals_of(ctx)
     fmt = g.fmt(edit.output_format)
     store = g.store()
-    outcome = mutation.mutate(
-        store, lambda fleet: build(fleet, fleet.settings.kubernetes_version), operation, summary,
-        edit.reason, edit.author, edit.dry_run, mutation.chosen_changeset(store, edit.changeset))
-    present.report(outcome, store, fmt, verb)
+    present.report(change(store), store, fmt, verb)
+
+
+def landing(edit: Edit) -> mutation.Edit:
+    """The edit options as the operations take them (the output format stays here)."""
+    from generator.operations import mutation
+
+    return mutation.Edit(edit.reason, edit.author, edit.dry_run, edit.changeset)
 
 
 def _version(value: bool) -> None:

@@ -12,14 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from generator import output
-from generator.cli import present
-from generator.cli.app import globals_of, mutate
+from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import Edit, EnvVarOpt, OutputOpt, Selection, edits, selects
 
 if TYPE_CHECKING:
     from generator.functions import Function
-    from generator.operations.fleet import Fleet
-    from generator.operations.derive import Plan
 
 run_app = typer.Typer(help="Find and fix: one function over every unit a selection picks, one commit.",
                       no_args_is_help=True)
@@ -31,16 +28,10 @@ ContainerOpt = Annotated[str, typer.Option("--container-name", help="The contain
 def _run_function(ctx: typer.Context, function: Function, selection: Selection, edit: Edit) -> None:
     """One function over the units the selection matches, as one mutation."""
     from generator.operations import run as run_op
-    from generator.operations import select as select_op
 
-    scope = select_op.require_scope(selection.space, f"run {function.name}")
-
-    def build(fleet: Fleet, version: str) -> Plan:
-        refs = select_op.matched(fleet, scope, selection.unit, selection.where, selection.filter_name)
-        return run_op.plan_run(fleet, version, refs, function)
-
-    mutate(ctx, build, function.name,
-           lambda p: f"{function.name}: {present.counted(len(p.units), 'unit')}", edit, "changed")
+    committed(ctx, lambda store: run_op.run(store, function, selection.space, selection.unit,
+                                            selection.where, selection.filter_name, landing(edit)),
+              edit, "changed")
 
 
 @run_app.command("set-replicas")

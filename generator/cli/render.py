@@ -84,10 +84,10 @@ def render(
         output.info("up to date")
         return
     with output.progress("rendering spaces") as progress:
-        store, result = render_op.render(project, g.repo_path(project), message, author, reason,
-                                         prefer.value, progress, changeset)
-    present.report(mutation.Outcome(result.commit, result.plan, changeset=result.changeset), store,
-                   g.fmt(output_format), "rendered")
+        store, outcome = render_op.render(project, g.repo_path(project), message,
+                                          mutation.Edit(reason, author, changeset=changeset),
+                                          prefer.value, progress)
+    present.report(outcome, store, g.fmt(output_format), "rendered")
 
 
 def lint(

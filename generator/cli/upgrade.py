@@ -1,37 +1,17 @@
 """`gitops upgrade` and `gitops promote`: carry changes down the pipeline, or sideways.
 
 Typer only: parse, call one operation (``generator.operations.upgrade``), present. Operations
-are imported inside each command. One piece of logic waits here for its move into operations
-(issue 14): ``_upgrade_plan``, which selects the units and then has the planner match the glob
-and the unit again.
+are imported inside each command.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from generator.cli import present
-from generator.cli.app import mutate
+from generator.cli.app import committed, landing
 from generator.cli.options import Edit, Prefer, PreferOpt, Selection, UnitOpt, edits, selects
-
-if TYPE_CHECKING:
-    from generator.operations.fleet import Fleet
-    from generator.operations.derive import Plan
-
-
-def _upgrade_plan(fleet: Fleet, version: str, scope: str, selection: Selection, prefer: Prefer) -> Plan:
-    """The units --where/--filter pick (all when neither is given), upgraded. Logic, to move into
-    operations (issue 14): plan_upgrade matches the glob and the unit a second time."""
-    from generator.operations import select as select_op
-    from generator.operations import upgrade as upgrade_op
-
-    unit, where, filter_name = selection.unit, selection.where, selection.filter_name
-    only = (set(select_op.matched(fleet, scope, unit, where, filter_name))
-            if where is not None or filter_name is not None else None)
-    return upgrade_op.plan_upgrade(fleet, version, scope, unit, prefer.value, only)
-
 
 @selects
 @edits()
@@ -49,14 +29,11 @@ def upgrade(ctx: typer.Context, *, selection: Selection, prefer: PreferOpt = Pre
 
       gitops upgrade --space traderx-prod-eu --unit trade-service --prefer upstream
     """
-    from generator.operations import select as select_op
+    from generator.operations import upgrade as upgrade_op
 
-    scope = select_op.require_scope(selection.space, "upgrade")
-    mutate(ctx, lambda fleet, version: _upgrade_plan(fleet, version, scope, selection, prefer),
-           "upgrade",
-           lambda p: f"upgrade: {present.counted(len(p.units), 'unit')} in {scope}"
-                     + (f" ({present.counted(len(p.conflicts), 'conflict')})" if p.conflicts else ""),
-           edit, "upgraded")
+    committed(ctx, lambda store: upgrade_op.upgrade(
+        store, selection.space, selection.unit, selection.where, selection.filter_name,
+        prefer.value, landing(edit)), edit, "upgraded")
 
 
 @edits()
@@ -76,6 +53,5 @@ def promote(
     """
     from generator.operations import upgrade as upgrade_op
 
-    mutate(ctx, lambda fleet, version: upgrade_op.plan_promote(
-        fleet, version, source, target, unit, prefer.value), "promote",
-        lambda p: f"promote {source} -> {target}: {present.counted(len(p.units), 'unit')}", edit, "promoted")
+    committed(ctx, lambda store: upgrade_op.promote(store, source, target, unit, prefer.value,
+                                                    landing(edit)), edit, "promoted")

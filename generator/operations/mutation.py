@@ -30,6 +30,18 @@ CURRENT_CHANGESET = "gitops.changeset"  # the repo's git config: the changeset `
 
 
 @dataclass(frozen=True)
+class Edit:
+    """How a change lands: why (the Gitops-Reason trailer), by whom ('Name <email>'; default
+    git's), as a dry run or for real, and on which changeset (None: the one `changeset use`
+    made current, else main)."""
+
+    reason: str | None = None
+    author: str | None = None
+    dry_run: bool = False
+    changeset: str | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     commit: str | None  # None: nothing changed, or a dry run
     plan: Plan
@@ -102,10 +114,12 @@ def chosen_changeset(store: Store, given: str | None) -> str | None:
 
 
 def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
-           summary: Callable[[Plan], str], reason: str | None = None, author: str | None = None,
-           dry_run: bool = False, changeset: str | None = None) -> Outcome:
-    """Plan with ``build`` and commit the plan as one commit (or return it, for a dry run);
-    with ``changeset``, on that changeset's branch."""
+           summary: Callable[[Plan], str], edit: Edit = Edit()) -> Outcome:
+    """The transaction every mutating verb runs: under the lock, load the fleet, plan with
+    ``build``, and commit the plan as one commit (or return it, for a dry run); on the edit's
+    changeset's branch when it has one."""
+    reason, author, dry_run = edit.reason, edit.author, edit.dry_run
+    changeset = chosen_changeset(store, edit.changeset)
     with store.lock():
         target = store
         if changeset is not None:

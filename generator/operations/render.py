@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,6 @@ from generator.blobs import blob_id
 from generator.store import Store
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    commit: str | None
-    plan: Plan
-    changeset: str | None = None
 
 
 def _const(value: Any) -> Callable[[], Any]:
@@ -233,13 +225,13 @@ def stale(project: Project, store: Store) -> list[str]:
     )
 
 
-def render(project: Project, repo: Path, message: str | None = None, author: str | None = None,
-           reason: str | None = None, prefer: str = "local",
-           progress: Progress | None = None, changeset: str | None = None,
-           ) -> tuple[Store, RenderResult]:
-    """Render into the repo at ``repo`` (``git init`` when missing) and commit; no commit when
-    nothing changed. A repo created here is removed again if the render fails. With a
-    changeset (given, or made current), the commit goes to its branch."""
+def render(project: Project, repo: Path, message: str | None = None,
+           edit: mutation.Edit = mutation.Edit(), prefer: str = "local",
+           progress: Progress | None = None) -> tuple[Store, mutation.Outcome]:
+    """``gitops render``: into the repo at ``repo`` (``git init`` when missing), one commit,
+    or none when nothing changed; the same Outcome as every mutation. A repo created here is
+    removed again if the render fails. With a changeset (given, or made current), the commit
+    goes to its branch. (``edit.dry_run`` is ``dry_run``'s, which reports more.)"""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
 
@@ -249,10 +241,9 @@ def render(project: Project, repo: Path, message: str | None = None, author: str
 
     try:
         outcome = mutation.mutate(store, lambda fleet: _Render(project, fleet, prefer, progress).run(),
-                                  "render", summary, reason, author,
-                                  changeset=mutation.chosen_changeset(store, changeset))
+                                  "render", summary, edit)
     except BaseException:
         if created:
             store.discard_new()
         raise
-    return store, RenderResult(outcome.commit, outcome.plan, outcome.changeset)
+    return store, outcome

@@ -12,8 +12,25 @@ import marshal
 from generator import yamlio
 from generator.functions import Function
 from generator.model import UnitRef
-from generator.operations.fleet import Fleet
+from generator.operations import mutation, select
 from generator.operations.derive import Engine, Plan
+from generator.operations.fleet import Fleet
+from generator.store import Store
+
+
+def run(store: Store, function: Function, space: str | None, unit: str | None = None,
+        where: str | None = None, filter_name: str | None = None,
+        edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops run FUNCTION``: ``function`` over the units the selection matches (``space`` a
+    glob, required), one commit."""
+    scope = select.require_scope(space, f"run {function.name}")
+
+    def build(fleet: Fleet) -> Plan:
+        refs = select.matched(fleet, scope, unit, where, filter_name)
+        return plan_run(fleet, fleet.settings.kubernetes_version, refs, function)
+
+    return mutation.mutate(store, build, function.name,
+                           lambda p: f"{function.name}: {mutation.counted(len(p.units), 'unit')}", edit)
 
 
 def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function) -> Plan:

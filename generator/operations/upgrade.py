@@ -10,8 +10,39 @@ from __future__ import annotations
 
 from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef
-from generator.operations.fleet import Fleet
+from generator.operations import mutation, select
 from generator.operations.derive import Engine, Plan, order
+from generator.operations.fleet import Fleet
+from generator.store import Store
+
+
+def upgrade(store: Store, space: str | None, unit: str | None = None, where: str | None = None,
+            filter_name: str | None = None, prefer: str = "local",
+            edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops upgrade``: the selected units of the spaces ``space`` matches (a glob, required)
+    brought up to date with their upstreams, one commit."""
+    scope = select.require_scope(space, "upgrade")
+
+    def build(fleet: Fleet) -> Plan:
+        only = (set(select.matched(fleet, scope, unit, where, filter_name))
+                if where is not None or filter_name is not None else None)
+        return plan_upgrade(fleet, fleet.settings.kubernetes_version, scope, unit, prefer, only)
+
+    def summary(plan: Plan) -> str:
+        conflicts = f" ({mutation.counted(len(plan.conflicts), 'conflict')})" if plan.conflicts else ""
+        return f"upgrade: {mutation.counted(len(plan.units), 'unit')} in {scope}{conflicts}"
+
+    return mutation.mutate(store, build, "upgrade", summary, edit)
+
+
+def promote(store: Store, source: str, target: str, unit: str | None = None, prefer: str = "local",
+            edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops promote``: ``source``'s changes into ``target``, one commit."""
+    return mutation.mutate(
+        store, lambda fleet: plan_promote(fleet, fleet.settings.kubernetes_version, source, target,
+                                          unit, prefer),
+        "promote", lambda p: f"promote {source} -> {target}: {mutation.counted(len(p.units), 'unit')}",
+        edit)
 
 
 def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | None = None,
