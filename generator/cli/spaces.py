@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from generator import output
-from generator.cli.app import globals_of, mutate
+from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import Edit, LabelOpt, OutputOpt, edits, labels
 
 space_app = typer.Typer(help="Spaces: one copy of the configuration each (base, dev, prod-eu...).",
@@ -74,6 +74,5 @@ def space_create(
     from generator.operations import spaces as spaces_op
 
     given = labels(label)
-    mutate(ctx, lambda fleet, version: spaces_op.plan_create(
-        fleet, version, name, upstream, given, namespace, context), "space-create",
-        lambda p: f"space create {name}" + (f" from {upstream}" if upstream else ""), edit, "created")
+    committed(ctx, lambda store: spaces_op.create(store, name, upstream, given, namespace, context,
+                                                  landing(edit)), edit, "created")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from generator import output
-from generator.cli.app import globals_of, mutate
+from generator.cli.app import committed, globals_of, landing, mutate
 from generator.cli.options import (Edit, FilterOpt, LabelOpt, OutputOpt, Prefer, PreferOpt, SpaceOpt, UnitArg,
                                    UnitOpt, WhereOpt, edits, labels)
 from generator.errors import GitopsError
@@ -229,5 +229,5 @@ def unit_delete(
     """
     from generator.operations import units as units_op
 
-    mutate(ctx, lambda fleet, version: units_op.plan_delete(fleet, version, space, unit, cascade),
-           "unit-delete", lambda p: f"unit delete {space}/{unit}", edit, "deleted")
+    committed(ctx, lambda store: units_op.delete(store, space, unit, cascade, landing(edit)),
+              edit, "deleted")

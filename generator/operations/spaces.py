@@ -8,6 +8,8 @@ from generator.errors import GitopsError
 from generator.model import Overlay, Space, Target, UnitRef, UnitState, check_name
 from generator.operations.fleet import Fleet
 from generator.operations.derive import Engine, Plan
+from generator.operations import mutation
+from generator.store import Store
 
 
 def describe(space: Space) -> dict[str, Any]:
@@ -30,6 +32,16 @@ def list_spaces(fleet: Fleet, pattern: str = "*") -> list[dict[str, Any]]:
 
 def get_space(fleet: Fleet, name: str) -> dict[str, Any]:
     return describe(fleet.space(name))
+
+
+def create(store: Store, name: str, upstream: str | None = None, labels: dict[str, str] | None = None,
+           namespace: str | None = None, context: str | None = None,
+           edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops space create``: one commit."""
+    return mutation.mutate(
+        store, lambda fleet: plan_create(fleet, fleet.settings.kubernetes_version, name, upstream,
+                                         labels or {}, namespace, context),
+        "space-create", lambda p: f"space create {name}" + (f" from {upstream}" if upstream else ""), edit)
 
 
 def plan_create(fleet: Fleet, version: str, name: str, upstream: str | None,

@@ -15,6 +15,8 @@ from generator.operations.fleet import Fleet
 from generator.operations.select import select
 from generator.operations.derive import Engine, Plan, order
 from generator.blobs import blob_id
+from generator.operations import mutation
+from generator.store import Store
 
 
 def summary(fleet: Fleet, ref: UnitRef) -> dict[str, Any]:
@@ -135,6 +137,14 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
         new = UnitState({**_environment(record), **(labels or {})}, None, blob, blob, local=True)
         engine.record_edited(dataclasses.replace(record, units={**record.units, unit: new}, deleted=deleted))
     return engine.finish()
+
+
+def delete(store: Store, space: str, unit: str, cascade: bool = False,
+           edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops unit delete``: one commit."""
+    return mutation.mutate(
+        store, lambda fleet: plan_delete(fleet, fleet.settings.kubernetes_version, space, unit, cascade),
+        "unit-delete", lambda p: f"unit delete {space}/{unit}", edit)
 
 
 def plan_delete(fleet: Fleet, version: str, space: str, unit: str, cascade: bool = False) -> Plan:
