@@ -1,28 +1,25 @@
 """`gitops unit list | get | create | update | delete`, and `gitops overrides`.
 
-Typer only: parse, call one operation (``generator.operations.units``), present. Operations
-are imported inside each command. One piece of logic waits here for its move into
-operations (issue 14): ``_update_plan``, unit update's choice of mode and its patch parsing.
+Typer only: parse (reading a --file or stdin is parsing the input), call one operation
+(``generator.operations.units``), present. Operations are imported inside each command.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from generator import output
-from generator.cli.app import committed, globals_of, landing, mutate
+from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import (Edit, FilterOpt, LabelOpt, OutputOpt, Prefer, PreferOpt, SpaceOpt, UnitArg,
                                    UnitOpt, WhereOpt, edits, labels)
 from generator.errors import GitopsError
 
 if TYPE_CHECKING:
-    from generator.operations.fleet import Fleet
-    from generator.operations.derive import Plan
+    pass
 
 unit_app = typer.Typer(help="Units: one Kubernetes object each, in a space.", no_args_is_help=True)
 
@@ -144,35 +141,8 @@ def unit_create(
     text = _read_input(file, "manifest") if file is not None else None
     up = UnitRef.parse(f"{upstream_space}/{upstream_unit or unit}") if upstream_space else None
     given = labels(label)
-    mutate(ctx, lambda fleet, version: units_op.plan_create(
-        fleet, version, space, unit, text, up, given, restore), "unit-create",
-        lambda p: f"unit create {space}/{unit}" + (f" from {up}" if up else " (restored)" if restore else ""),
-        edit, "created")
-
-
-def _update_plan(space: str, unit: str, patch: Optional[str], patch_file: Optional[str],
-                 merge_unit: Optional[str], file: Optional[str],
-                 prefer: Prefer) -> tuple[Callable[[Fleet, str], Plan], str, str]:
-    """Unit update's mode (exactly one of the four) and its input, read and parsed: the plan
-    builder, the operation and the commit summary. Logic, to move into operations (issue 14)."""
-    from generator.operations import units as units_op
-
-    if sum(x is not None for x in (patch, patch_file, merge_unit, file)) != 1:
-        raise typer.BadParameter("give exactly one of --patch, --patch-file, --merge-unit, --file",
-                                 param_hint="'--patch'")
-    if merge_unit is not None:
-        source = merge_unit
-        return (lambda fleet, version: units_op.plan_merge_unit(fleet, version, space, unit, source, prefer.value),
-                "merge-unit", f"merge {source} into {space}/{unit}")
-    if file is not None:
-        text = _read_input(file, "manifest")
-        return (lambda fleet, version: units_op.plan_replace(fleet, version, space, unit, text),
-                "replace", f"replace {space}/{unit}")
-    source_text = _read_input(patch_file, "patch") if patch_file is not None else (
-        sys.stdin.read() if patch == "-" else str(patch))
-    parsed = units_op.parse_patch(source_text, "--patch" if patch is not None else str(patch_file))
-    return (lambda fleet, version: units_op.plan_patch(fleet, version, space, unit, parsed),
-            "patch", f"patch {space}/{unit}")
+    committed(ctx, lambda store: units_op.create(store, space, unit, text, up, given, restore,
+                                                 landing(edit)), edit, "created")
 
 
 @unit_app.command("update")
@@ -206,8 +176,21 @@ def unit_update(
 
       gitops unit update trade-service --space traderx-prod-asia --merge-unit traderx-prod-eu/trade-service
     """
-    build, operation, summary = _update_plan(space, unit, patch, patch_file, merge_unit, file, prefer)
-    mutate(ctx, build, operation, lambda p: summary, edit, "updated")
+    from generator.operations import units as units_op
+
+    if sum(x is not None for x in (patch, patch_file, merge_unit, file)) != 1:
+        raise typer.BadParameter("give exactly one of --patch, --patch-file, --merge-unit, --file",
+                                 param_hint="'--patch'")
+    if merge_unit is not None:
+        change = units_op.Update(merge_unit=merge_unit)
+    elif file is not None:
+        change = units_op.Update(manifest=_read_input(file, "manifest"))
+    elif patch_file is not None:
+        change = units_op.Update(patch=_read_input(patch_file, "patch"), patch_source=patch_file)
+    else:
+        change = units_op.Update(patch=sys.stdin.read() if patch == "-" else str(patch))
+    committed(ctx, lambda store: units_op.update(store, space, unit, change, prefer.value, landing(edit)),
+              edit, "updated")
 
 
 @unit_app.command("delete")

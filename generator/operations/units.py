@@ -6,6 +6,8 @@ Plain data out, no printing; changes come back as a Plan for operations.mutation
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from generator import guard, merge, state, yamlio
@@ -91,6 +93,50 @@ def plan_merge_unit(fleet: Fleet, version: str, space: str, unit: str, source: s
     engine.merge_from(ref, src)
     engine.touch(space)
     return engine.finish()
+
+
+def create(store: Store, space: str, unit: str, manifest: str | None = None,
+           upstream: UnitRef | None = None, labels: dict[str, str] | None = None,
+           restore: bool = False, edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops unit create``: from a manifest, linked to ``upstream``, or restored; one commit."""
+    how = f" from {upstream}" if upstream else " (restored)" if restore else ""
+    return mutation.mutate(
+        store, lambda fleet: plan_create(fleet, fleet.settings.kubernetes_version, space, unit,
+                                         manifest, upstream, labels, restore),
+        "unit-create", lambda p: f"unit create {space}/{unit}{how}", edit)
+
+
+@dataclass(frozen=True)
+class Update:
+    """What ``unit update`` does, exactly one of: a strategic merge patch (its text, and where
+    it came from, for errors), a whole new manifest, or another unit's change (SPACE/UNIT)."""
+
+    patch: str | None = None
+    patch_source: str = "--patch"
+    manifest: str | None = None
+    merge_unit: str | None = None
+
+
+def update(store: Store, space: str, unit: str, change: Update, prefer: str = "local",
+           edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops unit update``: patch, replace or merge into one unit; one commit. A patch
+    that does not parse is an error before the repo is touched."""
+    build: Callable[[Fleet, str], Plan]
+    if change.merge_unit is not None:
+        source = change.merge_unit
+        build, operation, summary = (
+            lambda fleet, version: plan_merge_unit(fleet, version, space, unit, source, prefer),
+            "merge-unit", f"merge {source} into {space}/{unit}")
+    elif change.manifest is not None:
+        text = change.manifest
+        build, operation, summary = (lambda fleet, version: plan_replace(fleet, version, space, unit, text),
+                                     "replace", f"replace {space}/{unit}")
+    else:
+        parsed = parse_patch(change.patch or "", change.patch_source)
+        build, operation, summary = (lambda fleet, version: plan_patch(fleet, version, space, unit, parsed),
+                                     "patch", f"patch {space}/{unit}")
+    return mutation.mutate(store, lambda fleet: build(fleet, fleet.settings.kubernetes_version),
+                           operation, lambda p: summary, edit)
 
 
 def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | None = None,
