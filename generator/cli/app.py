@@ -1,4 +1,5 @@
-"""The root ``gitops`` app: its global options, the error handler, and the one way a command mutates.
+"""The root ``gitops`` app: its global options, the error handler, and how a command runs a
+mutating verb's entry function and reports its outcome (``committed``).
 
 ``run`` turns every outcome into an exit code: an expected failure (``GitopsError``) is a
 one-line message, a hint and exit 1; a usage error exits 2; a bug exits 3 with its traceback
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from generator.config import Project
     from generator.operations.fleet import Fleet
     from generator.operations import mutation
-    from generator.operations.derive import Plan
     from generator.operations.mutation import Outcome
     from generator.store import Store
 
@@ -98,17 +98,6 @@ def globals_of(ctx: typer.Context) -> Globals:
     root = ctx.find_root()
     assert isinstance(root.obj, Globals)
     return root.obj
-
-
-def mutate(ctx: typer.Context, build: Callable[[Fleet, str], Plan], operation: str,
-           summary: Callable[[Plan], str], edit: Edit, verb: str) -> None:
-    """Plan and commit one change (or, dry, show it), and report it: ``build`` gets the fleet
-    and its Kubernetes version. (For the verbs without an entry function in operations yet.)"""
-    from generator.operations import mutation
-
-    committed(ctx, lambda store: mutation.mutate(
-        store, lambda fleet: build(fleet, fleet.settings.kubernetes_version), operation, summary,
-        landing(edit)), edit, verb)
 
 
 def committed(ctx: typer.Context, change: Callable[[Store], Outcome], edit: Edit, verb: str) -> None:

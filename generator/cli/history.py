@@ -13,7 +13,7 @@ import typer
 
 from generator import output
 from generator.cli import present
-from generator.cli.app import globals_of, mutate
+from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import Edit, OutputOpt, SpaceOpt, UnitArg, edits
 
 
@@ -109,8 +109,8 @@ def rollback(
                                      param_hint="'--changeset'")
         name = undo_changeset
         with present.showing_conflicts(globals_of(ctx).fmt(edit.output_format)):
-            mutate(ctx, lambda fleet, version: rollback_op.plan_changeset(fleet, version, name),
-                   "rollback", lambda p: f"rollback: undo changeset {name}", edit, "rolled back")
+            committed(ctx, lambda store: rollback_op.undo_changeset(store, name, landing(edit)),
+                      edit, "rolled back")
         return
     if space is None:
         raise typer.BadParameter("give --space (with a unit and --revision, or with --to), "
@@ -119,13 +119,13 @@ def rollback(
         if revision is None or to is not None:
             raise typer.BadParameter("a unit rolls back to a --revision N (or -1)",
                                      param_hint="'--revision'")
-        number, name = revision, unit
-        mutate(ctx, lambda fleet, version: rollback_op.plan_unit(fleet, version, space, name, number),
-               "rollback", lambda p: f"rollback {space}/{name} to revision {number}", edit, "rolled back")
+        number, name, where = revision, unit, space
+        committed(ctx, lambda store: rollback_op.rollback_unit(store, where, name, number, landing(edit)),
+                  edit, "rolled back")
         return
     if to is None or revision is not None:
         raise typer.BadParameter("a whole space rolls back --to a commit (a unit takes --revision)",
                                  param_hint="'--to'")
-    commit = to
-    mutate(ctx, lambda fleet, version: rollback_op.plan_space(fleet, version, space, commit),
-           "rollback", lambda p: f"rollback {space} to {commit[:10]}", edit, "rolled back")
+    commit, where = to, space
+    committed(ctx, lambda store: rollback_op.rollback_space(store, where, commit, landing(edit)),
+              edit, "rolled back")

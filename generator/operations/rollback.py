@@ -23,6 +23,30 @@ from generator.operations.fleet import Fleet
 from generator.operations.derive import Engine, Plan
 from generator.operations.units import dependents
 from generator.blobs import blob_id
+from generator.operations import mutation
+from generator.store import Store
+
+
+def rollback_unit(store: Store, space: str, name: str, number: int,
+                  edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops rollback UNIT --space S --revision N``: one commit."""
+    return mutation.mutate(
+        store, lambda fleet: plan_unit(fleet, fleet.settings.kubernetes_version, space, name, number),
+        "rollback", lambda p: f"rollback {space}/{name} to revision {number}", edit)
+
+
+def rollback_space(store: Store, name: str, commit: str, edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops rollback --space S --to COMMIT``: one commit."""
+    return mutation.mutate(
+        store, lambda fleet: plan_space(fleet, fleet.settings.kubernetes_version, name, commit),
+        "rollback", lambda p: f"rollback {name} to {commit[:10]}", edit)
+
+
+def undo_changeset(store: Store, name: str, edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+    """``gitops rollback --changeset NAME``: one commit undoing what it landed."""
+    return mutation.mutate(
+        store, lambda fleet: plan_changeset(fleet, fleet.settings.kubernetes_version, name),
+        "rollback", lambda p: f"rollback: undo changeset {name}", edit)
 
 
 def plan_unit(fleet: Fleet, version: str, space: str, unit: str, number: int) -> Plan:
