@@ -1,9 +1,7 @@
 """`gitops changeset create | use | list | show | apply | abort`.
 
 Typer only: parse, call one operation (``generator.operations.changeset``), present.
-Operations are imported inside each command. One piece of logic waits here for its move into
-operations (issue 14): ``_apply_deployed``, which builds the all-or-nothing deploy gate that
-`changeset apply --deploy` lands through and reads its report back.
+Operations are imported inside each command.
 """
 
 from __future__ import annotations
@@ -106,20 +104,18 @@ def changeset_show(ctx: typer.Context, name: ChangesetArg, output_format: Output
 
 def _apply_deployed(store: Store, name: str, reason: Optional[str], author: Optional[str], dry_run: bool,
                     fmt: str, kube: Kube) -> tuple[Outcome, Optional[Report]]:
-    """Land the changeset through the all-or-nothing deploy gate; its outcome and the deploy's
-    report (None: nothing to deploy). Logic, to move into operations (issue 14)."""
-    from generator.operations import changeset as changeset_op
+    """``changeset_op.apply_deployed``, its conflicts and progress shown, and a failed
+    deploy's report presented before the error."""
     from generator.operations import apply as apply_op
+    from generator.operations import changeset as changeset_op
 
-    gate = apply_op.AllOrNothing(kube.kubectl(), not kube.no_wait, kube.timeout)
     try:
         with present.showing_conflicts(fmt), output.progress_lines(f"deploying changeset {name}") as progress:
-            gate.progress = progress
-            outcome = changeset_op.apply(store, name, reason, author, dry_run, gate)
+            return changeset_op.apply_deployed(store, kube.kubectl(), name, reason, author, dry_run,
+                                               not kube.no_wait, kube.timeout, progress)
     except apply_op.ApplyError as e:
         present.apply_report(e.report, fmt)
         raise
-    return outcome, gate.report
 
 
 @changeset_app.command("apply")

@@ -20,7 +20,9 @@ from typing import Any
 from generator import state, trailers
 from generator.errors import GitopsError, NotFoundError, RepoError
 from generator.model import Conflict, check_name
+from generator.kubectl import Kubectl
 from generator.operations import carry, mutation
+from generator.operations.apply import AllOrNothing, Report
 from generator.operations.fleet import settings
 from generator.operations.derive import Plan
 from generator.snapshot import Commit, Snapshot
@@ -196,6 +198,18 @@ def show(store: Store, name: str) -> dict[str, Any]:
 
 
 Gate = Callable[[Store, str, bool], None]
+
+
+def apply_deployed(store: Store, kubectl: Kubectl, name: str, reason: str | None = None,
+                   author: str | None = None, dry_run: bool = False, wait: bool = True,
+                   timeout: str = "60s", progress: Callable[[str], None] | None = None,
+                   ) -> tuple[mutation.Outcome, Report | None]:
+    """``changeset apply --deploy``: land it through the all-or-nothing deploy gate
+    (``apply.AllOrNothing``); the outcome, and the deploy's report (None: nothing to deploy).
+    A deploy that fails raises ApplyError (with its report) and nothing lands."""
+    gate = AllOrNothing(kubectl, wait, timeout, progress)
+    outcome = apply(store, name, reason, author, dry_run, gate)
+    return outcome, gate.report
 
 
 def apply(store: Store, name: str, reason: str | None = None, author: str | None = None,
