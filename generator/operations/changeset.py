@@ -21,7 +21,7 @@ from generator import state, trailers
 from generator.errors import GitopsError, NotFoundError, RepoError
 from generator.model import Conflict, check_name
 from generator.kubectl import Kubectl
-from generator.operations import carry, mutation
+from generator.operations import branches, carry, mutation
 from generator.operations.apply import AllOrNothing, Report
 from generator.operations.fleet import settings
 from generator.operations.derive import Plan
@@ -68,11 +68,11 @@ _NONE = trailers.Change("", "", (), ())
 
 
 def branch(name: str) -> str:
-    return mutation.CHANGESET_BRANCHES + check_name("changeset", name)
+    return branches.CHANGESET_BRANCHES + check_name("changeset", name)
 
 
 def _open(store: Store, name: str) -> Opened:
-    view = mutation.changeset_store(store, name)
+    view = branches.changeset_store(store, name)
     tip = view.head()
     assert tip is not None
     main = store.head()
@@ -82,7 +82,7 @@ def _open(store: Store, name: str) -> Opened:
 
 
 def current(store: Store) -> str | None:
-    return store.get_setting(mutation.CURRENT_CHANGESET)
+    return store.get_setting(branches.CURRENT_CHANGESET)
 
 
 # --- create, use, abort ------------------------------------------------------------------
@@ -110,8 +110,8 @@ def create(store: Store, name: str, reason: str | None = None, author: str | Non
 def use(store: Store, name: str | None) -> None:
     """Make ``name`` the changeset mutating commands record on (None: back to main)."""
     if name is not None:
-        mutation.changeset_store(store, name)
-    store.set_setting(mutation.CURRENT_CHANGESET, name)
+        branches.changeset_store(store, name)
+    store.set_setting(branches.CURRENT_CHANGESET, name)
 
 
 def abort(store: Store, name: str) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def _closing(store: Store, opened: Opened, keep: str) -> dict[str, tuple[str | N
 
 def _forget(store: Store, name: str) -> None:
     if current(store) == name:
-        store.set_setting(mutation.CURRENT_CHANGESET, None)
+        store.set_setting(branches.CURRENT_CHANGESET, None)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -170,8 +170,8 @@ def _summary(store: Store, opened: Opened,
 
 def list_changesets(store: Store) -> list[dict[str, Any]]:
     """Every open changeset: status, reason, who opened it, edits and units touched."""
-    names = sorted(ref.removeprefix(mutation.CHANGESET_BRANCHES)
-                   for ref in store.refs(mutation.CHANGESET_BRANCHES))
+    names = sorted(ref.removeprefix(branches.CHANGESET_BRANCHES)
+                   for ref in store.refs(branches.CHANGESET_BRANCHES))
     return [_summary(store, _open(store, name)) for name in names]
 
 

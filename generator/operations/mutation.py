@@ -18,15 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import guard, state, trailers, yamlio
-from generator.errors import GitopsError, NotFoundError, RepoError
-from generator.model import Conflict, check_name
+from generator.errors import GitopsError, RepoError
+from generator.model import Conflict
 from generator.operations import select
+from generator.operations.branches import changeset_store, chosen_changeset
 from generator.operations.fleet import Fleet, settings
 from generator.operations.derive import Plan
 from generator.store import Store
 
-CHANGESET_BRANCHES = "refs/heads/changeset/"
-CURRENT_CHANGESET = "gitops.changeset"  # the repo's git config: the changeset `use` made current
 
 
 @dataclass(frozen=True)
@@ -90,27 +89,6 @@ def conflict_line(conflict: Conflict) -> str:
     kept = "local" if conflict.chosen == "local" else "upstream"
     return (f"conflict {conflict.ref}: {conflict.path}: origin {json.dumps(conflict.origin)}, "
             f"upstream {json.dumps(conflict.update)}, local {json.dumps(conflict.local)}; kept {kept}")
-
-
-def changeset_store(store: Store, name: str) -> Store:
-    """The branch of an open changeset, as a store whose commits move only that branch."""
-    check_name("changeset", name)
-    if store.checked_out() == CHANGESET_BRANCHES + name:
-        raise RepoError(f"changeset/{name} is the branch checked out in {store.root}",
-                        "check out main (`git checkout main`): gitops keeps changesets off the work tree")
-    branch = store.branch(CHANGESET_BRANCHES + name)
-    if branch.head() is None:
-        opened = sorted(ref.removeprefix(CHANGESET_BRANCHES) for ref in store.refs(CHANGESET_BRANCHES))
-        raise NotFoundError(f"changeset {name!r} is not open; open changesets: "
-                            f"{', '.join(opened) or '(none)'}",
-                            f"start it with `gitops changeset create {name}`, or record on main "
-                            "again with `gitops changeset use --none`")
-    return branch
-
-
-def chosen_changeset(store: Store, given: str | None) -> str | None:
-    """The changeset a mutating command records on: ``--changeset``, else the current one."""
-    return given if given is not None else store.get_setting(CURRENT_CHANGESET)
 
 
 def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
