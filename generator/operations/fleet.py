@@ -186,8 +186,13 @@ class Fleet:
 
 def settings(store: Snapshot) -> state.Settings:
     """.gitops/settings.json as of the store's commit, without loading the fleet (the
-    defaults before the first render). The file's format is state.py's."""
-    return _settings(store, store.tree(state.SETTINGS).get(state.SETTINGS))
+    defaults before the first render): read from the work tree of the checked-out branch (no
+    git process), else from git. The file's format is state.py's."""
+    try:
+        text = store.read(state.SETTINGS)
+    except RepoError:  # no render yet (a damaged file is load_settings's error, not this)
+        return state.Settings()
+    return state.load_settings(text)
 
 
 def _settings(store: Snapshot, blob: str | None) -> state.Settings:
