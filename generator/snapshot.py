@@ -201,7 +201,7 @@ class Snapshot:
         try:
             return str(self.git.execute(["git", *args], strip_newline_in_stdout=False))
         except GitCommandError as e:
-            raise RepoError(f"git {args[0]} failed in {self.root}: {_stderr(e)}",
+            raise RepoError(f"git {args[0]} failed in {self.root}: {git_error(e)}",
                             "check the manifests repo with `git status`") from e
 
     def _run_input(self, *args: str, data: bytes) -> str:
@@ -211,11 +211,12 @@ class Snapshot:
             try:
                 return str(self.git.execute(["git", *args], istream=stream))
             except GitCommandError as e:
-                raise RepoError(f"git {args[0]} failed in {self.root}: {_stderr(e)}",
+                raise RepoError(f"git {args[0]} failed in {self.root}: {git_error(e)}",
                                 "check the manifests repo with `git status`") from e
 
 
-def _stderr(e: GitCommandError) -> str:
+def git_error(e: GitCommandError) -> str:
+    """The last line git wrote to stderr, for a one-line error."""
     text = e.stderr if isinstance(e.stderr, str) else str(e.stderr or "")
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1].removeprefix("stderr: ").strip("'") if lines else f"exit {e.status}"

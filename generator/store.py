@@ -1,9 +1,10 @@
-"""The manifests repo, written: commit changes, move refs, lock, recover. With snapshot.py,
-the only GitPython user.
+"""The manifests repo, written: commit changes, move refs, lock, recover. With snapshot.py and
+commits.py, the only GitPython user.
 
 A commit is made without scanning the work tree: the caller names every changed path and its
-new content. The content goes into the object store through one ``git fast-import`` (a single
-pack, so no storm of loose objects and no automatic gc afterwards), the branch moves with a
+new content. The content goes into the object store through one ``git fast-import``
+(``commits.fast_import``: a single pack, so no storm of loose objects and no automatic gc
+afterwards), the branch moves with a
 compare-and-swap ``update-ref`` (a concurrent writer cannot be overwritten), and only the named
 files are written to the work tree (temp file under ``.git/gitops-tmp/`` + rename) and refreshed
 in the index.
@@ -27,24 +28,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import getpass
 import json
 import os
 import shutil
-import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
+from generator import commits
 from generator.blobs import blob_id
 from generator.errors import LockedError, RepoError
 from generator.worktree import WorkTree
-from generator.snapshot import _UNKNOWN, ZERO, Snapshot, _stderr
+from generator.snapshot import _UNKNOWN, ZERO, Snapshot
 
 JOURNAL = "gitops-journal.json"
 LOCK = "gitops.lock"
@@ -52,43 +50,6 @@ LOCK = "gitops.lock"
 # work tree's filesystem (so a rename into place is atomic). The directory stays once made: it
 # also says that the work tree has been swept of the temp files older versions left.
 TEMP_DIR = "gitops-tmp"
-STAGING_REF = "refs/gitops/staging"
-@dataclass
-class _Import:
-    commit: str = ""
-
-
-@dataclass(frozen=True)
-class Ident:
-    """A git identity line: ``Name <email> seconds tz``."""
-
-    name: str
-    email: str
-    when: str
-
-    def line(self) -> str:
-        return f"{self.name} <{self.email}> {self.when}"
-
-
-def _parse_ident(line: str) -> Ident:
-    name, _, rest = line.partition(" <")
-    email, _, when = rest.partition("> ")
-    return Ident(name.strip(), email, when.strip())
-
-
-def parse_author(text: str) -> tuple[str, str]:
-    """``'Jane Doe <jane@example.com>'`` -> (name, email).
-
-    >>> parse_author("Jane Doe <jane@example.com>")
-    ('Jane Doe', 'jane@example.com')
-    """
-    name, sep, rest = text.partition("<")
-    email = rest.rstrip().rstrip(">")
-    if not sep or not name.strip() or "@" not in email:
-        raise RepoError(f"--author {text!r} is not 'Name <email>'",
-                        "write it as --author 'Jane Doe <jane@example.com>'")
-    return name.strip(), email.strip()
-
 
 class Store(Snapshot):
     """A manifests repo on disk: a normal git work tree whose files gitops writes; or, made
@@ -231,24 +192,6 @@ class Store(Snapshot):
 
     # --- writing ---------------------------------------------------------------------------
 
-    def identity(self, author: str | None = None) -> tuple[Ident, Ident]:
-        """(author, committer): the person from git config / GIT_* env, or ``--author``.
-
-        Where git knows nobody (a fresh machine), the operating-system account stands in, as
-        git itself does when it can: the person at the keyboard, never a made-up bot.
-        """
-        try:
-            committer = _parse_ident(str(self.git.var("GIT_COMMITTER_IDENT")))
-            person = _parse_ident(str(self.git.var("GIT_AUTHOR_IDENT")))
-        except GitCommandError:
-            user = getpass.getuser()
-            when = f"{int(time.time())} +0000"
-            committer = person = Ident(user, f"{user}@{socket.gethostname() or 'localhost'}", when)
-        if author:
-            name, email = parse_author(author)
-            person = Ident(name, email, person.when)
-        return person, committer
-
     def commit(self, changes: Mapping[str, str | None], message: str,
                author: str | None = None, head_blobs: Mapping[str, str] | None = None,
                also: Mapping[str, tuple[str | None, str | None]] | None = None,
@@ -284,7 +227,7 @@ class Store(Snapshot):
         if in_the_way:
             raise RepoError(f"untracked file {in_the_way[0]} is in the way of a file gitops must write",
                             "move it away (or commit it) and run the command again")
-        person, committer = self.identity(author)
+        person, committer = commits.identity(self.git, author)
         ref = self.branch_ref()
         # git packs the objects on one core while this process writes the work tree; with a
         # gate, nothing is written until the gate has passed.
@@ -292,7 +235,7 @@ class Store(Snapshot):
         if write_now:
             self._write_journal(sorted(effective), old)
         try:
-            with self._fast_import(effective, message, person, committer, old or start) as importing:
+            with commits.fast_import(self.git, effective, message, person, committer, old or start) as importing:
                 if write_now:
                     self.files.write(effective, created)
             new = importing.commit
@@ -303,10 +246,10 @@ class Store(Snapshot):
                     self.files.write(effective, created)
         except BaseException:
             self.recover()
-            self._drop_staging()
+            commits.drop_staging(self.git)
             raise
         try:
-            self.update_refs({ref: (new, old), STAGING_REF: (None, None), **(also or {})},
+            self.update_refs({ref: (new, old), commits.STAGING_REF: (None, None), **(also or {})},
                              message.splitlines()[0])
         except RepoError:
             self.recover()
@@ -320,50 +263,11 @@ class Store(Snapshot):
     def prepare(self, changes: Mapping[str, str | None], message: str, author: str | None = None) -> str:
         """The commit of ``changes`` on top of this store's commit, made but not landed: no
         branch, file or index moves (a view of it shows the state ``commit`` would make)."""
-        person, committer = self.identity(author)
-        with self._fast_import(changes, message, person, committer, self.head()) as importing:
+        person, committer = commits.identity(self.git, author)
+        with commits.fast_import(self.git, changes, message, person, committer, self.head()) as importing:
             pass
-        self._drop_staging()
+        commits.drop_staging(self.git)
         return importing.commit
-
-    def _drop_staging(self) -> None:
-        """No ref is left at a commit that did not land (its objects go with the next gc)."""
-        with contextlib.suppress(GitCommandError):
-            self.git.update_ref("-d", STAGING_REF)
-
-    @contextlib.contextmanager
-    def _fast_import(self, changes: Mapping[str, str | None], message: str, person: Ident,
-                     committer: Ident, parent: str | None) -> Iterator[_Import]:
-        """Start ``git fast-import`` on a commit of ``changes`` onto STAGING_REF; the block runs
-        while it works; on leaving, wait for it and set ``.commit`` (or raise RepoError)."""
-        with tempfile.TemporaryFile() as stream:
-            msg = message.encode()
-            stream.write(f"commit {STAGING_REF}\n".encode())
-            stream.write(f"author {person.line()}\ncommitter {committer.line()}\n".encode())
-            stream.write(b"data %d\n%s\n" % (len(msg), msg))
-            stream.write(f"from {parent}\n".encode() if parent else b"deleteall\n")
-            for path, text in sorted(changes.items()):
-                quoted = json.dumps(path)  # fast-import takes C-style quoted paths
-                if text is None:
-                    stream.write(f"D {quoted}\n".encode())
-                else:
-                    data = text.encode()
-                    stream.write(b"M 100644 inline %s\ndata %d\n%s\n" % (quoted.encode(), len(data), data))
-            stream.write(b"done\n")
-            stream.seek(0)
-            result = _Import()
-            process = self.git.execute(["git", "-c", "gc.auto=0", "fast-import", "--quiet",
-                                        "--done", "--force"], istream=stream, as_process=True,
-                                       env=_FAST_IMPORT_ENV)
-            try:
-                yield result
-            finally:
-                try:
-                    process.wait()
-                except GitCommandError as e:
-                    raise RepoError(f"git fast-import failed: {_stderr(e)}",
-                                    "run `git fsck` in the manifests repo") from e
-            result.commit = str(self.git.rev_parse(STAGING_REF))
 
     def _refresh_index(self, paths: list[str]) -> None:
         self._run_input("update-index", "--add", "--remove", "-z", "--stdin",
@@ -406,7 +310,7 @@ class Store(Snapshot):
             paths = []
         self.files.remove_temp_files(paths)
         self._restore(paths)
-        self._drop_staging()
+        commits.drop_staging(self.git)
         self._clear_journal()
         return True
 
@@ -440,14 +344,3 @@ class Store(Snapshot):
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-    # --- plumbing --------------------------------------------------------------------------
-
-# fast-import allocates and frees a zlib stream per object; glibc then hands the heap back to
-# the kernel each time (72,000 brk calls for a 17,000-file commit, half its run time). A larger
-# trim threshold keeps the heap. Only the fast-import child process gets this.
-_FAST_IMPORT_ENV = {"GLIBC_TUNABLES": ":".join(filter(None, [
-    os.environ.get("GLIBC_TUNABLES", ""),
-    "glibc.malloc.trim_threshold=268435456:glibc.malloc.top_pad=67108864"]))}
-
-

@@ -28,7 +28,7 @@ import typer.core
 
 from generator import __version__, output
 from generator.cli import present
-from generator.cli.options import Edit, OutputOpt
+from generator.cli.options import Edit, OutputOpt, optional
 from generator.errors import ConfigError, GitopsError
 
 if TYPE_CHECKING:
@@ -124,13 +124,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    repo: Annotated[Optional[str], typer.Option(
-        "--repo", help="The manifests repo. Default: $GITOPS_REPO, else `repo:` in gitops.yaml.",
-        show_default=False)] = None,
-    config: Annotated[Optional[str], typer.Option(
-        "--config", help="The config dir (gitops.yaml, templates/, environments/, regions/). "
-        "Default: $GITOPS_CONFIG, else the nearest directory up with a gitops.yaml.",
-        show_default=False)] = None,
+    repo: Annotated[Optional[str], optional(
+        "--repo", help="The manifests repo. Default: $GITOPS_REPO, else `repo:` in gitops.yaml.")] = None,
+    config: Annotated[Optional[str], optional(
+        "--config", help="The config dir (gitops.yaml, templates/, environments/, regions/). Default: "
+        "$GITOPS_CONFIG, else the nearest directory up with a gitops.yaml.")] = None,
     output_format: OutputOpt = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,

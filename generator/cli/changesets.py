@@ -13,7 +13,7 @@ import typer
 from generator import output
 from generator.cli import present
 from generator.cli.app import globals_of
-from generator.cli.options import AuthorOpt, DryRunOpt, Kube, OutputOpt, ReasonOpt, on_clusters
+from generator.cli.options import AuthorOpt, DryRunOpt, Kube, OutputOpt, ReasonOpt, on_clusters, optional
 
 if TYPE_CHECKING:
     from generator.operations.apply import Report
@@ -124,9 +124,8 @@ def changeset_apply(
     ctx: typer.Context,
     name: ChangesetArg,
     dry_run: DryRunOpt = False,
-    reason: Annotated[Optional[str], typer.Option(
-        "--reason", help="Why (default: the reason the changeset was opened with).",
-        show_default=False)] = None,
+    reason: Annotated[Optional[str], optional(
+        "--reason", help="Why (default: the reason the changeset was opened with).")] = None,
     author: AuthorOpt = None,
     deploy: Annotated[bool, typer.Option(
         "--deploy", help="Also deploy what it changes, all or nothing: a server-side dry run of every "

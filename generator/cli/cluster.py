@@ -1,9 +1,9 @@
 """The commands that talk to clusters: `gitops apply`, `diff`, `status`, `drift`, `worker`.
 
-Typer only: parse, call one operation (``generator.operations.apply``, ``drift``, ``worker``),
-present. Operations are imported inside each command. ``--timeout`` and ``--interval`` are
-checked when parsed (see options). Not yet as thin as it should be: diff, status and drift loop
-over the matched spaces here, calling a per-space operation; that loop belongs in operations.
+Typer only: parse, call one entry function (``apply.apply_spaces``, ``drift.diff_spaces``,
+``status_spaces``, ``drift_spaces``, ``worker.serve``), present. Operations are imported inside
+each command. ``--timeout`` and ``--interval`` are checked when parsed (see options). No loop
+over spaces lives here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import typer
 from generator import durations, output
 from generator.cli import present
 from generator.cli.app import globals_of
-from generator.cli.options import GlobOpt, IntervalOpt, Kube, OutputOpt, Selection, on_clusters, selects
+from generator.cli.options import (GlobOpt, IntervalOpt, Kube, OutputOpt, PruneOpt, Selection, on_clusters,
+                                   selects)
 
 if TYPE_CHECKING:
     from generator.operations.apply import Report
@@ -35,8 +36,7 @@ def apply(
     selection: Selection,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Server-side dry run: the cluster checks everything, nothing changes.")] = False,
-    prune: Annotated[bool, typer.Option(
-        "--prune", help="Delete the space's objects that are no longer in git (reverse order).")] = False,
+    prune: PruneOpt = False,
     kube: Kube,
     output_format: OutputOpt = None,
 ) -> None:
@@ -88,17 +88,13 @@ def diff(ctx: typer.Context, space: GlobOpt, *, kube: Kube) -> None:
     """
     from generator.operations import drift as drift_op
 
-    g = globals_of(ctx)
-    kubectl = kube.kubectl()
-    differs = False
-    fleet = g.fleet()
-    for name in [s.name for s in fleet.match(space)]:
-        code, text = drift_op.diff(kubectl, fleet, name)
-        output.stdout.out(text, end="", highlight=False)
+    def done(one: drift_op.SpaceDiff) -> None:
+        output.stdout.out(one.text, end="", highlight=False)
         if _glob(space):
-            output.info(f"{name}: {'differs from git' if code else 'as git has it'}")
-        differs |= bool(code)
-    if differs:
+            output.info(f"{one.space}: {'differs from git' if one.code else 'as git has it'}")
+
+    diffs = drift_op.diff_spaces(kube.kubectl(), globals_of(ctx).fleet(), space, done)
+    if any(one.code for one in diffs):
         raise typer.Exit(1)
 
 
@@ -108,9 +104,7 @@ def status(ctx: typer.Context, space: GlobOpt, *, kube: Kube, output_format: Out
     from generator.operations import drift as drift_op
 
     g = globals_of(ctx)
-    kubectl = kube.kubectl()
-    fleet = g.fleet()
-    rows = [{"space": s.name, **row} for s in fleet.match(space) for row in drift_op.status(kubectl, fleet, s.name)]
+    rows = drift_op.status_spaces(kube.kubectl(), g.fleet(), space)
     output.listing(rows, g.fmt(output_format), [
         ("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]), ("OBJECT", lambda r: r["object"]),
         ("LIVE", lambda r: "yes" if r["live"] else "no"),
@@ -137,24 +131,14 @@ def drift(
 
     g = globals_of(ctx)
     fmt = g.fmt(output_format)
-    kubectl = kube.kubectl()
-    fleet = g.fleet()
-    rows: list[dict[str, object]] = []
-    fixed: list[str] = []
-    for name in [s.name for s in fleet.match(space)]:
-        if fix:
-            found, report = drift_op.fix_drift(kubectl, fleet, name, kube.timeout)
-            fixed += report.applied if report else []
-        else:
-            found = drift_op.drift(kubectl, fleet, name)
-        rows += [{"space": name, **row} for row in found]
-    if not present.emitted({"drift": rows, "fixed": fixed}, fmt):
-        output.table(rows, [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
+    found = drift_op.drift_spaces(kube.kubectl(), g.fleet(), space, fix, kube.timeout)
+    if not present.emitted(found.data(), fmt):
+        output.table(found.rows, [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
                             ("FIELD", lambda r: r["field"]), ("GIT", lambda r: r["git"]),
                             ("LIVE", lambda r: r["live"])], f"no drift in {space}")
-        if fixed:
-            output.info(f"fixed: {', '.join(fixed)} applied again as git has them")
-    if rows and not fix:
+        if found.fixed:
+            output.info(f"fixed: {', '.join(found.fixed)} applied again as git has them")
+    if found.rows and not fix:
         raise typer.Exit(1)
 
 
@@ -166,8 +150,7 @@ def worker(
     interval: IntervalOpt = "10s",
     once: Annotated[bool, typer.Option(
         "--once", help="One cycle, then exit (1 if it failed): for cron or a CI job.")] = False,
-    prune: Annotated[bool, typer.Option(
-        "--prune", help="Also delete the spaces' objects that are no longer in git.")] = False,
+    prune: PruneOpt = False,
     fix_drift: Annotated[bool, typer.Option(
         "--fix-drift", help="Put drifted objects back as git has them (default: only report).")] = False,
     *,

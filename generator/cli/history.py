@@ -14,7 +14,7 @@ import typer
 from generator import output
 from generator.cli import present
 from generator.cli.app import committed, globals_of, landing
-from generator.cli.options import Edit, OutputOpt, SpaceOpt, UnitArg, edits
+from generator.cli.options import Edit, OutputOpt, SpaceOpt, UnitArg, edits, optional
 
 
 def history(ctx: typer.Context, unit: UnitArg, space: SpaceOpt, output_format: OutputOpt = None) -> None:
@@ -36,17 +36,12 @@ def history(ctx: typer.Context, unit: UnitArg, space: SpaceOpt, output_format: O
 
 def audit(
     ctx: typer.Context,
-    space: Annotated[Optional[str], typer.Option(
-        "--space", help="Only changes to spaces matching this glob ('traderx-prod-*').",
-        show_default=False)] = None,
-    unit: Annotated[Optional[str], typer.Option(
-        "--unit", help="Only changes to this unit (UNIT, or SPACE/UNIT).", show_default=False)] = None,
-    since: Annotated[Optional[str], typer.Option(
-        "--since", help="Only changes since then: 2026-11-20, '2 hours ago', 3d, yesterday.",
-        show_default=False)] = None,
-    author: Annotated[Optional[str], typer.Option(
-        "--author", help="Only changes by authors whose 'Name <email>' contains this.",
-        show_default=False)] = None,
+    space: Annotated[Optional[str], optional("--space", help="Only spaces matching this glob.")] = None,
+    unit: Annotated[Optional[str], optional("--unit", help="Only this unit (UNIT, or SPACE/UNIT).")] = None,
+    since: Annotated[Optional[str], optional(
+        "--since", help="Only changes since then: 2026-11-20, '2 hours ago', 3d, yesterday.")] = None,
+    author: Annotated[Optional[str], optional(
+        "--author", help="Only changes by authors whose 'Name <email>' contains this.")] = None,
     output_format: OutputOpt = None,
 ) -> None:
     """Every change to main, newest first: who, when, what operation, which units, why.
@@ -72,19 +67,16 @@ def rollback(
     ctx: typer.Context,
     unit: Annotated[Optional[str], typer.Argument(
         help="The unit to roll back (with --space and --revision).", show_default=False)] = None,
-    space: Annotated[Optional[str], typer.Option(
-        "--space", help="The unit's space; or, with --to, the space to roll back whole (one "
-        "name, no glob).",
-        show_default=False)] = None,
-    revision: Annotated[Optional[int], typer.Option(
-        "--revision", help="The revision to restore (see `gitops history`); -1 is the one "
-        "before the current, -2 the one before that.", show_default=False)] = None,
-    to: Annotated[Optional[str], typer.Option(
-        "--to", help="With --space and no unit: restore every unit of the space as at this "
-        "commit.", show_default=False)] = None,
-    undo_changeset: Annotated[Optional[str], typer.Option(
-        "--changeset", help="Undo what this changeset landed on main (later changes stay).",
-        show_default=False)] = None,
+    space: Annotated[Optional[str], optional(
+        "--space", help="The unit's space; or, with --to, the space to roll back whole (one name, "
+                        "no glob).")] = None,
+    revision: Annotated[Optional[int], optional(
+        "--revision", help="The revision to restore (see `gitops history`); -1 is the one before "
+                           "the current, -2 the one before that.")] = None,
+    to: Annotated[Optional[str], optional(
+        "--to", help="With --space and no unit: restore every unit of the space as at this commit.")] = None,
+    undo_changeset: Annotated[Optional[str], optional(
+        "--changeset", help="Undo what this changeset landed on main (later changes stay).")] = None,
     *,
     edit: Edit,
 ) -> None:

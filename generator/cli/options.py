@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from generator.kubectl import Kubectl
 
 
+def optional(*names: str, help: str, **more: Any) -> Any:
+    """An option that may be left out (None when it is), whose default --help does not show."""
+    return typer.Option(*names, help=help, show_default=False, **more)
+
+
 class Prefer(str, enum.Enum):
     """Who wins where upstream and a local edit changed the same field differently."""
 
@@ -71,59 +76,55 @@ def _interval(value: str) -> str:
     return value
 
 
-OutputOpt = Annotated[Optional[str], typer.Option(
-    "-o", "--output", help="Output format: table, json or yaml.", show_default=False)]
+OutputOpt = Annotated[Optional[str], optional(
+    "-o", "--output", help="Output format: table, json or yaml.")]
 PreferOpt = Annotated[Prefer, typer.Option(
     "--prefer", metavar="<str>", help="When upstream and a local edit changed the same field "
     "differently: keep 'local' (the default) or take 'upstream'. Either way the conflict is "
     "reported.")]
 DryRunOpt = Annotated[bool, typer.Option(
     "--dry-run", help="Print the diff of every unit it would change; change nothing.")]
-ReasonOpt = Annotated[Optional[str], typer.Option(
-    "--reason", help="Why: recorded as the Gitops-Reason trailer.", show_default=False)]
-AuthorOpt = Annotated[Optional[str], typer.Option(
-    "--author", help="'Name <email>' of the person making the change (default: git config).",
-    show_default=False)]
-ChangesetOpt = Annotated[Optional[str], typer.Option(
-    "--changeset", help="Record this edit on that open changeset's branch, not on main "
-    "(default: the changeset `gitops changeset use` made current).", show_default=False)]
+ReasonOpt = Annotated[Optional[str], optional(
+    "--reason", help="Why: recorded as the Gitops-Reason trailer.")]
+AuthorOpt = Annotated[Optional[str], optional(
+    "--author", help="'Name <email>' of the person making the change (default: git config).")]
+ChangesetOpt = Annotated[Optional[str], optional(
+    "--changeset", help="Record this edit on that open changeset's branch, not on main (default: the "
+    "changeset `gitops changeset use` made current).")]
 
 SpaceOpt = Annotated[str, typer.Option("--space", help="The space (one name, no glob), e.g. traderx-prod-eu.")]
-ScopeOpt = Annotated[Optional[str], typer.Option(
-    "--space", help="Spaces to change, a glob: traderx-dev, 'traderx-prod-*', or '*' for every "
-    "space. Required: a change across spaces is never a default.", show_default=False)]
+ScopeOpt = Annotated[Optional[str], optional(
+    "--space", help="Spaces to change, a glob: traderx-dev, 'traderx-prod-*', or '*' for every space. "
+    "Required: a change across spaces is never a default.")]
 GlobOpt = Annotated[str, typer.Option(
     "--space", help="Spaces, a glob: traderx-prod-eu, 'traderx-prod-*', '*' (one line per space).")]
 UnitArg = Annotated[str, typer.Argument(help="The unit, e.g. trade-service.")]
-UnitOpt = Annotated[Optional[str], typer.Option("--unit", help="Only this unit.", show_default=False)]
-WhereOpt = Annotated[Optional[str], typer.Option(
-    "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND "
-    "Labels.layer = 'backend'\" (see README, Find and fix).", show_default=False)]
-FilterOpt = Annotated[Optional[str], typer.Option(
-    "--filter", help="Only units matching this named filter or set (gitops filter list).",
-    show_default=False)]
-LabelOpt = Annotated[Optional[list[str]], typer.Option(
-    "--label", help="KEY=VALUE, repeatable.", show_default=False, callback=_key_values)]
+UnitOpt = Annotated[Optional[str], optional("--unit", help="Only this unit.")]
+WhereOpt = Annotated[Optional[str], optional(
+    "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND Labels.layer = "
+    "'backend'\" (see README, Find and fix).")]
+FilterOpt = Annotated[Optional[str], optional(
+    "--filter", help="Only units matching this named filter or set (gitops filter list).")]
+LabelOpt = Annotated[Optional[list[str]], optional(
+    "--label", help="KEY=VALUE, repeatable.", callback=_key_values)]
 EnvVarOpt = Annotated[str, typer.Option(
     "--env-var", help="NAME=VALUE (added or replaced), or NAME- to remove it.", callback=_assignment)]
 
-PreviewOutputOpt = Annotated[Optional[str], typer.Option(
-    "-o", "--output", help="table, json, yaml, or markdown: one pull-request comment (starts "
-    "with <!-- gitops-preview -->, at most 65,536 characters).", show_default=False)]
-FullReportOpt = Annotated[Optional[Path], typer.Option(
-    "--full-report", help="Also write the whole report, as markdown (up to 1 MiB, a job "
-    "summary's limit), to this file: what a truncated comment points at.", show_default=False)]
-LinkOpt = Annotated[Optional[str], typer.Option(
-    "--link", help="Where readers find the full report (e.g. the CI run's URL): the "
-    "markdown comment links to it.", show_default=False)]
+PreviewOutputOpt = Annotated[Optional[str], optional(
+    "-o", "--output", help="table, json, yaml, or markdown: one pull-request comment (starts with "
+    "<!-- gitops-preview -->, at most 65,536 characters).")]
+FullReportOpt = Annotated[Optional[Path], optional(
+    "--full-report", help="Also write the whole report, as markdown (up to 1 MiB, a job summary's "
+    "limit), to this file: what a truncated comment points at.")]
+LinkOpt = Annotated[Optional[str], optional(
+    "--link", help="Where readers find the full report (e.g. the CI run's URL): the markdown comment "
+    "links to it.")]
 
 # The commands that talk to clusters.
-ContextOpt = Annotated[Optional[str], typer.Option(
-    "--context", help="Kube context to use instead of the space's target context.",
-    show_default=False)]
-KubeconfigOpt = Annotated[Optional[str], typer.Option(
-    "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
-    show_default=False)]
+ContextOpt = Annotated[Optional[str], optional(
+    "--context", help="Kube context to use instead of the space's target context.")]
+KubeconfigOpt = Annotated[Optional[str], optional(
+    "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")]
 TimeoutOpt = Annotated[str, typer.Option(
     "--timeout", help="How long each order group may take to become healthy (kubectl duration).",
     callback=_timeout)]
@@ -131,6 +132,8 @@ NoWaitOpt = Annotated[bool, typer.Option(
     "--no-wait", help="Do not wait for each order group to become healthy.")]
 IntervalOpt = Annotated[str, typer.Option(
     "--interval", help="Time between cycles: 10s, 2m, 1h.", callback=_interval)]
+PruneOpt = Annotated[bool, typer.Option(
+    "--prune", help="Also delete the objects whose units are no longer in git (in reverse order).")]
 
 
 Command = Callable[..., None]

@@ -14,7 +14,7 @@ from generator import output
 from generator.cli import present
 from generator.cli.app import Globals, globals_of
 from generator.cli.options import (AuthorOpt, ChangesetOpt, FullReportOpt, LinkOpt, OutputOpt, Prefer,
-                                   PreferOpt, PreviewOutputOpt, ReasonOpt)
+                                   PreferOpt, PreviewOutputOpt, ReasonOpt, optional)
 from generator.errors import StaleError
 
 
@@ -29,8 +29,8 @@ def render(
         "--check", help="Change nothing; exit 1 and name the stale files if the repo does not "
         "match what would be rendered, or the first unit a person committed that fails the "
         "schema or the secret guard (for CI).")] = False,
-    message: Annotated[Optional[str], typer.Option(
-        "-m", "--message", help="First line of the commit message.", show_default=False)] = None,
+    message: Annotated[Optional[str], optional(
+        "-m", "--message", help="First line of the commit message.")] = None,
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
     prefer: PreferOpt = Prefer.local,
@@ -124,8 +124,7 @@ def lint(
 def preview(
     ctx: typer.Context,
     base: Annotated[str, typer.Option(
-        "--base", help="The commit the change starts from: main, a commit, a tag.",
-        show_default=False)],
+        "--base", help="The commit the change starts from: main, a commit, a tag.")],
     head: Annotated[str, typer.Option(
         "--head", help="The commit with the change: a changeset branch (changeset/NAME), a "
         "pull request's branch.")] = "HEAD",

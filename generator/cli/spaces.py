@@ -12,7 +12,7 @@ import typer
 
 from generator import output
 from generator.cli.app import committed, globals_of, landing
-from generator.cli.options import Edit, LabelOpt, OutputOpt, edits, labels
+from generator.cli.options import Edit, LabelOpt, OutputOpt, edits, labels, optional
 
 space_app = typer.Typer(help="Spaces: one copy of the configuration each (base, dev, prod-eu...).",
                         no_args_is_help=True)
@@ -57,16 +57,13 @@ def space_get(
 def space_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The new space, e.g. traderx-prod-ca.")],
-    upstream: Annotated[Optional[str], typer.Option(
-        "--upstream", help="Clone every unit of this space, linked to it (later upgrades flow in).",
-        show_default=False)] = None,
+    upstream: Annotated[Optional[str], optional(
+        "--upstream", help="Clone every unit of this space, linked to it (later upgrades flow in).")] = None,
+    namespace: Annotated[Optional[str], optional(
+        "--namespace", help="Namespace of its units (default: the space's name).")] = None,
+    context: Annotated[Optional[str], optional(
+        "--context", help="Kube context it deploys to (default: the space's name).")] = None,
     label: LabelOpt = None,
-    namespace: Annotated[Optional[str], typer.Option(
-        "--namespace", help="Namespace of its units (default: the space's name).",
-        show_default=False)] = None,
-    context: Annotated[Optional[str], typer.Option(
-        "--context", help="Kube context it deploys to (default: the space's name).",
-        show_default=False)] = None,
     *,
     edit: Edit,
 ) -> None:

@@ -15,7 +15,7 @@ import typer
 from generator import output
 from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import (Edit, FilterOpt, LabelOpt, OutputOpt, Prefer, PreferOpt, SpaceOpt, UnitArg,
-                                   UnitOpt, WhereOpt, edits, labels)
+                                   UnitOpt, WhereOpt, edits, labels, optional)
 from generator.errors import GitopsError
 
 if TYPE_CHECKING:
@@ -103,12 +103,11 @@ def unit_create(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="The new unit's name.")],
     space: SpaceOpt,
-    file: Annotated[Optional[str], typer.Option(
-        "--file", help="Its manifest, from a file ('-': stdin).", show_default=False)] = None,
-    upstream_space: Annotated[Optional[str], typer.Option(
-        "--upstream-space", help="Derive it from a unit of this space...", show_default=False)] = None,
-    upstream_unit: Annotated[Optional[str], typer.Option(
-        "--upstream-unit", help="...this unit (default: the same name).", show_default=False)] = None,
+    file: Annotated[Optional[str], optional("--file", help="Its manifest, from a file ('-': stdin).")] = None,
+    upstream_space: Annotated[Optional[str], optional(
+        "--upstream-space", help="Derive it from a unit of this space...")] = None,
+    upstream_unit: Annotated[Optional[str], optional(
+        "--upstream-unit", help="...this unit (default: the same name).")] = None,
     restore: Annotated[bool, typer.Option(
         "--restore", help="Bring back a unit deleted from this space, linked to the upstream "
         "it had.")] = False,
@@ -151,16 +150,15 @@ def unit_update(
     ctx: typer.Context,
     unit: UnitArg,
     space: SpaceOpt,
-    patch: Annotated[Optional[str], typer.Option(
+    patch: Annotated[Optional[str], optional(
         "--patch", help="A strategic merge patch, JSON or YAML ('-': stdin), e.g. "
-        '\'{"spec":{"replicas":3}}\'', show_default=False)] = None,
-    patch_file: Annotated[Optional[str], typer.Option(
-        "--patch-file", help="The patch, from a file.", show_default=False)] = None,
-    merge_unit: Annotated[Optional[str], typer.Option(
-        "--merge-unit", help="SPACE/UNIT: merge in what that unit changed relative to its own "
-        "upstream (lateral promotion).", show_default=False)] = None,
-    file: Annotated[Optional[str], typer.Option(
-        "--file", help="Replace the whole manifest with this file.", show_default=False)] = None,
+        "'{\"spec\":{\"replicas\":3}}'")] = None,
+    patch_file: Annotated[Optional[str], optional("--patch-file", help="The patch, from a file.")] = None,
+    merge_unit: Annotated[Optional[str], optional(
+        "--merge-unit", help="SPACE/UNIT: merge in what that unit changed relative to its own upstream "
+        "(lateral promotion).")] = None,
+    file: Annotated[Optional[str], optional(
+        "--file", help="Replace the whole manifest with this file.")] = None,
     prefer: PreferOpt = Prefer.local,
     *,
     edit: Edit,

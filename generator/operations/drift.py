@@ -3,13 +3,16 @@
 A space's objects are found by the ``gitops.dev/space`` label ``apply.apply`` puts on them, in
 one ``kubectl get``. ``status`` compares content hashes; ``drift`` compares each field git sets
 with the live object (fields only the cluster sets are not drift); ``diff`` is ``kubectl diff``.
-``fix_drift`` re-applies the drifted units through ``apply.apply``. Nothing here writes to the
-manifests repo, and only ``fix_drift`` writes to the cluster.
+``fix_drift`` re-applies the drifted units through ``apply.apply``. The commands' entry
+functions (``status_spaces``, ``drift_spaces``, ``diff_spaces``) take a glob and go space by
+space. Nothing here writes to the manifests repo, and only ``fix_drift`` writes to the cluster.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator import guard, merge
@@ -80,3 +83,56 @@ def fix_drift(kubectl: Kubectl, fleet: Fleet, space: str, timeout: str = "60s",
         return rows, None
     units = {row["unit"] for row in rows}
     return rows, apply.apply(kubectl, fleet, space, timeout=timeout, only_changed=False, only=units)
+
+
+def status_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str) -> list[dict[str, Any]]:
+    """``gitops status``: ``status`` of every space the glob matches, each row naming its space."""
+    return [{"space": s.name, **row} for s in fleet.match(space_glob) for row in status(kubectl, fleet, s.name)]
+
+
+@dataclass
+class Drifted:
+    """What ``gitops drift`` found over its spaces, and what ``--fix`` applied again."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+
+    def data(self) -> dict[str, Any]:
+        return {"drift": self.rows, "fixed": self.fixed}
+
+
+def drift_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, fix: bool = False,
+                 timeout: str = "60s") -> Drifted:
+    """``gitops drift [--fix]``: the drift of every space the glob matches, each row naming its
+    space; with ``fix`` the drifted units of each are applied again (git wins)."""
+    found = Drifted()
+    for space in [s.name for s in fleet.match(space_glob)]:
+        if fix:
+            rows, report = fix_drift(kubectl, fleet, space, timeout)
+            found.fixed += report.applied if report else []
+        else:
+            rows = drift(kubectl, fleet, space)
+        found.rows += [{"space": space, **row} for row in rows]
+    return found
+
+
+@dataclass(frozen=True)
+class SpaceDiff:
+    """``kubectl diff`` of one space: its exit code (1: differs) and its output."""
+
+    space: str
+    code: int
+    text: str
+
+
+def diff_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str,
+                done: Callable[[SpaceDiff], None] | None = None) -> list[SpaceDiff]:
+    """``gitops diff``: ``diff`` of every space the glob matches, one after another (``done``
+    hears each as it is made, so a long glob shows its diffs as they come)."""
+    diffs = []
+    for space in [s.name for s in fleet.match(space_glob)]:
+        code, text = diff(kubectl, fleet, space)
+        diffs.append(SpaceDiff(space, code, text))
+        if done is not None:
+            done(diffs[-1])
+    return diffs
