@@ -98,7 +98,7 @@ class Overlay:
 class SpaceSpec:
     """A space as the config dir defines it: its name, labels, upstream, target and overlay.
 
-    (Whether a space needs work is decided from its record, see operations/sync.space_inputs.)
+    (Whether a space needs work is decided from its record, see operations/derive.space_inputs.)
     """
 
     name: str

@@ -394,7 +394,7 @@ class Engine(Draft):
         self.checks.validate(merged, ref)
         return self.emitter.dump(merged)
 
-    def sync_space(self, space: Space, units: Iterable[str] | None = None,
+    def derive_space(self, space: Space, units: Iterable[str] | None = None,
                    force: bool = False, inputs: str | None = None) -> Space:
         """Bring a space's units (all, or ``units``) up to date with their upstreams
         (``inputs``: its space_inputs, when the caller already has them)."""

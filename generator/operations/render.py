@@ -2,7 +2,7 @@
 
 The base is rendered from the templates and merged with its local edits; every space the
 config dir defines takes its labels, target and overlay from it; then every space is brought
-up to date with its upstream, upstreams first (operations/sync.py does the merging). Work grows
+up to date with its upstream, upstreams first (operations/derive.py does the merging). Work grows
 with what changed: an untouched space is recognised from its record's fingerprint alone.
 """
 
@@ -112,14 +112,14 @@ class _Render:
             else:
                 units[unit] = previous
         # The rest: a person's units (kept as they are), and units the config no longer
-        # defines (sync_space removes them if unedited, else keeps and reports them).
+        # defines (derive_space removes them if unedited, else keeps and reports them).
         for unit, previous in (old.units.items() if old else ()):
             units.setdefault(unit, previous)
         return Space(spec.name, spec.labels, spec.upstream, spec.target, "config",
                      old.fingerprint if old else "", units, spec.overlay, deleted)
 
     def inputs(self, spec: SpaceSpec) -> str:
-        """The space's fingerprint as the config dir defines it now (see sync.space_inputs)."""
+        """The space's fingerprint as the config dir defines it now (see derive.space_inputs)."""
         assert spec.upstream is not None
         environment = spec.labels.get("environment")
         return space_inputs(spec.overlay, spec.labels, spec.target, [
@@ -129,7 +129,7 @@ class _Render:
     def unchanged(self, spec: SpaceSpec, inputs: str) -> bool:
         """True when the space's record says it was made from exactly what the config and its
         upstream say now, and its unit files are there: it is then not even loaded. (A space
-        with units a person added or deleted is checked the longer way, in sync_space.)"""
+        with units a person added or deleted is checked the longer way, in derive_space.)"""
         records = self.fleet.spaces
         if records.unit_names(spec.name) != sorted(self.names) or records.edited(spec.name):
             return False
@@ -155,7 +155,7 @@ class _Render:
                 space = self.defined(spec)
                 plain = (sorted(space.units) == sorted(self.names) and not space.deleted
                          and not any(unit.local for unit in space.units.values()))
-                self.engine.sync_space(space, inputs=inputs if plain else None)
+                self.engine.derive_space(space, inputs=inputs if plain else None)
             done += 1
             if self.progress:
                 self.progress(done, total)
@@ -163,7 +163,7 @@ class _Render:
             everything = {n: self.engine.space(n) for n in {*self.engine.records, *others}}
             for name in order(everything):
                 if name in others:
-                    self.engine.sync_space(self.engine.space(name))
+                    self.engine.derive_space(self.engine.space(name))
                     done += 1
                     if self.progress:
                         self.progress(done, total)

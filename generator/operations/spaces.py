@@ -63,7 +63,7 @@ def plan_create(fleet: Fleet, version: str, name: str, upstream: str | None,
     space = Space(name, dict(sorted(labels.items())), upstream, Target(context or name, namespace),
                   "cli", "", units, Overlay(namespace) if upstream is not None else None)
     if units:
-        engine.sync_space(space, force=True)
+        engine.derive_space(space, force=True)
     else:
         engine.record(space)
     return engine.finish()

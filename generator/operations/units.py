@@ -170,7 +170,7 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
         new = UnitState({**up_labels, **_environment(record), **(labels or {})}, upstream, "", "",
                         local=not restore)
         created = dataclasses.replace(record, units={**record.units, unit: new}, deleted=deleted)
-        engine.sync_space(created, [unit], force=True)
+        engine.derive_space(created, [unit], force=True)
     else:
         assert text is not None
         data = yamlio.load(text, unit)
@@ -218,7 +218,7 @@ def plan_delete(fleet: Fleet, version: str, space: str, unit: str, cascade: bool
         chosen = [u for u, s in engine.space(name).units.items() if s.upstream is not None
                   and not engine.exists(s.upstream)]
         if chosen:
-            engine.sync_space(engine.space(name), chosen)
+            engine.derive_space(engine.space(name), chosen)
     return engine.finish()
 
 

@@ -61,11 +61,11 @@ def plan_upgrade(fleet: Fleet, version: str, space_glob: str = "*", unit: str | 
         if only is not None:
             chosen = [u for u in space.units if UnitRef(name, u) in only and unit in (None, u)]
             if chosen:
-                engine.sync_space(space, chosen)
+                engine.derive_space(space, chosen)
         elif unit is None:
-            engine.sync_space(space)
+            engine.derive_space(space)
         elif unit in space.units:
-            engine.sync_space(space, [unit])
+            engine.derive_space(space, [unit])
     return engine.finish()
 
 
@@ -86,7 +86,7 @@ def plan_promote(fleet: Fleet, version: str, source: str, target: str, unit: str
                             "promote works unit by unit, between units of the same name")
     along = [n for n in names if dst.units[n].upstream == UnitRef(source, n)]
     if along:
-        engine.sync_space(dst, along, force=False)
+        engine.derive_space(dst, along, force=False)
     for name in names:
         if name not in along:
             engine.merge_from(UnitRef(target, name), UnitRef(source, name))
