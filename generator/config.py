@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, query, state, yamlio
+from generator import __version__, handoff, query, state, yamlio
 from generator.errors import ConfigError, GitopsError
 from generator.guard import Allowed, parse_allow
 from generator.model import Overlay, SpaceSpec, Target, check_name
 
 CONFIG_FILE = "gitops.yaml"
-_SETTINGS = {"project", "repo", "kubernetesVersion", "base", "secrets"}
+_SETTINGS = {"project", "repo", "kubernetesVersion", "base", "secrets", "export"}
 _OVERLAY_KEYS = {"environment", "region", "namespace", "labels", "target", "replicas", "images",
                  "env", "resources", "patches"}
 
@@ -43,6 +43,7 @@ class Project:
     base_fingerprint: str  # templates, values, schema version: unchanged, the base is unchanged
     filters: dict[str, str]  # name -> WHERE clause (sets as IN clauses)
     allow: tuple[Allowed, ...] = ()  # secrets.allow: findings the secret guard lets through
+    exports: tuple[str, ...] = ()  # export: the reconcilers whose wave annotations units carry
 
     def unit_names(self) -> list[str]:
         return list(self.values.get("units") or {})
@@ -235,10 +236,13 @@ def load_project(root: Path) -> Project:
     base_name = f"{project}-base"
     base_namespace = str(values.get("namespace") or project)
     base = SpaceSpec(base_name, base_labels, None, Target(base_name, base_namespace), None)
+    exports = handoff.parse_exports(settings.get("export"), CONFIG_FILE)
+    # export: changes every unit; without it, the fingerprint is what it was before export existed
+    fingerprint = _fingerprint(templates, values, version, *([list(exports)] if exports else []))
     return Project(root, project, repo, version, base,
                    tuple(_downstream(root, project, base_name, set(units))),
-                   templates, values, _fingerprint(templates, values, version), _filters(root),
-                   _allow(settings.get("secrets")))
+                   templates, values, fingerprint, _filters(root),
+                   _allow(settings.get("secrets")), exports)
 
 
 def _allow(secrets: Any) -> tuple[Allowed, ...]:

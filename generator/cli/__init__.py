@@ -10,12 +10,12 @@ the operations are imported inside the commands, so ``--help`` and usage errors 
 - ``options``: the options shared by commands, declared once, checked when parsed;
 - ``present``: tables and reports of what an operation returned;
 - one module per noun: ``render``, ``upgrade``, ``units``, ``spaces``, ``find_and_fix``,
-  ``history``, ``changesets``, ``cluster``.
+  ``history``, ``changesets``, ``cluster``, ``export``.
 """
 
 from __future__ import annotations
 
-from generator.cli import changesets, cluster, find_and_fix, history, render, spaces, units, upgrade
+from generator.cli import changesets, cluster, export, find_and_fix, history, render, spaces, units, upgrade
 from generator.cli.app import _command, app, entry, run, unwrap_help
 
 __all__ = ["_command", "app", "entry", "run"]
@@ -32,6 +32,7 @@ def _assemble() -> None:
     app.add_typer(find_and_fix.run_app, name="run")
     app.add_typer(find_and_fix.filter_app, name="filter")
     app.add_typer(changesets.changeset_app, name="changeset")
+    app.add_typer(export.export_app, name="export")
     unwrap_help(app)
 
 

@@ -9,7 +9,7 @@ over spaces lives here.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -17,7 +17,7 @@ from generator import durations, output
 from generator.cli import present
 from generator.cli.app import globals_of
 from generator.cli.options import (GlobOpt, IntervalOpt, Kube, OutputOpt, PruneOpt, Selection, on_clusters,
-                                   selects)
+                                   optional, selects)
 
 if TYPE_CHECKING:
     from generator.operations.apply import Report
@@ -37,6 +37,9 @@ def apply(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Server-side dry run: the cluster checks everything, nothing changes.")] = False,
     prune: PruneOpt = False,
+    revision: Annotated[Optional[str], optional(
+        "--revision", help="Apply the units as they were at this commit (tag, branch): main "
+        "stays as it is. For an emergency, or to re-create a space on a DR cluster.")] = None,
     kube: Kube,
     output_format: OutputOpt = None,
 ) -> None:
@@ -50,9 +53,12 @@ def apply(
       gitops apply --space traderx-prod-eu --dry-run
 
       gitops apply --space 'traderx-prod-*' --prune --timeout 120s
+
+      gitops apply --space traderx-prod-eu --context dr-eu --revision v1.4.0
     """
     from generator.operations import apply as apply_op
     from generator.operations import select as select_op
+    from generator.operations.fleet import Fleet
 
     g = globals_of(ctx)
     fmt = g.fmt(output_format)
@@ -66,7 +72,7 @@ def apply(
 
     try:
         with output.progress_lines(f"applying {scope}") as progress:
-            apply_op.apply_spaces(kube.kubectl(), g.fleet(), scope, selection.unit, selection.where,
+            apply_op.apply_spaces(kube.kubectl(), Fleet.at(g.store(), revision), scope, selection.unit, selection.where,
                                    selection.filter_name, dry_run, prune, not kube.no_wait, kube.timeout,
                                    progress, done)
     except apply_op.ApplyError as e:

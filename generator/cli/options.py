@@ -132,9 +132,25 @@ NoWaitOpt = Annotated[bool, typer.Option(
     "--no-wait", help="Do not wait for each order group to become healthy.")]
 IntervalOpt = Annotated[str, typer.Option(
     "--interval", help="Time between cycles: 10s, 2m, 1h.", callback=_interval)]
+PollIntervalOpt = Annotated[str, typer.Option(
+    "--interval", help="How often the reconciler looks at the repo and the cluster: 1m, 5m.",
+    callback=_interval)]
+WaveTimeoutOpt = Annotated[str, typer.Option(
+    "--timeout", help="How long one wave may take to become ready (kubectl duration).", callback=_timeout)]
 PruneOpt = Annotated[bool, typer.Option(
     "--prune", help="Also delete the objects whose units are no longer in git (in reverse order).")]
 
+
+# `gitops export argocd | flux`
+HandoverSpaceOpt = Annotated[str, typer.Option(
+    "--space", help="The spaces to hand over, a glob; only targetable ones (label targetable: \"true\").")]
+RepoUrlOpt = Annotated[Optional[str], optional("--repo-url", help="Where to clone from (default: `origin`).")]
+FollowOpt = Annotated[Optional[str], optional("--revision", help="The branch or commit to follow (default: HEAD's).")]
+OutDirOpt = Annotated[Optional[Path], optional(
+    "--out", help="Write one file per object into this directory (default: one YAML stream on stdout).")]
+StagesOpt = Annotated[Optional[str], optional(
+    "--stages", help="The environments in rollout order, comma-separated (default: dev, test, qa, "
+    "staging, prod…, then any other by name).")]
 
 Command = Callable[..., None]
 
@@ -196,6 +212,25 @@ class Selection:
 selects = _taking("selection", Selection, {
     "space": (ScopeOpt, None), "unit": (UnitOpt, None), "where": (WhereOpt, None),
     "filter_name": (FilterOpt, None)})
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What every `gitops export argocd | flux` takes: which spaces, the repo, where to write."""
+
+    space: str = "*"
+    repo_url: Optional[str] = None
+    revision: Optional[str] = None
+    out: Optional[Path] = None
+    stages: Optional[str] = None
+
+    def stage_list(self) -> Optional[list[str]]:
+        return [s.strip() for s in self.stages.split(",") if s.strip()] if self.stages else None
+
+
+hands_over = _taking("handover", Handover, {
+    "space": (HandoverSpaceOpt, "*"), "repo_url": (RepoUrlOpt, None), "revision": (FollowOpt, None),
+    "out": (OutDirOpt, None), "stages": (StagesOpt, None)})
 
 
 @dataclass(frozen=True)

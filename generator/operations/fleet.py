@@ -133,6 +133,18 @@ class Fleet:
                 raw[name] = state.load_record(texts[name], path)
         return cls(store, Records(raw, texts, blobs, files), blobs)
 
+    @classmethod
+    def at(cls, store: Snapshot, rev: str | None, option: str = "--revision") -> Fleet:
+        """The fleet as of ``rev`` (a commit, tag or branch; None: as checked out); a revision
+        that names no commit is an error that says which option gave it."""
+        if rev is None:
+            return cls.load(store)
+        commit = store.resolve(rev)
+        if commit is None:
+            raise NotFoundError(f"{option} {rev}: no such commit in {store.root}",
+                                "give a branch, tag or commit of the manifests repo (see `gitops audit`)")
+        return cls.load(store.view(commit))
+
     @functools.cached_property
     def settings(self) -> state.Settings:
         """.gitops/settings.json as of this commit (the defaults before the first render)."""

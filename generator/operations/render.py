@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from generator import templates
-from generator import state, yamlio
+from generator import handoff, state, templates, yamlio
 from generator.config import Project
-from generator.model import Space, SpaceSpec, UnitRef, UnitState
+from generator.model import Space, SpaceSpec, UnitRef, UnitState, apply_order
 from generator.operations import lint, mutation, preview, select
 from generator.operations.fleet import Fleet
 from generator.operations.derive import Engine, Plan, order, space_inputs
@@ -65,6 +64,11 @@ class _Render:
                     units[unit] = previous  # a person deleted it, or made their own: theirs
                 continue
             source = f"{templates.unit_template(unit)} (rendered)"
+            labels = self.labels(unit, spec.labels.get("environment"))
+            if self.project.exports:  # the waves Argo CD and Flux read, in the object itself
+                document = yamlio.load_roundtrip(text, source)
+                if handoff.stamp(document, apply_order(labels), self.project.exports):
+                    text = yamlio.dump_roundtrip(document, text)
             data = yamlio.load(text, source)
             self.engine.checks.validate(data, ref)
             # As the round-trip writer writes it, so that the first edit of the file is as small
@@ -73,7 +77,7 @@ class _Render:
                 text = yamlio.normalize(text, source)
             self.engine.reconcile(ref, previous, text, _const(data))
             origin = blob_id(text)
-            units[unit] = UnitState(self.labels(unit, spec.labels.get("environment")), None, origin, origin)
+            units[unit] = UnitState(labels, None, origin, origin)
         for unit, previous in sorted(old.units.items()) if old else []:
             if unit in units:
                 continue
