@@ -14,7 +14,7 @@ This module builds data; it reads and writes nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,12 +82,6 @@ def stamp(obj: MutableMapping[str, Any], order: int, exports: Iterable[str]) -> 
             annotations[key] = value
             changed = True
     return changed
-
-
-def wave_of(obj: Mapping[str, Any]) -> int | None:
-    """The wave an object's ``gitops.dev/order`` annotation names (None: it has none)."""
-    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(ORDER)
-    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from typer.models import DefaultPlaceholder
 import typer.core
 
 from generator import __version__, output
@@ -151,10 +152,15 @@ def _unwrapped(doc: str) -> str:
 
 
 def unwrap_help(group: typer.Typer) -> None:
-    """Every command's help from its docstring, unwrapped (once all are registered)."""
+    """Every command's help from its docstring, unwrapped (once all are registered); a group's
+    from its callback's, when it has one."""
     for command in group.registered_commands:
         if command.help is None and command.callback is not None and command.callback.__doc__:
             command.help = _unwrapped(command.callback.__doc__)
+    info = group.registered_callback
+    if info is not None and isinstance(info.help, DefaultPlaceholder) and info.callback is not None \
+            and info.callback.__doc__:
+        info.help = _unwrapped(info.callback.__doc__)
     for sub in group.registered_groups:
         if sub.typer_instance is not None:
             unwrap_help(sub.typer_instance)

@@ -16,12 +16,7 @@ from generator import output
 from generator.cli.app import globals_of
 from generator.cli.options import Handover, PollIntervalOpt, WaveTimeoutOpt, hands_over, optional
 
-export_app = typer.Typer(
-    help="Hand the repo to Argo CD or Flux, or export spaces for backup.\n\n"
-         "  gitops export --space 'traderx-prod-*' -o tar --out backup.tar.gz\n\n"
-         "  gitops export argocd --repo-url https://github.com/acme/manifests.git --out argocd/\n\n"
-         "  gitops export flux --repo-url https://github.com/acme/manifests.git --out flux/",
-    invoke_without_command=True)
+export_app = typer.Typer(invoke_without_command=True)
 
 def _emit(objects: list[dict[str, object]], out: Optional[Path]) -> None:
     from generator.operations import export as export_op
@@ -44,12 +39,20 @@ def backup(
         "of the units and the records, as in the repo.")] = "yaml",
     out: Annotated[Optional[Path], optional("--out", help="Write to this file (default: stdout).")] = None,
 ) -> None:
-    """Export every unit of some spaces, as they are at one commit: for backup, or to re-create them.
+    """Export spaces for backup (below), or hand the repo to Argo CD or Flux (the commands).
 
-    A yaml export applies as it is (`kubectl apply --server-side -f`); a tar export holds the
-    paths as in the repo (spaces/<space>/, .gitops/) with a MANIFEST.json naming the commit.
-    To re-create a space on another cluster from git, see `gitops apply --context --revision`.
+    With --space: every unit of those spaces as they are at one commit. A yaml export applies as
+    it is (`kubectl apply --server-side -f`, namespace first); a tar export holds the paths as in
+    the repo (spaces/<space>/, .gitops/) with a MANIFEST.json naming the commit. To re-create a
+    space on another cluster from git, see `gitops apply --context --revision`.
+
+      gitops export --space 'traderx-prod-*' -o tar --out backup.tar.gz
+
+      gitops export argocd --repo-url https://github.com/acme/manifests.git --out argocd/
+
+      gitops export flux --repo-url https://github.com/acme/manifests.git --out flux/
     """
+
     if ctx.invoked_subcommand is not None:
         return
     if space is None:

@@ -16,11 +16,11 @@ import io
 import json
 import re
 import tarfile
-from urllib.parse import urlsplit
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from generator import argocd, flux, handoff, state, yamlio
 from generator.errors import GitopsError, NotFoundError
@@ -60,7 +60,8 @@ def _check_stamps(fleet: Fleet, space: Space, reconciler: str) -> None:
                 f"'{{\"metadata\": {{\"annotations\": {json.dumps(handoff.stamps(order, [reconciler]))}}}}}'")
 
 
-def sites(fleet: Fleet, space_glob: str, reconciler: str, stages: list[str] | None = None) -> tuple[list[handoff.Site], list[str]]:
+def sites(fleet: Fleet, space_glob: str, reconciler: str,
+          stages: list[str] | None = None) -> tuple[list[handoff.Site], list[str]]:
     """The targetable spaces as ``reconciler`` will see them, in rollout order; and the
     environments in that order."""
     spaces = targetable(fleet, space_glob)

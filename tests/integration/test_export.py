@@ -1,7 +1,8 @@
 """`gitops export argocd | flux` and the backup export, on the rendered example (real git).
 
 What Argo CD and Flux would do with the objects is played offline: their schemas (npm
-@kubernetes-models/argo-cd 2.7, flux-cd 2.3, tests/schemas/validate.js), and Flux's own build of
+@kubernetes-models/argo-cd 2.7, flux-cd 2.3: the JSON schemas for types and required fields,
+the TypeScript types for fields the CRDs do not have; tests/schemas/validate.js), and Flux's own build of
 a Kustomization (the kustomization.yaml its kustomize-controller generates for a plain directory,
 with the Kustomization's targetNamespace and patches) done by `kubectl kustomize`.
 """
@@ -96,9 +97,13 @@ def test_argocd_application_set_targets_each_space_and_rolls_out_by_environment(
 def test_the_schemas_catch_a_wrong_object() -> None:
     wrong = {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
              "metadata": {"name": "x"}, "spec": {"interval": "5m", "prune": "yes"}}
-    checked = validate([wrong])
+    unknown = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "y"},
+               "spec": {"generators": [], "template": {"metadata": {}, "spec": {
+                   "project": "default", "destination": {}, "syncPolicy": {"automatic": {}}}}}}
+    checked = validate([wrong, unknown])
     assert checked.returncode == 1
     assert "prune must be boolean" in checked.stdout and "sourceRef" in checked.stdout
+    assert "ApplicationSet y" in checked.stdout and '"automatic"' in checked.stdout  # a field Argo CD lacks
 
 
 def flux_build(repo: Path, kustomization: dict[str, Any], work: Path) -> list[dict[str, Any]]:
