@@ -18,6 +18,7 @@ from generator.cli.options import Handover, PollIntervalOpt, WaveTimeoutOpt, han
 
 export_app = typer.Typer(invoke_without_command=True)
 
+
 def _emit(objects: list[dict[str, object]], out: Optional[Path]) -> None:
     from generator.operations import export as export_op
 
