@@ -72,9 +72,9 @@ def apply(
 
     try:
         with output.progress_lines(f"applying {scope}") as progress:
-            apply_op.apply_spaces(kube.kubectl(), Fleet.at(g.store(), revision), scope, selection.unit, selection.where,
-                                   selection.filter_name, dry_run, prune, not kube.no_wait, kube.timeout,
-                                   progress, done)
+            apply_op.apply_spaces(kube.kubectl(), Fleet.at(g.store(), revision), scope, selection.unit,
+                                  selection.where, selection.filter_name, dry_run, prune, not kube.no_wait,
+                                  kube.timeout, progress, done)
     except apply_op.ApplyError as e:
         if fmt != "table":
             reports.append(e.report)
@@ -140,8 +140,8 @@ def drift(
     found = drift_op.drift_spaces(kube.kubectl(), g.fleet(), space, fix, kube.timeout)
     if not present.emitted(found.data(), fmt):
         output.table(found.rows, [("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]),
-                            ("FIELD", lambda r: r["field"]), ("GIT", lambda r: r["git"]),
-                            ("LIVE", lambda r: r["live"])], f"no drift in {space}")
+                                  ("FIELD", lambda r: r["field"]), ("GIT", lambda r: r["git"]),
+                                  ("LIVE", lambda r: r["live"])], f"no drift in {space}")
         if found.fixed:
             output.info(f"fixed: {', '.join(found.fixed)} applied again as git has them")
     if found.rows and not fix:

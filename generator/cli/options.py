@@ -145,7 +145,7 @@ PruneOpt = Annotated[bool, typer.Option(
 HandoverSpaceOpt = Annotated[str, typer.Option(
     "--space", help="The spaces to hand over, a glob; only targetable ones (label targetable: \"true\").")]
 RepoUrlOpt = Annotated[Optional[str], optional("--repo-url", help="Where to clone from (default: `origin`).")]
-FollowOpt = Annotated[Optional[str], optional("--revision", help="The branch or commit to follow (default: HEAD's).")]
+FollowOpt = Annotated[Optional[str], optional("--revision", help="Branch or commit to follow (HEAD's).")]
 OutDirOpt = Annotated[Optional[Path], optional(
     "--out", help="Write one file per object into this directory (default: one YAML stream on stdout).")]
 StagesOpt = Annotated[Optional[str], optional(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,16 @@ def crds(cluster: Cluster) -> Cluster:
                            "--server-side", "--field-manager=gitops-tests", "--force-conflicts", "-f", "-"],
                           input=made.stdout, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                    "crd/applications.argoproj.io", "crd/applicationsets.argoproj.io",
-                    "crd/kustomizations.kustomize.toolkit.fluxcd.io", "crd/gitrepositories.source.toolkit.fluxcd.io")
+    # polled, not `kubectl wait`: a CRD just made has no status.conditions yet, which that refuses
+    names = ["applications.argoproj.io", "applicationsets.argoproj.io",
+             "kustomizations.kustomize.toolkit.fluxcd.io", "gitrepositories.source.toolkit.fluxcd.io"]
+    deadline = time.monotonic() + 60
+    while names and time.monotonic() < deadline:
+        names = [n for n in names if cluster.kubectl(
+            "get", "crd", n, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+            check=False).stdout.strip() != "True"]
+        time.sleep(0.5 if names else 0)
+    assert not names, f"not established within 60 s: {names}"
     for namespace in ("argocd", "flux-system"):
         cluster.kubectl("create", "namespace", namespace, check=False)
     return cluster
