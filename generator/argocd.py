@@ -20,10 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.handoff import Site, Source, resource_name
+from generator.handoff import SPACE_LABEL, Site, Source, resource_name
 
 API = "argoproj.io/v1alpha1"
-SPACE_LABEL = "gitops.dev/space"
 ENV_LABEL = "gitops.dev/environment"
 
 

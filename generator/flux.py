@@ -22,11 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generator.handoff import ORDER, Site, Source, resource_name
+from generator.handoff import ORDER, SPACE_LABEL, Site, Source, resource_name
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
-SPACE_LABEL = "gitops.dev/space"
 # The object a delete patch names is not looked at: its target selects what it deletes.
 _DELETE = "$patch: delete\napiVersion: v1\nkind: Object\nmetadata:\n  name: not-used\n"
 

@@ -22,6 +22,7 @@ from generator.errors import ConfigError
 
 EXPORTS = ("argocd", "flux")
 ORDER = "gitops.dev/order"  # the unit's wave, as `gitops apply` also annotates it on the cluster
+SPACE_LABEL = "gitops.dev/space"  # the space an object (or an Application, a Kustomization) is of
 ARGO_WAVE = "argocd.argoproj.io/sync-wave"
 TARGETABLE = "targetable"  # the space label that says a space deploys somewhere
 # Where an environment goes in a rollout when --stages does not say: the usual names, in order.

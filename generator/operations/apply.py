@@ -23,17 +23,16 @@ from typing import Any
 
 from generator import state
 from generator.errors import GitopsError
+from generator.handoff import ORDER, SPACE_LABEL
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import NO_ORDER, UnitRef, apply_order, waves
 from generator.operations.fleet import Fleet
 from generator.operations.select import matched, select
 from generator.store import Store
 
-SPACE_LABEL = "gitops.dev/space"
 UNIT = "gitops.dev/unit"
 HASH = "gitops.dev/content-hash"
 COMMIT = "gitops.dev/commit"
-ORDER = "gitops.dev/order"
 
 Progress = Callable[[str], None]
 
