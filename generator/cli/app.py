@@ -4,7 +4,8 @@ mutating verb's entry function and reports its outcome (``committed``).
 ``run`` turns every outcome into an exit code: an expected failure (``GitopsError``) is a
 one-line message, a hint and exit 1; a usage error exits 2; a bug exits 3 with its traceback
 saved to a file; Ctrl-C exits 130. ``--repo``, ``--config`` and ``-o`` are taken before the
-command or after it.
+command or after it. ``--install-completion SHELL`` / ``--show-completion SHELL`` are typer's;
+a completion request (``_GITOPS_COMPLETE`` set, see ``complete``) is answered before any command.
 
 Typer only. It must not know the commands: the package ``__init__`` registers them. The
 operations it calls (to open the repo, to mutate) are imported when called, so ``--help``
@@ -171,9 +172,13 @@ def unwrap_help(group: typer.Typer) -> None:
 
 def _late(name: str) -> Callable[[typer.Context, object, Optional[str]], None]:
     def store(ctx: typer.Context, _param: object, value: Optional[str]) -> None:
-        root = ctx.find_root().obj
-        if value is not None and isinstance(root, Globals):
-            setattr(root, name, value)
+        root = ctx.find_root()
+        if value is None:
+            return
+        if isinstance(root.obj, Globals):
+            setattr(root.obj, name, value)
+        else:  # completing: the root callback never ran; complete.py reads the root's params
+            root.params[name] = value
     return store
 
 
@@ -198,10 +203,30 @@ def _accept_globals(group: typer.core.TyperGroup) -> None:
                     metavar="TEXT"))
 
 
+def _completion_options() -> list[typer.core.TyperOption | typer.core.TyperArgument]:
+    """Typer's --install-completion and --show-completion, with the shell named (typer's default
+    guesses it from the parent process, which a script, a Dockerfile or CI does not have)."""
+    from typer._completion_classes import completion_init
+    from typer._completion_shared import Shells
+    from typer.completion import install_callback, show_callback
+    from typer.models import ParamMeta
+
+    completion_init()  # typer's bash, zsh, fish and powershell answers to _GITOPS_COMPLETE
+    return [typer.main.get_click_param(ParamMeta(name=name, annotation=Optional[Shells], default=typer.Option(
+        None, f"--{name.replace('_', '-')}", callback=callback, expose_value=False, show_default=False,
+        metavar="SHELL", help=text)))[0]
+        for name, callback, text in (
+            ("install_completion", install_callback, "Install completion for SHELL: bash, zsh, fish or "
+             "powershell (it completes space, unit, changeset and filter names)."),
+            ("show_completion", show_callback, "Print the completion script for SHELL, to install it "
+             "by hand."))]
+
+
 def _command() -> typer.core.TyperGroup:
     command = typer.main.get_command(app)
     assert isinstance(command, typer.core.TyperGroup)
     _accept_globals(command)
+    command.params += _completion_options()
     return command
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from generator import output
-from generator.cli import present
+from generator.cli import complete, present
 from generator.cli.app import globals_of
 from generator.cli.options import AuthorOpt, DryRunOpt, Kube, OutputOpt, ReasonOpt, on_clusters, optional
 
@@ -29,13 +29,14 @@ changeset_app = typer.Typer(
          "  gitops changeset apply market-data-v2                         (one commit on main)",
     no_args_is_help=True)
 
-ChangesetArg = Annotated[str, typer.Argument(help="The changeset's name, e.g. market-data-v2.")]
+ChangesetArg = Annotated[str, typer.Argument(help="The changeset's name, e.g. market-data-v2.",
+                                             autocompletion=complete.changesets)]
 
 
 @changeset_app.command("create")
 def changeset_create(
     ctx: typer.Context,
-    name: ChangesetArg,
+    name: Annotated[str, typer.Argument(help="The new changeset's name, e.g. market-data-v2.")],
     reason: ReasonOpt = None,
     author: AuthorOpt = None,
     use: Annotated[bool, typer.Option(
@@ -57,7 +58,8 @@ def changeset_create(
 def changeset_use(
     ctx: typer.Context,
     name: Annotated[Optional[str], typer.Argument(
-        help="The changeset mutating commands record on from now on.", show_default=False)] = None,
+        help="The changeset mutating commands record on from now on.", show_default=False,
+        autocompletion=complete.changesets)] = None,
     none: Annotated[bool, typer.Option("--none", help="Back to main: no current changeset.")] = False,
 ) -> None:
     """Make a changeset current (mutating commands then record on it), or --none."""

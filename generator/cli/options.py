@@ -3,7 +3,8 @@
 A value that can be wrong without reading anything (``--prefer``, ``--env-var K=V``,
 ``--label K=V``, ``--timeout``, ``--interval``) is refused here, as a usage error (exit 2),
 before a lock is taken or a file read. Options that travel together reach a command as one
-dataclass: ``Edit`` (the five every mutating command takes), ``Selection`` and ``Kube``.
+dataclass: ``Edit`` (the five every mutating command takes), ``Selection`` and ``Kube``. Options
+that name a space, a unit, a filter or a changeset complete it in the shell (``complete``).
 
 Typer only: no I/O, no operations; the parsers used are pure.
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from generator import durations
+from generator.cli import complete
 
 if TYPE_CHECKING:
     from generator.kubectl import Kubectl
@@ -90,21 +92,24 @@ AuthorOpt = Annotated[Optional[str], optional(
     "--author", help="'Name <email>' of the person making the change (default: git config).")]
 ChangesetOpt = Annotated[Optional[str], optional(
     "--changeset", help="Record this edit on that open changeset's branch, not on main (default: the "
-    "changeset `gitops changeset use` made current).")]
+    "changeset `gitops changeset use` made current).", autocompletion=complete.changesets)]
 
-SpaceOpt = Annotated[str, typer.Option("--space", help="The space (one name, no glob), e.g. traderx-prod-eu.")]
+SpaceOpt = Annotated[str, typer.Option(
+    "--space", help="The space (one name, no glob), e.g. traderx-prod-eu.", autocompletion=complete.spaces)]
 ScopeOpt = Annotated[Optional[str], optional(
     "--space", help="Spaces to change, a glob: traderx-dev, 'traderx-prod-*', or '*' for every space. "
-    "Required: a change across spaces is never a default.")]
+    "Required: a change across spaces is never a default.", autocompletion=complete.spaces)]
 GlobOpt = Annotated[str, typer.Option(
-    "--space", help="Spaces, a glob: traderx-prod-eu, 'traderx-prod-*', '*' (one line per space).")]
-UnitArg = Annotated[str, typer.Argument(help="The unit, e.g. trade-service.")]
-UnitOpt = Annotated[Optional[str], optional("--unit", help="Only this unit.")]
+    "--space", help="Spaces, a glob: traderx-prod-eu, 'traderx-prod-*', '*' (one line per space).",
+    autocompletion=complete.spaces)]
+UnitArg = Annotated[str, typer.Argument(help="The unit, e.g. trade-service.", autocompletion=complete.units)]
+UnitOpt = Annotated[Optional[str], optional("--unit", help="Only this unit.", autocompletion=complete.units)]
 WhereOpt = Annotated[Optional[str], optional(
     "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND Labels.layer = "
     "'backend'\" (see README, Find and fix).")]
 FilterOpt = Annotated[Optional[str], optional(
-    "--filter", help="Only units matching this named filter or set (gitops filter list).")]
+    "--filter", help="Only units matching this named filter or set (gitops filter list).",
+    autocompletion=complete.filters)]
 LabelOpt = Annotated[Optional[list[str]], optional(
     "--label", help="KEY=VALUE, repeatable.", callback=_key_values)]
 EnvVarOpt = Annotated[str, typer.Option(
@@ -143,7 +148,8 @@ PruneOpt = Annotated[bool, typer.Option(
 
 # `gitops export argocd | flux`
 HandoverSpaceOpt = Annotated[str, typer.Option(
-    "--space", help="The spaces to hand over, a glob; only targetable ones (label targetable: \"true\").")]
+    "--space", help="The spaces to hand over, a glob; only targetable ones (label targetable: \"true\").",
+    autocompletion=complete.spaces)]
 RepoUrlOpt = Annotated[Optional[str], optional("--repo-url", help="Where to clone from (default: `origin`).")]
 FollowOpt = Annotated[Optional[str], optional("--revision", help="Branch or commit to follow (HEAD's).")]
 OutDirOpt = Annotated[Optional[Path], optional(

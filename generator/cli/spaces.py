@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from generator import output
+from generator.cli import complete
 from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import Edit, LabelOpt, OutputOpt, edits, labels, optional
 
@@ -21,7 +22,8 @@ space_app = typer.Typer(help="Spaces: one copy of the configuration each (base, 
 @space_app.command("list")
 def space_list(
     ctx: typer.Context,
-    space: Annotated[str, typer.Option("--space", help="Only spaces matching this glob.")] = "*",
+    space: Annotated[str, typer.Option("--space", help="Only spaces matching this glob.",
+                                       autocompletion=complete.spaces)] = "*",
     output_format: OutputOpt = None,
 ) -> None:
     """List spaces: name, upstream, units, labels and target."""
@@ -41,7 +43,7 @@ def space_list(
 @space_app.command("get")
 def space_get(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The space, e.g. traderx-prod-eu.")],
+    name: Annotated[str, typer.Argument(help="The space, e.g. traderx-prod-eu.", autocompletion=complete.spaces)],
     output_format: OutputOpt = None,
 ) -> None:
     """Show one space: labels, upstream, target and its units."""
@@ -58,7 +60,8 @@ def space_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The new space, e.g. traderx-prod-ca.")],
     upstream: Annotated[Optional[str], optional(
-        "--upstream", help="Clone every unit of this space, linked to it (later upgrades flow in).")] = None,
+        "--upstream", help="Clone every unit of this space, linked to it (later upgrades flow in).",
+        autocompletion=complete.spaces)] = None,
     namespace: Annotated[Optional[str], optional(
         "--namespace", help="Namespace of its units (default: the space's name).")] = None,
     context: Annotated[Optional[str], optional(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from generator import output
+from generator.cli import complete
 from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import (Edit, FilterOpt, LabelOpt, OutputOpt, Prefer, PreferOpt, SpaceOpt, UnitArg,
                                    UnitOpt, WhereOpt, edits, labels, optional)
@@ -38,7 +39,8 @@ def _read_input(path: str, what: str) -> str:
 def unit_list(
     ctx: typer.Context,
     space: Annotated[str, typer.Option(
-        "--space", help="Spaces to list, a glob: 'traderx-prod-*', '*' (the whole fleet).")] = "*",
+        "--space", help="Spaces to list, a glob: 'traderx-prod-*', '*' (the whole fleet).",
+        autocompletion=complete.spaces)] = "*",
     where: WhereOpt = None,
     filter_name: FilterOpt = None,
     output_format: OutputOpt = None,
@@ -70,7 +72,8 @@ def unit_list(
 def unit_get(
     ctx: typer.Context,
     unit: UnitArg,
-    space: Annotated[str, typer.Option("--space", help="Its space (one name, no glob), e.g. traderx-prod-eu.")],
+    space: Annotated[str, typer.Option("--space", help="Its space (one name, no glob), e.g. traderx-prod-eu.",
+                                       autocompletion=complete.spaces)],
     output_format: OutputOpt = None,
 ) -> None:
     """Show one unit: its manifest (-o yaml, the default) or everything about it (-o json)."""
@@ -105,9 +108,9 @@ def unit_create(
     space: SpaceOpt,
     file: Annotated[Optional[str], optional("--file", help="Its manifest, from a file ('-': stdin).")] = None,
     upstream_space: Annotated[Optional[str], optional(
-        "--upstream-space", help="Derive it from a unit of this space...")] = None,
+        "--upstream-space", help="Derive it from a unit of this space...", autocompletion=complete.spaces)] = None,
     upstream_unit: Annotated[Optional[str], optional(
-        "--upstream-unit", help="...this unit (default: the same name).")] = None,
+        "--upstream-unit", help="...this unit (default: the same name).", autocompletion=complete.units)] = None,
     restore: Annotated[bool, typer.Option(
         "--restore", help="Bring back a unit deleted from this space, linked to the upstream "
         "it had.")] = False,
@@ -156,7 +159,7 @@ def unit_update(
     patch_file: Annotated[Optional[str], optional("--patch-file", help="The patch, from a file.")] = None,
     merge_unit: Annotated[Optional[str], optional(
         "--merge-unit", help="SPACE/UNIT: merge in what that unit changed relative to its own upstream "
-        "(lateral promotion).")] = None,
+        "(lateral promotion).", autocompletion=complete.space_units)] = None,
     file: Annotated[Optional[str], optional(
         "--file", help="Replace the whole manifest with this file.")] = None,
     prefer: PreferOpt = Prefer.local,
@@ -195,7 +198,7 @@ def unit_update(
 @edits()
 def unit_delete(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="The unit.")],
+    unit: UnitArg,
     space: SpaceOpt,
     cascade: Annotated[bool, typer.Option(
         "--cascade", help="Also delete the units derived from it (edited ones are kept, as "

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from generator.cli import complete
 from generator.cli.app import committed, landing
 from generator.cli.options import Edit, Prefer, PreferOpt, Selection, UnitOpt, edits, selects
 
@@ -39,8 +40,9 @@ def upgrade(ctx: typer.Context, *, selection: Selection, prefer: PreferOpt = Pre
 @edits()
 def promote(
     ctx: typer.Context,
-    source: Annotated[str, typer.Option("--from", help="The space whose changes travel.")],
-    target: Annotated[str, typer.Option("--to", help="The space that takes them.")],
+    source: Annotated[str, typer.Option("--from", help="The space whose changes travel.",
+                                        autocompletion=complete.spaces)],
+    target: Annotated[str, typer.Option("--to", help="The space that takes them.", autocompletion=complete.spaces)],
     unit: UnitOpt = None,
     prefer: PreferOpt = Prefer.local,
     *,
