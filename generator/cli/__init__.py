@@ -10,13 +10,14 @@ the operations are imported inside the commands, so ``--help`` and usage errors 
 - ``options``: the options shared by commands, declared once, checked when parsed;
 - ``present``: tables and reports of what an operation returned;
 - one module per noun: ``init``, ``render``, ``upgrade``, ``units``, ``spaces``, ``find_and_fix``,
-  ``history``, ``changesets``, ``cluster``, ``export``.
+  ``history``, ``lookback`` (tree, show), ``changesets``, ``cluster``, ``export``.
 """
 
 from __future__ import annotations
 
 from generator.cli import changesets, cluster, export, find_and_fix, history, render, spaces, units, upgrade
 from generator.cli import init
+from generator.cli import lookback
 from generator.cli.app import _command, app, entry, run, unwrap_help
 
 __all__ = ["_command", "app", "entry", "run"]
@@ -25,7 +26,7 @@ __all__ = ["_command", "app", "entry", "run"]
 def _assemble() -> None:
     """Every command on the root app, in the order `gitops --help` lists them; then their help."""
     for command in (init.init, render.render, render.lint, render.preview, upgrade.upgrade, upgrade.promote,
-                    units.overrides, history.history, history.audit, history.rollback,
+                    units.overrides, lookback.tree, history.history, lookback.show, history.audit, history.rollback,
                     cluster.apply, cluster.diff, cluster.status, cluster.drift, cluster.worker):
         app.command()(command)
     app.add_typer(spaces.space_app, name="space")

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 unit_app = typer.Typer(help="Units: one Kubernetes object each, in a space.", no_args_is_help=True)
 
+_REVISION = ("a revision as `gitops history` numbers them (1 created the unit; -1 the one before "
+             "the newest), or a commit (a sha of 7+ digits, HEAD~2, a tag)")
+RevisionOpt = Annotated[Optional[str], optional("--revision", help=f"The unit as it was at {_REVISION}.")]
+
 
 def _read_input(path: str, what: str) -> str:
     """The text of a file, or of stdin for '-'."""
@@ -74,18 +78,66 @@ def unit_get(
     unit: UnitArg,
     space: Annotated[str, typer.Option("--space", help="Its space (one name, no glob), e.g. traderx-prod-eu.",
                                        autocompletion=complete.spaces)],
+    revision: RevisionOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
-    """Show one unit: its manifest (-o yaml, the default) or everything about it (-o json)."""
+    """Show one unit: its manifest (-o yaml, the default) or everything about it (-o json).
+
+    With --revision, as it was then (see `gitops history UNIT --space S`):
+
+      gitops unit get trade-service --space traderx-prod-eu --revision -1
+    """
+    from generator.operations import history as history_op
     from generator.operations import units as units_op
 
     g = globals_of(ctx)
     fmt = g.fmt(output_format, default="yaml")
-    found = units_op.get_unit(g.fleet(), space, unit)
+    found = (history_op.unit_at(g.fleet(), space, unit, revision) if revision is not None
+             else units_op.get_unit(g.fleet(), space, unit))
     if fmt == "json":
         output.emit({k: v for k, v in found.items() if k != "text"}, "json")
     else:
         sys.stdout.write(found["text"])
+
+
+@unit_app.command("diff")
+def unit_diff(
+    ctx: typer.Context,
+    unit: UnitArg,
+    space: SpaceOpt,
+    from_rev: Annotated[Optional[str], optional(
+        "--from", help=f"From {_REVISION}. Default: the revision before --to.")] = None,
+    to_rev: Annotated[Optional[str], optional(
+        "--to", help=f"To {_REVISION}. Default: the newest revision (main).")] = None,
+    output_format: OutputOpt = None,
+) -> None:
+    """What changed in a unit between two revisions: each field (before → after), then the
+    unified diff. Secret values are masked. Without --from and --to: its newest change.
+
+    Examples:
+
+      gitops unit diff trade-service --space traderx-prod-eu
+
+      gitops unit diff trade-service --space traderx-prod-eu --from 1 --to -1
+
+      gitops unit diff trade-service --space traderx-prod-eu --from v1.4.0 -o json
+    """
+    from generator.cli.lookback import field_lines
+    from generator.operations import history as history_op
+
+    g = globals_of(ctx)
+    fmt = g.fmt(output_format)
+    found = history_op.unit_diff(g.fleet(), space, unit, from_rev, to_rev)
+    if fmt != "table":
+        output.emit(found.data(), fmt)
+        return
+    before = f"revision {found.before.number} ({found.before.commit[:10]})" if found.before else "nothing"
+    output.line(f"{space}/{unit}: {before} → revision {found.after.number} ({found.after.commit[:10]}): "
+                f"{found.change}")
+    field_lines(found.fields)
+    if found.diff:
+        output.line("")
+        output.stdout.out(found.diff, end="", highlight=False)
 
 
 def overrides(ctx: typer.Context, space: SpaceOpt, unit: UnitOpt = None,

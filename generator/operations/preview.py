@@ -148,12 +148,19 @@ def _changes(changes: Sequence[tuple[UnitRef, str | None, str | None]],
         path = state.unit_path(ref)
         change = "added" if old is None else "removed" if new is None else "changed"
         before, after = mutation.as_data(old, path), mutation.as_data(new, path)
-        fields = [{"field": p, "before": guard.redact_value(p, b), "after": guard.redact_value(p, a)}
-                  for p, b, a in merge.diff(before, after)] if change == "changed" else []
+        fields = field_changes(before, after) if change == "changed" else []
         found.append(UnitChange(ref.space, ref.unit, change, fields,
                                 mutation.unit_diff(path, old, new, allowed, (before, after))))
         dangers += _dangers(ref.space, ref.unit, change, before, after, fields)
     return found, dangers
+
+
+def field_changes(before: Any, after: Any) -> list[dict[str, Any]]:
+    """Every field that differs between two versions of a unit, as ``{field, before, after}``
+    (``merge.diff``), values the secret guard would refuse masked: what a preview, ``gitops
+    show`` and ``gitops unit diff`` list."""
+    return [{"field": p, "before": guard.redact_value(p, b), "after": guard.redact_value(p, a)}
+            for p, b, a in merge.diff(before, after)]
 
 
 def _overrides(before: Fleet, after: Fleet, spaces: Sequence[str]) -> list[dict[str, Any]]:
