@@ -30,7 +30,7 @@ changeset_app = typer.Typer(
     no_args_is_help=True)
 
 ChangesetArg = Annotated[str, typer.Argument(help="The changeset's name, e.g. market-data-v2.",
-                                             autocompletion=complete.changesets)]
+                                             click_type=complete.changesets)]
 
 
 @changeset_app.command("create")
@@ -59,7 +59,7 @@ def changeset_use(
     ctx: typer.Context,
     name: Annotated[Optional[str], typer.Argument(
         help="The changeset mutating commands record on from now on.", show_default=False,
-        autocompletion=complete.changesets)] = None,
+        click_type=complete.changesets)] = None,
     none: Annotated[bool, typer.Option("--none", help="Back to main: no current changeset.")] = False,
 ) -> None:
     """Make a changeset current (mutating commands then record on it), or --none."""

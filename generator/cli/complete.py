@@ -1,6 +1,11 @@
 """Shell completion's candidates: the names of spaces, units, open changesets and named filters,
 read straight from the manifests repo's work tree (``gitops --install-completion SHELL``).
 
+Each completer is a parameter type (``click_type=complete.spaces`` in ``options``): click asks a
+parameter's type for candidates, and typer takes such a type as it is. Typer's own
+``autocompletion=`` would inspect the completer's signature for every parameter each time the
+command tree is built, on every command: 15 ms of start-up that completion must not cost.
+
 A completer runs on every <TAB>, in a process that imported only the CLI: it lists directories
 and reads one small JSON file. It must not import git, ruamel, the config loader (its WHERE
 grammar costs 0.1 s to import), the store or the operations, and it never raises or prints: on
@@ -18,9 +23,11 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-import typer
+from typer._click import Context, Parameter
+from typer._click.shell_completion import CompletionItem
+from typer._click.types import StringParamType
 
 SPACES = ("spaces",)  # spaces/<space>/<unit>.yaml
 RECORDS = (".gitops", "spaces")  # .gitops/spaces/<space>.json
@@ -28,29 +35,32 @@ SETTINGS = (".gitops", "settings.json")
 CHANGESET_BRANCHES = "refs/heads/changeset/"
 SPACE_PARAMS = ("upstream_space", "source", "space")  # the space whose units are meant, first found
 
-Completer = Callable[[typer.Context, str], list[str]]
+Find = Callable[[Context, Path, str], Iterable[str]]
 
 
-def _quiet(find: Callable[[typer.Context, Path, str], Iterable[str]]) -> Completer:
-    """A completer of names found in the repo, that offers nothing, instead of failing, when
-    there is no repo or anything else goes wrong."""
+class Names(StringParamType):
+    """A text value (shown as <str>, like any) that the shell completes with the names ``find``
+    reads from the repo; nothing, instead of failing, when there is no repo or anything else
+    goes wrong."""
 
-    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+    def __init__(self, find: Find) -> None:
+        self.find = find
+
+    def candidates(self, ctx: Context, incomplete: str) -> list[str]:
         try:
             root = repo(ctx)
-            found = find(ctx, root, incomplete) if root else ()
-            return sorted(name for name in found if name.startswith(incomplete))
+            found = self.find(ctx, root, incomplete) if root else ()
+            return sorted(name for name in set(found) if name.startswith(incomplete))
         except Exception:  # a half-typed command line, a missing repo, a damaged file: no candidates
             return []
 
-    complete.__name__ = complete.__qualname__ = find.__name__
-    complete.__doc__ = find.__doc__
-    return complete
+    def shell_complete(self, ctx: Context, param: Parameter, incomplete: str) -> list[CompletionItem]:
+        return [CompletionItem(name) for name in self.candidates(ctx, incomplete)]
 
 
-def _given(ctx: typer.Context, name: str) -> Optional[str]:
+def _given(ctx: Context, name: str) -> Optional[str]:
     """An option's value as parsed so far, in this command or a group above it."""
-    here: Any = ctx  # its parents are click's Contexts
+    here: Optional[Context] = ctx
     while here is not None:
         value = here.params.get(name)
         if isinstance(value, str) and value:
@@ -59,7 +69,7 @@ def _given(ctx: typer.Context, name: str) -> Optional[str]:
     return None
 
 
-def repo(ctx: typer.Context) -> Optional[Path]:
+def repo(ctx: Context) -> Optional[Path]:
     """The manifests repo the command line points at, if there is one."""
     chosen = _given(ctx, "repo") or os.environ.get("GITOPS_REPO")
     if chosen:
@@ -94,22 +104,22 @@ def _units(root: Path, spaces: Iterable[str]) -> set[str]:
     return found
 
 
-@_quiet
-def spaces(ctx: typer.Context, root: Path, incomplete: str) -> Iterable[str]:
+@Names
+def spaces(ctx: Context, root: Path, incomplete: str) -> Iterable[str]:
     """Space names (``--space``, ``--from``, ``--to``)."""
     return _spaces(root)
 
 
-@_quiet
-def units(ctx: typer.Context, root: Path, incomplete: str) -> Iterable[str]:
+@Names
+def units(ctx: Context, root: Path, incomplete: str) -> Iterable[str]:
     """Unit names of the space already given (``--space``, a name or a glob), else of every space."""
     known = _spaces(root)
     given = next(filter(None, (_given(ctx, name) for name in SPACE_PARAMS)), None)
     return _units(root, fnmatch.filter(known, given) if given else known)
 
 
-@_quiet
-def space_units(ctx: typer.Context, root: Path, incomplete: str) -> Iterable[str]:
+@Names
+def space_units(ctx: Context, root: Path, incomplete: str) -> Iterable[str]:
     """``SPACE/UNIT`` (``--merge-unit``): the spaces, each with a slash, until one space is
     typed or is the only one left; then that space's units."""
     space, slash, _ = incomplete.partition("/")
@@ -130,8 +140,8 @@ def _git_dir(root: Path) -> Path:
     return dot_git
 
 
-@_quiet
-def changesets(ctx: typer.Context, root: Path, incomplete: str) -> Iterable[str]:
+@Names
+def changesets(ctx: Context, root: Path, incomplete: str) -> Iterable[str]:
     """Open changesets: the branches ``changeset/NAME``, loose or packed."""
     git = _git_dir(root)
     found: set[str] = set()
@@ -147,8 +157,8 @@ def changesets(ctx: typer.Context, root: Path, incomplete: str) -> Iterable[str]
     return found
 
 
-@_quiet
-def filters(ctx: typer.Context, root: Path, incomplete: str) -> Iterable[str]:
+@Names
+def filters(ctx: Context, root: Path, incomplete: str) -> Iterable[str]:
     """Named filters and sets (``--filter``), as the last render recorded them."""
     named = json.loads(root.joinpath(*SETTINGS).read_text()).get("filters") or {}
     return [str(name) for name in named]

@@ -92,24 +92,24 @@ AuthorOpt = Annotated[Optional[str], optional(
     "--author", help="'Name <email>' of the person making the change (default: git config).")]
 ChangesetOpt = Annotated[Optional[str], optional(
     "--changeset", help="Record this edit on that open changeset's branch, not on main (default: the "
-    "changeset `gitops changeset use` made current).", autocompletion=complete.changesets)]
+    "changeset `gitops changeset use` made current).", click_type=complete.changesets)]
 
 SpaceOpt = Annotated[str, typer.Option(
-    "--space", help="The space (one name, no glob), e.g. traderx-prod-eu.", autocompletion=complete.spaces)]
+    "--space", help="The space (one name, no glob), e.g. traderx-prod-eu.", click_type=complete.spaces)]
 ScopeOpt = Annotated[Optional[str], optional(
     "--space", help="Spaces to change, a glob: traderx-dev, 'traderx-prod-*', or '*' for every space. "
-    "Required: a change across spaces is never a default.", autocompletion=complete.spaces)]
+    "Required: a change across spaces is never a default.", click_type=complete.spaces)]
 GlobOpt = Annotated[str, typer.Option(
     "--space", help="Spaces, a glob: traderx-prod-eu, 'traderx-prod-*', '*' (one line per space).",
-    autocompletion=complete.spaces)]
-UnitArg = Annotated[str, typer.Argument(help="The unit, e.g. trade-service.", autocompletion=complete.units)]
-UnitOpt = Annotated[Optional[str], optional("--unit", help="Only this unit.", autocompletion=complete.units)]
+    click_type=complete.spaces)]
+UnitArg = Annotated[str, typer.Argument(help="The unit, e.g. trade-service.", click_type=complete.units)]
+UnitOpt = Annotated[Optional[str], optional("--unit", help="Only this unit.", click_type=complete.units)]
 WhereOpt = Annotated[Optional[str], optional(
     "--where", help="Only units matching this WHERE clause, e.g. \"spec.replicas > 2 AND Labels.layer = "
     "'backend'\" (see README, Find and fix).")]
 FilterOpt = Annotated[Optional[str], optional(
     "--filter", help="Only units matching this named filter or set (gitops filter list).",
-    autocompletion=complete.filters)]
+    click_type=complete.filters)]
 LabelOpt = Annotated[Optional[list[str]], optional(
     "--label", help="KEY=VALUE, repeatable.", callback=_key_values)]
 EnvVarOpt = Annotated[str, typer.Option(
@@ -149,7 +149,7 @@ PruneOpt = Annotated[bool, typer.Option(
 # `gitops export argocd | flux`
 HandoverSpaceOpt = Annotated[str, typer.Option(
     "--space", help="The spaces to hand over, a glob; only targetable ones (label targetable: \"true\").",
-    autocompletion=complete.spaces)]
+    click_type=complete.spaces)]
 RepoUrlOpt = Annotated[Optional[str], optional("--repo-url", help="Where to clone from (default: `origin`).")]
 FollowOpt = Annotated[Optional[str], optional("--revision", help="Branch or commit to follow (HEAD's).")]
 OutDirOpt = Annotated[Optional[Path], optional(

@@ -23,7 +23,7 @@ space_app = typer.Typer(help="Spaces: one copy of the configuration each (base, 
 def space_list(
     ctx: typer.Context,
     space: Annotated[str, typer.Option("--space", help="Only spaces matching this glob.",
-                                       autocompletion=complete.spaces)] = "*",
+                                       click_type=complete.spaces)] = "*",
     output_format: OutputOpt = None,
 ) -> None:
     """List spaces: name, upstream, units, labels and target."""
@@ -43,7 +43,7 @@ def space_list(
 @space_app.command("get")
 def space_get(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The space, e.g. traderx-prod-eu.", autocompletion=complete.spaces)],
+    name: Annotated[str, typer.Argument(help="The space, e.g. traderx-prod-eu.", click_type=complete.spaces)],
     output_format: OutputOpt = None,
 ) -> None:
     """Show one space: labels, upstream, target and its units."""
@@ -61,7 +61,7 @@ def space_create(
     name: Annotated[str, typer.Argument(help="The new space, e.g. traderx-prod-ca.")],
     upstream: Annotated[Optional[str], optional(
         "--upstream", help="Clone every unit of this space, linked to it (later upgrades flow in).",
-        autocompletion=complete.spaces)] = None,
+        click_type=complete.spaces)] = None,
     namespace: Annotated[Optional[str], optional(
         "--namespace", help="Namespace of its units (default: the space's name).")] = None,
     context: Annotated[Optional[str], optional(

@@ -44,7 +44,7 @@ def unit_list(
     ctx: typer.Context,
     space: Annotated[str, typer.Option(
         "--space", help="Spaces to list, a glob: 'traderx-prod-*', '*' (the whole fleet).",
-        autocompletion=complete.spaces)] = "*",
+        click_type=complete.spaces)] = "*",
     where: WhereOpt = None,
     filter_name: FilterOpt = None,
     output_format: OutputOpt = None,
@@ -77,7 +77,7 @@ def unit_get(
     ctx: typer.Context,
     unit: UnitArg,
     space: Annotated[str, typer.Option("--space", help="Its space (one name, no glob), e.g. traderx-prod-eu.",
-                                       autocompletion=complete.spaces)],
+                                       click_type=complete.spaces)],
     revision: RevisionOpt = None,
     output_format: OutputOpt = None,
 ) -> None:
@@ -160,9 +160,9 @@ def unit_create(
     space: SpaceOpt,
     file: Annotated[Optional[str], optional("--file", help="Its manifest, from a file ('-': stdin).")] = None,
     upstream_space: Annotated[Optional[str], optional(
-        "--upstream-space", help="Derive it from a unit of this space...", autocompletion=complete.spaces)] = None,
+        "--upstream-space", help="Derive it from a unit of this space...", click_type=complete.spaces)] = None,
     upstream_unit: Annotated[Optional[str], optional(
-        "--upstream-unit", help="...this unit (default: the same name).", autocompletion=complete.units)] = None,
+        "--upstream-unit", help="...this unit (default: the same name).", click_type=complete.units)] = None,
     restore: Annotated[bool, typer.Option(
         "--restore", help="Bring back a unit deleted from this space, linked to the upstream "
         "it had.")] = False,
@@ -211,7 +211,7 @@ def unit_update(
     patch_file: Annotated[Optional[str], optional("--patch-file", help="The patch, from a file.")] = None,
     merge_unit: Annotated[Optional[str], optional(
         "--merge-unit", help="SPACE/UNIT: merge in what that unit changed relative to its own upstream "
-        "(lateral promotion).", autocompletion=complete.space_units)] = None,
+        "(lateral promotion).", click_type=complete.space_units)] = None,
     file: Annotated[Optional[str], optional(
         "--file", help="Replace the whole manifest with this file.")] = None,
     prefer: PreferOpt = Prefer.local,

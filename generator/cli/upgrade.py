@@ -41,8 +41,8 @@ def upgrade(ctx: typer.Context, *, selection: Selection, prefer: PreferOpt = Pre
 def promote(
     ctx: typer.Context,
     source: Annotated[str, typer.Option("--from", help="The space whose changes travel.",
-                                        autocompletion=complete.spaces)],
-    target: Annotated[str, typer.Option("--to", help="The space that takes them.", autocompletion=complete.spaces)],
+                                        click_type=complete.spaces)],
+    target: Annotated[str, typer.Option("--to", help="The space that takes them.", click_type=complete.spaces)],
     unit: UnitOpt = None,
     prefer: PreferOpt = Prefer.local,
     *,
