@@ -27,7 +27,8 @@ def _assemble() -> None:
     """Every command on the root app, in the order `gitops --help` lists them; then their help."""
     for command in (init.init, render.render, render.lint, render.preview, upgrade.upgrade, upgrade.promote,
                     units.overrides, lookback.tree, history.history, lookback.show, history.audit, history.rollback,
-                    cluster.apply, cluster.diff, cluster.status, cluster.drift, cluster.worker):
+                    cluster.apply, cluster.diff, cluster.status, cluster.drift, cluster.destroy,
+                    cluster.worker):
         app.command()(command)
     app.add_typer(spaces.space_app, name="space")
     app.add_typer(units.unit_app, name="unit")

@@ -1,7 +1,7 @@
-"""The commands that talk to clusters: `gitops apply`, `diff`, `status`, `drift`, `worker`.
+"""The commands that talk to clusters: `gitops apply`, `diff`, `status`, `drift`, `destroy`, `worker`.
 
 Typer only: parse, call one entry function (``apply.apply_spaces``, ``drift.diff_spaces``,
-``status_spaces``, ``drift_spaces``, ``worker.serve``), present. Operations are imported inside
+``status_spaces``, ``drift_spaces``, ``destroy.destroy_spaces``, ``worker.serve``), present. Operations are imported inside
 each command. ``--timeout`` and ``--interval`` are checked when parsed (see options). No loop
 over spaces lives here.
 """
@@ -21,6 +21,7 @@ from generator.cli.options import (GlobOpt, IntervalOpt, Kube, OutputOpt, PruneO
 
 if TYPE_CHECKING:
     from generator.operations.apply import Report
+    from generator.operations.destroy import Destroyed
     from generator.operations.worker import Cycle
 
 
@@ -38,8 +39,11 @@ def apply(
         "--dry-run", help="Server-side dry run: the cluster checks everything, nothing changes.")] = False,
     prune: PruneOpt = False,
     revision: Annotated[Optional[str], optional(
-        "--revision", help="Apply the units as they were at this commit (tag, branch): main "
-        "stays as it is. For an emergency, or to re-create a space on a DR cluster.")] = None,
+        "--revision", help="Apply the units as they were at this revision: a number (with --unit the "
+        "unit's, as `gitops history` numbers them; else the space's, the commits that changed it; "
+        "-1 the one before the newest) or a commit (tag, branch). Main stays as it is; `gitops "
+        "status` says live is not main until the next plain apply. For an emergency, or to "
+        "re-create a space on a DR cluster.")] = None,
     kube: Kube,
     output_format: OutputOpt = None,
 ) -> None:
@@ -55,10 +59,11 @@ def apply(
       gitops apply --space 'traderx-prod-*' --prune --timeout 120s
 
       gitops apply --space traderx-prod-eu --context dr-eu --revision v1.4.0
+
+      gitops apply --space traderx-prod-eu --unit trade-service --revision -1
     """
     from generator.operations import apply as apply_op
     from generator.operations import select as select_op
-    from generator.operations.fleet import Fleet
 
     g = globals_of(ctx)
     fmt = g.fmt(output_format)
@@ -72,9 +77,9 @@ def apply(
 
     try:
         with output.progress_lines(f"applying {scope}") as progress:
-            apply_op.apply_spaces(kube.kubectl(), Fleet.at(g.store(), revision), scope, selection.unit,
+            apply_op.apply_spaces(kube.kubectl(), g.fleet(), scope, selection.unit,
                                   selection.where, selection.filter_name, dry_run, prune, not kube.no_wait,
-                                  kube.timeout, progress, done)
+                                  kube.timeout, progress, done, revision)
     except apply_op.ApplyError as e:
         if fmt != "table":
             reports.append(e.report)
@@ -106,18 +111,32 @@ def diff(ctx: typer.Context, space: GlobOpt, *, kube: Kube) -> None:
 
 @on_clusters(waits=False, times_out=False)
 def status(ctx: typer.Context, space: GlobOpt, *, kube: Kube, output_format: OutputOpt = None) -> None:
-    """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready."""
+    """Per unit: on the cluster or not, the commit that applied it, in sync with git, ready.
+
+    One `kubectl get` per space. -o json adds each object's live status (liveStatus: replicas,
+    ready, updated, available and conditions of a workload; a namespace's phase) and, after an
+    `apply --revision`, liveIsMain false and the revision each object was applied from.
+
+      gitops status --space 'traderx-prod-*'
+
+      gitops status --space traderx-prod-eu -o json
+    """
     from generator.operations import drift as drift_op
 
     g = globals_of(ctx)
-    rows = drift_op.status_spaces(kube.kubectl(), g.fleet(), space)
-    output.listing(rows, g.fmt(output_format), [
+    fmt = g.fmt(output_format)
+    found = drift_op.status_spaces(kube.kubectl(), g.fleet(), space)
+    output.listing(found.rows, fmt, [
         ("SPACE", lambda r: r["space"]), ("UNIT", lambda r: r["unit"]), ("OBJECT", lambda r: r["object"]),
         ("LIVE", lambda r: "yes" if r["live"] else "no"),
         ("IN SYNC", lambda r: "yes" if r["inSync"] else "no"),
         ("APPLIED COMMIT", lambda r: (r["appliedCommit"] or "")[:10]),
-        ("READY", lambda r: r["ready"] or ""),
+        ("READY", lambda r: r["ready"] or (r["liveStatus"] or {}).get("phase") or ""),
     ], f"no units in {space}")
+    for pin in found.not_main if fmt == "table" else []:
+        number = f" (revision {pin['revision']})" if pin["revision"] is not None else ""
+        output.info(f"{pin['space']}: live is not main: applied from {pin['commit'][:10]}{number} — "
+                    "the next plain `gitops apply` returns it to main")
 
 
 @on_clusters(waits=False)
@@ -146,6 +165,56 @@ def drift(
             output.info(f"fixed: {', '.join(found.fixed)} applied again as git has them")
     if found.rows and not fix:
         raise typer.Exit(1)
+
+
+@selects
+@on_clusters()
+def destroy(
+    ctx: typer.Context,
+    *,
+    selection: Selection,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what would be deleted (a server-side dry run of each delete); delete nothing.")] = False,
+    kube: Kube,
+    output_format: OutputOpt = None,
+) -> None:
+    """Delete a space's objects (or some units') from its cluster, in reverse apply order; git keeps them.
+
+    The objects are found by their gitops.dev/space label and deleted ingress first, namespace
+    last. Nothing is committed: the configuration stays in git, and `gitops apply` brings the
+    objects back. A production space (label environment=prod or critical=true) is destroyed
+    only when --space names it exactly, never through a glob. Each delete waits for its object
+    to be gone (up to --timeout), unless --no-wait.
+
+      gitops destroy --space traderx-dev --dry-run
+
+      gitops destroy --space traderx-dev --unit trade-feed
+
+      gitops destroy --space 'traderx-dev*' --where "Labels.layer = 'frontend'"
+    """
+    from generator.operations import destroy as destroy_op
+    from generator.operations import select as select_op
+
+    g = globals_of(ctx)
+    fmt = g.fmt(output_format)
+    scope = select_op.require_scope(selection.space, "destroy")
+    results: list[Destroyed] = []
+
+    def done(one: Destroyed) -> None:
+        results.append(one)
+        if fmt == "table":
+            verb = "would delete" if one.dry_run else "deleted"
+            for name in one.deleted:
+                output.info(f"{verb} {name}")
+            output.info(f"{one.space}: {len(one.deleted)} object(s) {verb} from {one.context} "
+                        f"({present.counted(one.kubectl_calls, 'kubectl call')}); git is untouched: "
+                        f"`gitops apply --space {one.space}` brings them back")
+
+    with output.progress_lines(f"destroying {scope}") as progress:
+        destroy_op.destroy_spaces(kube.kubectl(), g.fleet(), scope, selection.unit, selection.where,
+                                  selection.filter_name, dry_run, not kube.no_wait, kube.timeout, progress, done)
+    if fmt != "table":
+        output.emit([r.data() for r in results] if _glob(scope) else results[0].data(), fmt)
 
 
 @on_clusters()

@@ -15,8 +15,8 @@ import typer
 from generator import output
 from generator.cli import complete
 from generator.cli.app import committed, globals_of, landing
-from generator.cli.options import (Edit, FilterOpt, LabelOpt, OutputOpt, Prefer, PreferOpt, SpaceOpt, UnitArg,
-                                   UnitOpt, WhereOpt, edits, labels, optional)
+from generator.cli.options import (Edit, FilterOpt, Kube, LabelOpt, OutputOpt, Prefer, PreferOpt, SpaceOpt,
+                                   UnitArg, UnitOpt, WhereOpt, edits, labels, on_clusters, optional)
 from generator.errors import GitopsError
 
 if TYPE_CHECKING:
@@ -73,25 +73,41 @@ def unit_list(
 
 
 @unit_app.command("get")
+@on_clusters(waits=False, times_out=False)
 def unit_get(
     ctx: typer.Context,
     unit: UnitArg,
     space: Annotated[str, typer.Option("--space", help="Its space (one name, no glob), e.g. traderx-prod-eu.",
                                        click_type=complete.spaces)],
     revision: RevisionOpt = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="The object as the space's cluster has it now (from its target context, or "
+        "--context): managedFields dropped, secret values masked.")] = False,
     output_format: OutputOpt = None,
+    *,
+    kube: Kube,
 ) -> None:
     """Show one unit: its manifest (-o yaml, the default) or everything about it (-o json).
 
-    With --revision, as it was then (see `gitops history UNIT --space S`):
+    With --revision, as it was then (see `gitops history UNIT --space S`); with --live, the
+    object on the cluster, status included:
 
       gitops unit get trade-service --space traderx-prod-eu --revision -1
+
+      gitops unit get trade-service --space traderx-prod-eu --live -o json
     """
+    from generator.operations import drift as drift_op
     from generator.operations import history as history_op
     from generator.operations import units as units_op
 
+    if live and revision is not None:
+        raise typer.BadParameter("give --live (the cluster's object) or --revision (git's), not both",
+                                 param_hint="'--live' / '--revision'")
     g = globals_of(ctx)
     fmt = g.fmt(output_format, default="yaml")
+    if live:
+        output.emit(drift_op.live_object(kube.kubectl(), g.fleet(), space, unit), "json" if fmt == "json" else "yaml")
+        return
     found = (history_op.unit_at(g.fleet(), space, unit, revision) if revision is not None
              else units_op.get_unit(g.fleet(), space, unit))
     if fmt == "json":

@@ -4,7 +4,9 @@ Units go in ``Labels.order`` groups (namespace 0 ... ingress 9). Each applied ob
 label ``gitops.dev/space`` and the annotations ``gitops.dev/unit``, ``gitops.dev/content-hash``
 (of the unit's manifest text) and ``gitops.dev/commit`` (the manifests-repo commit that applied
 it), so ONE ``kubectl get`` of the space's objects tells which units differ from git: an
-unchanged space costs that one call and no apply. Applies are server-side with field manager
+unchanged space costs that one call and no apply. An apply from an older revision
+(``--revision``) also annotates ``gitops.dev/revision`` (and the number it was asked by): the
+next plain apply sees it, applies those objects again from main, and the annotation goes. Applies are server-side with field manager
 ``gitops`` (git wins a conflict over a field); after each group, what it changed must become
 healthy (a Namespace Active, a Deployment rolled out) within the timeout. ``apply_all`` is the
 all-or-nothing form a changeset deploys with. Every cluster call goes through
@@ -26,6 +28,7 @@ from generator.errors import GitopsError
 from generator.handoff import ORDER, SPACE_LABEL
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import NO_ORDER, UnitRef, apply_order, waves
+from generator.operations import history
 from generator.operations.fleet import Fleet
 from generator.operations.select import matched, select
 from generator.store import Store
@@ -33,6 +36,8 @@ from generator.store import Store
 UNIT = "gitops.dev/unit"
 HASH = "gitops.dev/content-hash"
 COMMIT = "gitops.dev/commit"
+REVISION = "gitops.dev/revision"  # the commit of an apply from a revision other than main's head
+REVISION_NUMBER = "gitops.dev/revision-number"  # ...and its number, when asked by number
 
 Progress = Callable[[str], None]
 
@@ -57,8 +62,33 @@ class Desired:
         return f"{kind.lower()}/{name}"
 
     def applied(self, current: dict[tuple[str, str, str], Any]) -> bool:
-        """Whether the cluster's object (from ``live``) was applied from this very content."""
-        return bool(current.get(self.key, {}).get("metadata", {}).get("annotations", {}).get(HASH) == self.hash)
+        """Whether the cluster's object (from ``live``) was applied from this very content; for
+        main's (not pinned), also not marked as applied from an older revision: a plain apply
+        puts such an object back (the mark goes with it)."""
+        annotations = current.get(self.key, {}).get("metadata", {}).get("annotations", {})
+        pinned = REVISION in self.data["metadata"]["annotations"]
+        return bool(annotations.get(HASH) == self.hash and (pinned or REVISION not in annotations))
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """An apply from a revision other than main's head: its commit, and the number it was
+    asked by (None: asked by a commit, tag or branch)."""
+
+    commit: str
+    number: int | None = None
+
+    def annotations(self) -> dict[str, str]:
+        return {REVISION: self.commit, **({REVISION_NUMBER: str(self.number)} if self.number is not None else {})}
+
+    @classmethod
+    def of(cls, obj: dict[str, Any]) -> Pinned | None:
+        """What a live object says it was pinned to (None: applied from main)."""
+        annotations = obj.get("metadata", {}).get("annotations", {})
+        if REVISION not in annotations:
+            return None
+        number = str(annotations.get(REVISION_NUMBER, ""))
+        return cls(str(annotations[REVISION]), int(number) if number.lstrip("-").isdigit() else None)
 
 
 @dataclass
@@ -76,9 +106,11 @@ class Report:
     restored: list[str] = field(default_factory=list)  # put back after a failed all-or-nothing apply
     failed: str | None = None
     kubectl_calls: int = 0
+    pinned: Pinned | None = None  # applied from a revision other than main's head
 
     def data(self) -> dict[str, Any]:
-        return {"space": self.space, "commit": self.commit, "dryRun": self.dry_run,
+        pinned = {"commit": self.pinned.commit, "revision": self.pinned.number} if self.pinned else None
+        return {"space": self.space, "commit": self.commit, "dryRun": self.dry_run, "pinned": pinned,
                 "applied": self.applied, "unchanged": self.unchanged, "pruned": self.pruned,
                 "notApplied": self.not_applied, "unchecked": self.unchecked,
                 "restored": self.restored, "failed": self.failed, "kubectlCalls": self.kubectl_calls}
@@ -108,8 +140,9 @@ def _live_order(obj: dict[str, Any]) -> int:
 
 
 def desired(fleet: Fleet, space: str, unit: str | None = None, where: str | None = None,
-            filter_name: str | None = None) -> list[Desired]:
-    """The selected units of ``space``, labelled and annotated for the cluster, in order."""
+            filter_name: str | None = None, pinned: Pinned | None = None) -> list[Desired]:
+    """The selected units of ``space``, labelled and annotated for the cluster, in order
+    (``pinned``: annotated as applied from that revision, not main's head)."""
     record = fleet.space(space)
     commit = fleet.store.head() or ""
     out = []
@@ -122,7 +155,7 @@ def desired(fleet: Fleet, space: str, unit: str | None = None, where: str | None
         meta.setdefault("labels", {})[SPACE_LABEL] = space
         order = apply_order(record.units[ref.unit].labels)
         meta.setdefault("annotations", {}).update({UNIT: ref.unit, HASH: digest, COMMIT: commit,
-                                                   ORDER: str(order)})
+                                                   ORDER: str(order), **(pinned.annotations() if pinned else {})})
         if data["kind"] != "Namespace" and not meta.get("namespace"):
             meta["namespace"] = record.target.namespace
         out.append(Desired(ref, order, data, digest))
@@ -159,11 +192,33 @@ def _apply_args(dry_run: bool) -> list[str]:
     return args + ["--dry-run=server"] if dry_run else args
 
 
-def _delete_args(kind: str, namespace: str, name: str, timeout: str, dry_run: bool) -> list[str]:
+def delete_args(kind: str, namespace: str, name: str, timeout: str, dry_run: bool, wait: bool = True) -> list[str]:
+    """``kubectl delete`` of one object (gone already: not an error), waited for unless not ``wait``."""
     args = ["delete", f"{kind.lower()}/{name}", "--ignore-not-found", f"--timeout={timeout}"]
     if namespace:
         args += ["-n", namespace]
+    if not wait:
+        args.append("--wait=false")
     return args + ["--dry-run=server"] if dry_run else args
+
+
+def deletion_order(objects: dict[tuple[str, str, str], Any]) -> list[tuple[str, str, str]]:
+    """The live ``objects`` to delete, in the reverse of the apply order (an ingress before its
+    services, a namespace last); the ones already terminating are left out."""
+    going = [(key, obj) for key, obj in objects.items() if not obj.get("metadata", {}).get("deletionTimestamp")]
+    going.sort(key=lambda pair: -_live_order(pair[1]))
+    return [key for key, _ in going]
+
+
+def delete(kubectl: Kubectl, keys: list[tuple[str, str, str]], context: str, timeout: str, dry_run: bool,
+           done: list[str], wait: bool = True, progress: Progress | None = None) -> None:
+    """Delete ``keys`` one after another, in the order given; each is added to ``done`` (as
+    ``kind/name -n namespace``) once kubectl has deleted it, so a failure leaves what was done."""
+    for key in keys:
+        if progress:
+            progress(f"deleting {_shown(*key)}")
+        kubectl.run(delete_args(*key, timeout, dry_run, wait), context)
+        done.append(_shown(*key))
 
 
 def _unmade(items: list[Desired], current: dict[tuple[str, str, str], Any]) -> set[str]:
@@ -187,21 +242,47 @@ def apply_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | No
                  where: str | None = None, filter_name: str | None = None, dry_run: bool = False,
                  prune: bool = False, wait: bool = True, timeout: str = "60s",
                  progress: Progress | None = None,
-                 done: Callable[[Report], None] | None = None) -> list[Report]:
+                 done: Callable[[Report], None] | None = None, revision: str | None = None) -> list[Report]:
     """``apply`` of every space the glob matches, one after another (``done`` hears each
     report as it is made); the first failure raises. A selection (--unit, --where,
-    --filter) that matches no unit in any of them is an error before anything is applied."""
-    spaces = fleet.match(space_glob)
+    --filter) that matches no unit in any of them is an error before anything is applied.
+
+    ``revision``: the units as they were then, main left as it is: a commit (tag, branch), or
+    a number, with ``unit`` that unit's revision as ``gitops history`` numbers them, else the
+    space's (the commits that changed ``spaces/S/``); negative counts back from the newest.
+    What goes on from a commit other than main's head is annotated so (``Pinned``)."""
+    number = history.revision_number(revision) if revision is not None else None
+    source = Fleet.at(fleet.store, revision) if revision is not None and number is None else fleet
+    spaces = source.match(space_glob)
     if unit is not None or where is not None or filter_name is not None:
-        matched(fleet, space_glob, unit, where, filter_name)
+        matched(source, space_glob, unit, where, filter_name)
     reports = []
     for space in spaces:
-        report = apply(kubectl, fleet, space.name, unit, where, filter_name, dry_run, prune, wait,
-                       timeout, progress)
+        at, pinned = _at_revision(fleet, source, space.name, unit, number)
+        report = apply(kubectl, at, space.name, unit, where, filter_name, dry_run, prune, wait,
+                       timeout, progress, pinned=pinned)
         reports.append(report)
         if done is not None:
             done(report)
     return reports
+
+
+def _at_revision(fleet: Fleet, source: Fleet, space: str, unit: str | None,
+                 number: int | None) -> tuple[Fleet, Pinned | None]:
+    """The fleet ``space`` is applied from, and how that pins it: ``source`` (main, or the
+    commit --revision named) when ``number`` is None, else the commit of revision ``number``
+    of the unit (with ``unit``) or of the space."""
+    if number is None:
+        commit = source.store.head()
+        return source, Pinned(commit) if commit and source is not fleet and commit != fleet.store.head() else None
+    if unit is not None and unit not in fleet.space(space).units:
+        return fleet, None  # nothing of this space is selected
+    if unit is not None:
+        wanted, found, _ = history.revision(fleet.store, UnitRef(space, unit), number)
+    else:
+        wanted, found = history.space_revision(fleet.store, space, number)
+    at = fleet if found.id == fleet.store.head() else Fleet.at(fleet.store, found.id)
+    return at, None if at is fleet else Pinned(found.id, wanted)
 
 
 @dataclass
@@ -227,26 +308,21 @@ class SpacePlan:
 
 def plan(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
          where: str | None = None, filter_name: str | None = None, prune: bool = False,
-         only_changed: bool = True, only: set[str] | None = None) -> SpacePlan:
+         only_changed: bool = True, only: set[str] | None = None, pinned: Pinned | None = None) -> SpacePlan:
     """Decide an apply of ``space`` (reads only): its units in waves, the ones the cluster
     already has from this very content left out (unless not ``only_changed``), and with
-    ``prune`` the objects to delete. ``only`` restricts to those unit names."""
+    ``prune`` the objects to delete. ``only`` restricts to those unit names; ``pinned``: the
+    fleet is of an older revision, so annotated."""
     if prune and (unit or where or filter_name):
         raise GitopsError("--prune works on a whole space", "drop --unit/--where/--filter, or --prune")
     context = fleet.space(space).target.context
-    items = [d for d in desired(fleet, space, unit, where, filter_name)
+    items = [d for d in desired(fleet, space, unit, where, filter_name, pinned)
              if only is None or d.ref.unit in only]
     current = live(kubectl, space, context, kinds(items))
     planned = [Wave(order, group, [d for d in group if not only_changed or not d.applied(current)])
                for order, group in waves(items, lambda d: d.order)]
-    going: list[tuple[str, str, str]] = []
-    if prune:
-        wanted = {d.key for d in items}
-        extra = [(key, obj) for key, obj in current.items()  # terminating: already going
-                 if key not in wanted and not obj.get("metadata", {}).get("deletionTimestamp")]
-        # the reverse of the apply order: an ingress before its services, a namespace last
-        extra.sort(key=lambda pair: -_live_order(pair[1]))
-        going = [key for key, _ in extra]
+    wanted = {d.key for d in items}
+    going = deletion_order({key: obj for key, obj in current.items() if key not in wanted}) if prune else []
     return SpacePlan(space, context, items, current, planned, going)
 
 
@@ -254,12 +330,12 @@ def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
           where: str | None = None, filter_name: str | None = None, dry_run: bool = False,
           prune: bool = False, wait: bool = True, timeout: str = "60s",
           progress: Progress | None = None, only_changed: bool = True,
-          only: set[str] | None = None) -> Report:
+          only: set[str] | None = None, pinned: Pinned | None = None) -> Report:
     """Apply the selected units of ``space`` in order (``plan``, then ``execute``); see the
     module doc."""
-    report = Report(space, fleet.store.head(), dry_run)
+    report = Report(space, fleet.store.head(), dry_run, pinned=pinned)
     with report.counting(kubectl):
-        execute(kubectl, plan(kubectl, fleet, space, unit, where, filter_name, prune, only_changed, only),
+        execute(kubectl, plan(kubectl, fleet, space, unit, where, filter_name, prune, only_changed, only, pinned),
                 report, wait, timeout, progress)
     return report
 
@@ -296,9 +372,7 @@ def execute(kubectl: Kubectl, planned: SpacePlan, report: Report, wait: bool = T
                              f"{len(report.applied)} unit(s) applied before it, "
                              f"{len(report.not_applied)} not applied; {e.hint}", report) from e
         report.applied += [str(d.ref) for d in changed]
-    for kind, namespace, name in planned.prune:
-        kubectl.run(_delete_args(kind, namespace, name, timeout, dry_run), context)
-        report.pruned.append(_shown(kind, namespace, name))
+    delete(kubectl, planned.prune, context, timeout, dry_run, report.pruned)
 
 
 # --- all or nothing (changeset apply --deploy) ----------------------------------------------
@@ -367,7 +441,7 @@ def _check(kubectl: Kubectl, changes: list[_Change], timeout: str, report: Repor
         kubectl.run(_apply_args(True), context, stdin=stream(checked))
     for c in changes:
         if c.wanted is None:
-            kubectl.run(_delete_args(*c.key, timeout, True), context)
+            kubectl.run(delete_args(*c.key, timeout, True), context)
 
 
 def _put_back(kubectl: Kubectl, done: list[_Change], timeout: str, report: Report) -> list[str]:
@@ -377,7 +451,7 @@ def _put_back(kubectl: Kubectl, done: list[_Change], timeout: str, report: Repor
     for c in reversed(done):
         try:
             if c.before is None:
-                kubectl.run(_delete_args(*c.key, timeout, False), c.context)
+                kubectl.run(delete_args(*c.key, timeout, False), c.context)
             else:
                 kubectl.run(_apply_args(False), c.context, stdin=json.dumps(_as_before(c.before)))
             report.restored.append(c.label)
@@ -440,7 +514,7 @@ def _apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRe
             going = sorted((c for c in changes if c.wanted is None), key=lambda c: -_live_order(c.before or {}))
             for c in going:
                 done.append(c)
-                kubectl.run(_delete_args(*c.key, timeout, False), c.context)
+                kubectl.run(delete_args(*c.key, timeout, False), c.context)
                 report.pruned.append(_shown(*c.key))
     except (KubectlError, KeyboardInterrupt) as e:  # Ctrl-C too: all or nothing
         report.failed = e.message if isinstance(e, KubectlError) else "interrupted"

@@ -60,3 +60,28 @@ def test_a_missing_kubectl_says_how_to_install_it(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(GitopsError, match="kubectl not found") as caught:
         Kubectl().run(["version"])
     assert "install-kubectl" in caught.value.hint
+
+
+def test_delete_arguments_of_prune_and_destroy() -> None:
+    from generator.operations.apply import delete_args
+
+    assert delete_args("Deployment", "ns", "web-gui", "60s", False) == [
+        "delete", "deployment/web-gui", "--ignore-not-found", "--timeout=60s", "-n", "ns"]
+    assert delete_args("Namespace", "", "ns", "2m", True, wait=False) == [
+        "delete", "namespace/ns", "--ignore-not-found", "--timeout=2m", "--wait=false", "--dry-run=server"]
+
+
+def test_deletion_order_is_the_reverse_of_the_apply_order_without_terminating_objects() -> None:
+    from generator.operations.apply import deletion_order
+
+    def obj(order: str, terminating: bool = False) -> dict[str, object]:
+        meta: dict[str, object] = {"annotations": {"gitops.dev/order": order}}
+        if terminating:
+            meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+        return {"metadata": meta}
+
+    live = {("Namespace", "", "ns"): obj("0"), ("Deployment", "ns", "a"): obj("5"),
+            ("Ingress", "ns", "i"): obj("9"), ("Service", "ns", "gone"): obj("5", terminating=True),
+            ("ConfigMap", "ns", "c"): {"metadata": {}}}
+    assert deletion_order(live) == [("ConfigMap", "ns", "c"), ("Ingress", "ns", "i"),
+                                    ("Deployment", "ns", "a"), ("Namespace", "", "ns")]
