@@ -3,11 +3,13 @@
 
 A typer-only package: each module parses arguments, calls one function of
 ``generator.operations`` and hands the result to ``present`` or ``generator.output``. No module
-here reads or writes the repo or a cluster itself, runs a process, or imports git or ruamel;
-the operations are imported inside the commands, so ``--help`` and usage errors stay fast.
+here reads or writes the repo or a cluster itself (but ``complete``, which lists names in the
+repo's work tree for the shell), runs a process, or imports git or ruamel; the operations are
+imported inside the commands, so ``--help`` and usage errors stay fast.
 
 - ``app``: the root app, the global options, the error handler (``run``, ``entry``);
 - ``options``: the options shared by commands, declared once, checked when parsed;
+- ``complete``: shell completion's candidates (spaces, units, changesets, filters);
 - ``present``: tables and reports of what an operation returned;
 - one module per noun: ``init``, ``render``, ``upgrade``, ``units``, ``spaces``, ``find_and_fix``,
   ``history``, ``lookback`` (tree, show), ``changesets``, ``cluster``, ``export``.
