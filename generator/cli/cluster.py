@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from generator import durations, output
-from generator.cli import present
+from generator.cli import complete, present
 from generator.cli.app import globals_of
 from generator.cli.options import (GlobOpt, IntervalOpt, Kube, OutputOpt, PruneOpt, Selection, on_clusters,
                                    optional, selects)
@@ -221,7 +221,7 @@ def destroy(
 def worker(
     ctx: typer.Context,
     space: Annotated[str, typer.Option(
-        "--space", help="The spaces to keep in sync, a glob: 'traderx-prod-*', '*'.")],
+        "--space", help="The spaces to keep in sync, a glob: 'traderx-prod-*', '*'.", click_type=complete.spaces)],
     interval: IntervalOpt = "10s",
     once: Annotated[bool, typer.Option(
         "--once", help="One cycle, then exit (1 if it failed): for cron or a CI job.")] = False,

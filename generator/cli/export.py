@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from generator import output
+from generator.cli import complete
 from generator.cli.app import globals_of
 from generator.cli.options import Handover, PollIntervalOpt, WaveTimeoutOpt, hands_over, optional
 
@@ -32,7 +33,8 @@ def _emit(objects: list[dict[str, object]], out: Optional[Path]) -> None:
 @export_app.callback()
 def backup(
     ctx: typer.Context,
-    space: Annotated[Optional[str], optional("--space", help="The spaces to export, a glob.")] = None,
+    space: Annotated[Optional[str], optional("--space", help="The spaces to export, a glob.",
+                                             click_type=complete.spaces)] = None,
     revision: Annotated[Optional[str], optional(
         "--revision", help="The commit to export them as of: a commit, tag or branch (default: HEAD).")] = None,
     output_format: Annotated[str, typer.Option(

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from generator import output
-from generator.cli import present
+from generator.cli import complete, present
 from generator.cli.app import committed, globals_of, landing
 from generator.cli.options import Edit, OutputOpt, SpaceOpt, UnitArg, edits, optional
 
@@ -36,8 +36,10 @@ def history(ctx: typer.Context, unit: UnitArg, space: SpaceOpt, output_format: O
 
 def audit(
     ctx: typer.Context,
-    space: Annotated[Optional[str], optional("--space", help="Only spaces matching this glob.")] = None,
-    unit: Annotated[Optional[str], optional("--unit", help="Only this unit (UNIT, or SPACE/UNIT).")] = None,
+    space: Annotated[Optional[str], optional("--space", help="Only spaces matching this glob.",
+                                             click_type=complete.spaces)] = None,
+    unit: Annotated[Optional[str], optional("--unit", help="Only this unit (UNIT, or SPACE/UNIT).",
+                                            click_type=complete.units)] = None,
     since: Annotated[Optional[str], optional(
         "--since", help="Only changes since then: 2026-11-20, '2 hours ago', 3d, yesterday.")] = None,
     author: Annotated[Optional[str], optional(
@@ -66,10 +68,11 @@ def audit(
 def rollback(
     ctx: typer.Context,
     unit: Annotated[Optional[str], typer.Argument(
-        help="The unit to roll back (with --space and --revision).", show_default=False)] = None,
+        help="The unit to roll back (with --space and --revision).", show_default=False,
+        click_type=complete.units)] = None,
     space: Annotated[Optional[str], optional(
         "--space", help="The unit's space; or, with --to, the space to roll back whole (one name, "
-                        "no glob).")] = None,
+                        "no glob).", click_type=complete.spaces)] = None,
     revision: Annotated[Optional[int], optional(
         "--revision", help="The revision to restore (see `gitops history`); -1 is the one before "
                            "the current, -2 the one before that.")] = None,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from generator import output
+from generator.cli import complete
 from generator.cli.app import globals_of
 from generator.cli.options import OutputOpt, optional
 
@@ -46,9 +47,10 @@ def tree(
     ctx: typer.Context,
     space: Annotated[str, typer.Option(
         "--space", help="Only spaces matching this glob (and the spaces above them, for the path), "
-        "e.g. 'traderx-prod-*'.")] = "*",
+        "e.g. 'traderx-prod-*'.", click_type=complete.spaces)] = "*",
     unit: Annotated[Optional[str], optional(
-        "--unit", help="Only the tree that holds this unit, e.g. trade-service (or a clone's name).")] = None,
+        "--unit", help="Only the tree that holds this unit, e.g. trade-service (or a clone's name).",
+        click_type=complete.units)] = None,
     output_format: OutputOpt = None,
 ) -> None:
     """The upstream hierarchy of every unit, its local edits marked: base, then dev, staging and

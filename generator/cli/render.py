@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from generator import output
-from generator.cli import present
+from generator.cli import complete, present
 from generator.cli.app import Globals, globals_of
 from generator.cli.options import (AuthorOpt, ChangesetOpt, FullReportOpt, LinkOpt, OutputOpt, Prefer,
                                    PreferOpt, PreviewOutputOpt, ReasonOpt, optional)
@@ -93,7 +93,8 @@ def render(
 def lint(
     ctx: typer.Context,
     space: Annotated[str, typer.Option(
-        "--space", help="Spaces to check, a glob: 'traderx-prod-*', '*' (every space).")] = "*",
+        "--space", help="Spaces to check, a glob: 'traderx-prod-*', '*' (every space).",
+        click_type=complete.spaces)] = "*",
     output_format: OutputOpt = None,
 ) -> None:
     """Check every committed unit: the Kubernetes schema and the secret guard; exit 1 on any problem.
