@@ -117,8 +117,8 @@ def landing(edit: Edit) -> mutation.Edit:
     return mutation.Edit(edit.reason, edit.author, edit.dry_run, edit.changeset)
 
 
-def _version(value: bool) -> None:
-    if value:
+def _version(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:  # not while completing `gitops --version <TAB>`
         print(f"gitops {__version__}")
         raise typer.Exit()
 

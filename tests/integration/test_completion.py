@@ -124,6 +124,7 @@ def test_outside_a_repo_nothing_and_no_error(complete: Complete, monkeypatch: py
     assert complete(f"gitops --repo {tmp_path / 'missing'} unit list --space ") == []
     assert complete("gitops unit get --revision notanumber --space ") == []  # a bad value already typed
     assert "unit" in complete("gitops un")  # commands still complete
+    assert complete("gitops --version un") == ["unit"]  # an eager option prints nothing while completing
 
 
 def test_show_and_install_completion(capsys: pytest.CaptureFixture[str]) -> None:
