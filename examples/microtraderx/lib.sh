@@ -57,8 +57,11 @@ rel() {
 
 _quote() {
   local plain='^[A-Za-z0-9_./:=@,+%-]+$'
+  local special='[$`\\!"]'
   if [[ $1 =~ $plain ]]; then
     printf '%s' "$1"
+  elif [[ $1 == *"'"* && ! $1 =~ $special ]]; then
+    printf '"%s"' "$1"
   else
     printf "'%s'" "${1//\'/\'\\\'\'}"
   fi

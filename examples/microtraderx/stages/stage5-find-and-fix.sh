@@ -7,8 +7,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 banner 5 "Find and fix" \
   "gitops unit list --where finds units by name, space, labels or any field of the manifest;" \
   "gitops run and gitops upgrade take the same --where, so what you found is what you fix."
-if (($(stage_reached) < 5)); then
+if (($(stage_reached) < 4)); then
   "$MTX_HOME/setup-structure" 4
+fi
+if (($(stage_reached) < 5)); then
   say "find"
   show gitops unit list --space '*' --where "Slug = 'trade-service' AND Space.Slug LIKE '%prod%'"
   show gitops unit list --space '*' --where "Data CONTAINS 'trade-service:v1'"

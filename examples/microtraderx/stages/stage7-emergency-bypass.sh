@@ -12,8 +12,7 @@ banner 7 "Emergency bypass" \
 "$MTX_HOME/setup-structure" 7
 "$MTX_HOME/deploy" 7
 say "look back"
-show gitops history trade-service --space traderx-prod-eu
 show gitops overrides --space traderx-prod-asia
 show gitops tree --space '*' --unit trade-service
-show gitops audit --unit trade-service --since '1 hour ago'
+show gitops audit --unit traderx-prod-eu/trade-service
 next_stage 7 stage8-blue-green.sh
