@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,18 @@ def checkout(rev: str, where: Path) -> Path:
     return where
 
 
+@contextmanager
+def checkouts(before: str, after: str, work: Path) -> Iterator[dict[str, Path]]:
+    """``{"before": worktree, "after": worktree}`` under WORK, removed afterwards."""
+    sides = {"before": checkout(before, work / "before"), "after": checkout(after, work / "after")}
+    try:
+        yield sides
+    finally:
+        for where in sides.values():
+            subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "remove", "--force", str(where)],
+                           capture_output=True, check=False)
+
+
 def once(code: Path, config: Path, repo: Path, args: list[str], cwd: Path) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of gitops from checkout ``code``."""
     env = dict(os.environ, **GIT_IDENTITY, PYTHONPATH=str(code))
@@ -75,8 +89,7 @@ def once(code: Path, config: Path, repo: Path, args: list[str], cwd: Path) -> tu
 
 
 def compare(before: str, after: str, regions: int, runs: int, work: Path) -> list[str]:
-    sides = {"before": checkout(before, work / "before"), "after": checkout(after, work / "after")}
-    try:
+    with checkouts(before, after, work) as sides:
         config = write_config(regions, work / "fleet" / "config")
         repo = work / "fleet" / "repo"
         log(f"rendering {regions} regions with {after}")
@@ -100,18 +113,19 @@ def compare(before: str, after: str, regions: int, runs: int, work: Path) -> lis
             rows.append(f"| {command.label} | {cells[0]} | {cells[1]} | {a / b:.2f} |")
             log(rows[-1])
         return rows
-    finally:
-        for where in sides.values():
-            subprocess.run(["git", "-C", str(PROJECT_ROOT), "worktree", "remove", "--force", str(where)],
-                           capture_output=True, check=False)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+Measure = Callable[[str, str, int, int, Path], list[str]]
+
+
+def before_after(argv: list[str] | None, name: str, doc: str | None, runs: int, measure: Measure) -> int:
+    """The command line of a before/after benchmark (this one, startup.py): parse it, run
+    ``measure(before, after, regions, runs, work)``, print its markdown rows."""
+    parser = argparse.ArgumentParser(prog=name, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("before", help="the revision to compare against (a commit, branch or tag)")
     parser.add_argument("after", help="the revision measured")
     parser.add_argument("--regions", type=int, default=1000, help="production regions of the fleet (1000)")
-    parser.add_argument("--runs", type=int, default=4, help="runs of each command by each side (4)")
+    parser.add_argument("--runs", type=int, default=runs, help=f"runs of each command by each side ({runs})")
     parser.add_argument("--work", type=Path, help="keep the worktrees and the fleet here (default: a temp dir)")
     args = parser.parse_args(argv)
     if args.regions < 1 or args.runs < 1:
@@ -119,15 +133,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.work:
             args.work.mkdir(parents=True, exist_ok=True)
-            rows = compare(args.before, args.after, args.regions, args.runs, args.work.resolve())
+            rows = measure(args.before, args.after, args.regions, args.runs, args.work.resolve())
         else:
-            with tempfile.TemporaryDirectory(prefix="gitops-compare-") as tmp:
-                rows = compare(args.before, args.after, args.regions, args.runs, Path(tmp))
+            with tempfile.TemporaryDirectory(prefix=f"gitops-{name}-") as tmp:
+                rows = measure(args.before, args.after, args.regions, args.runs, Path(tmp))
     except BenchmarkError as e:
-        print(f"compare: error: {e}", file=sys.stderr)
+        print(f"{name}: error: {e}", file=sys.stderr)
         return 1
     print("\n".join(rows))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return before_after(argv, "compare", __doc__, 4, compare)
 
 
 if __name__ == "__main__":

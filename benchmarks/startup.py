@@ -15,14 +15,12 @@ table; writes nothing else.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BenchmarkError, log, run  # noqa: E402
-from compare import checkout  # noqa: E402
+from compare import before_after, checkouts  # noqa: E402
 from synth import GIT_IDENTITY, region_name, write_config  # noqa: E402
 
 EXAMPLE_PARTS = ("gitops.yaml", "templates", "environments", "regions", "filters.yaml")
@@ -111,14 +109,13 @@ def _render(code: Path, config: Path, repo: Path, cwd: Path) -> None:
 
 
 def compare(before: str, after: str, regions: int, runs: int, work: Path) -> list[str]:
-    sides = {"before": checkout(before, work / "before"), "after": checkout(after, work / "after")}
-    try:
+    with checkouts(before, after, work) as sides:
         fleets = {"example": work / "example" / "config", "fleet": work / "fleet" / "config"}
-        fleets["example"].mkdir(parents=True)
+        fleets["example"].mkdir(parents=True, exist_ok=True)
         for part in EXAMPLE_PARTS:
             source = sides["after"] / part
             if source.is_dir():
-                shutil.copytree(source, fleets["example"] / part)
+                shutil.copytree(source, fleets["example"] / part, dirs_exist_ok=True)
             elif source.exists():
                 shutil.copy(source, fleets["example"] / part)
         write_config(regions, fleets["fleet"], source=sides["after"])
@@ -148,29 +145,10 @@ def compare(before: str, after: str, regions: int, runs: int, work: Path) -> lis
             rows.append(f"| {measure.label} | {b.cell()} | {a.cell()} | {ratio} | {count} |")
             log(rows[-1])
         return rows
-    finally:
-        for where in sides.values():
-            subprocess.run(["git", "-C", str(Path(__file__).resolve().parent.parent), "worktree", "remove",
-                            "--force", str(where)], capture_output=True, check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("before", help="the revision to compare against (a commit, branch or tag)")
-    parser.add_argument("after", help="the revision measured")
-    parser.add_argument("--regions", type=int, default=1000, help="production regions of the big fleet (1000)")
-    parser.add_argument("--runs", type=int, default=20, help="runs of each measure by each side (20)")
-    args = parser.parse_args(argv)
-    if args.regions < 1 or args.runs < 1:
-        parser.error("--regions and --runs must be at least 1")
-    try:
-        with tempfile.TemporaryDirectory(prefix="gitops-startup-") as tmp:
-            rows = compare(args.before, args.after, args.regions, args.runs, Path(tmp))
-    except BenchmarkError as e:
-        print(f"startup: error: {e}", file=sys.stderr)
-        return 1
-    print("\n".join(rows))
-    return 0
+    return before_after(argv, "startup", __doc__, 20, compare)
 
 
 if __name__ == "__main__":
