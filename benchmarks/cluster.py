@@ -3,9 +3,9 @@ spaces/<space>/`, the command a user would otherwise run on the same manifests.
 
 The cluster is KUBECONFIG's (its current context), else the project's scripts/test-cluster,
 started here (built first if it never was) and stopped again afterwards if this started it.
-The example is rendered (17 units a space) with two more copies of the eu region, each in a
-namespace of its own: one that gitops applies, one that kubectl applies, so neither tool finds
-the other's objects. Both namespaces are deleted at the end.
+The example is rendered (every unit of it in each space) with two more copies of the eu
+region, each in a namespace of its own: one that gitops applies, one that kubectl applies, so
+neither tool finds the other's objects. Both namespaces are deleted at the end.
 
 Measured, each the median of --repeat runs, wall clock around whole processes:
 - unchanged: the space as the cluster already has it, applied again;
@@ -34,14 +34,15 @@ import synth
 from common import BenchmarkError, Row, fmt_seconds, log, median_of, run, timed
 
 PROJECT = synth.PROJECT_ROOT
+UNITS = synth.unit_count(PROJECT)  # units a space of the example has
 TEST_CLUSTER = PROJECT / "scripts" / "test-cluster"
 MEASURES = [  # (title, gitops row, kubectl row)
-    ("unchanged 17-unit space", "cluster.unchanged.gitops", "cluster.unchanged.kubectl"),
+    (f"unchanged {UNITS}-unit space", "cluster.unchanged.gitops", "cluster.unchanged.kubectl"),
     ("one unit changed", "cluster.one.gitops", "cluster.one.kubectl"),
 ]
 
 
-_COUNTED = {"namespaces", "deployments", "services", "ingresses"}
+_COUNTED = {"namespaces", "deployments", "services", "ingresses", "networkpolicies", "roles", "rolebindings"}
 _WRITES = {"APPLY", "PATCH", "UPDATE", "CREATE", "DELETE"}
 
 
@@ -193,15 +194,15 @@ def measure(gitops_cmd: list[str], kubectl: str, source: Path, repeat: int) -> t
 
 
 WHAT = {
-    "cluster.first.gitops": "`gitops apply` of a new space: namespace and 16 objects in order, "
+    "cluster.first.gitops": f"`gitops apply` of a new space: namespace and {UNITS - 1} objects in order, "
                             "waiting for each group's health",
     "cluster.unchanged.gitops": "`gitops apply` of an unchanged space: one get, no apply",
-    "cluster.unchanged.kubectl": "`kubectl apply --server-side -f spaces/<space>/` (17 files), unchanged",
+    "cluster.unchanged.kubectl": f"`kubectl apply --server-side -f spaces/<space>/` ({UNITS} files), unchanged",
     "cluster.one.gitops": "`gitops apply --no-wait`, one unit changed: one get, one apply",
     "cluster.one.kubectl": "`kubectl apply --server-side -f spaces/<space>/`, one unit changed",
     "cluster.one.gitops.wait": "`gitops apply`, one unit changed, waiting for its rollout (6 replicas)",
     "cluster.dr.gitops": "DR: namespace deleted, then `gitops apply --revision <first render>` re-creates "
-                         "the 17 units, waiting until every one is ready (TraderX target: 15 min)",
+                         f"the {UNITS} units, waiting until every one is ready (TraderX target: 15 min)",
 }
 
 
@@ -244,13 +245,13 @@ def section(rows: list[Row], where: str, failure: str | None) -> list[str]:
                      f"{ours.also} / {theirs.also} |")
     first, waited = by.get("cluster.first.gitops"), by.get("cluster.one.gitops.wait")
     if first and waited:
-        lines += ["", f"Also: the first `gitops apply` of the space (namespace and 16 objects in order, "
+        lines += ["", f"Also: the first `gitops apply` of the space (namespace and {UNITS - 1} objects in order, "
                   f"waiting for each group's health) took {fmt_seconds(first.seconds)}; one changed unit "
                   f"applied *and* waited for (rollout of 6 replicas) took {fmt_seconds(waited.seconds)}."]
     recovered = by.get("cluster.dr.gitops")
     if recovered and recovered.seconds:
         lines += ["", f"Disaster recovery: with the space's namespace deleted, `gitops apply --revision` of "
-                  f"its first render re-created the 17 units, every one ready, in "
+                  f"its first render re-created the {UNITS} units, every one ready, in "
                   f"{fmt_seconds(recovered.seconds)}: {900 / recovered.seconds:.0f}× inside the 15 minutes "
                   f"TraderX allows for an environment failure in prod."]
     lines += ["", (__doc__ or "").split("\n\n", 1)[1].strip(), "",

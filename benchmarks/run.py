@@ -575,7 +575,8 @@ def _cell(row: Row | None) -> str:
 
 
 def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[int, str], date: str,
-           on_cluster: list[str] | None = None, skip_kustomize: bool = False) -> str:
+           on_cluster: list[str] | None = None, skip_kustomize: bool = False,
+           source: Path = synth.PROJECT_ROOT) -> str:
     # With --skip-kustomize the kustomize columns are left out (other missing rows show as –).
     summary = [(title, key) for title, key in SUMMARY if not (skip_kustomize and key.startswith("kustomize."))]
     with_ratio = not skip_kustomize
@@ -599,8 +600,8 @@ def report(results: dict[int, list[Row]], info: dict[str, str], failures: dict[i
         lines.append(f"| {n} | {'–' if files is None else f'{files:,}'} | "
                      + " | ".join(_cell(by.get(k)) for _, k in summary)
                      + (f" | {ratio} |" if with_ratio else " |"))
-    lines += ["", ("*Unit files*: what the first render wrote under `spaces/` (17 each for the base, "
-                   "the N production"),
+    lines += ["", (f"*Unit files*: what the first render wrote under `spaces/` "
+                   f"({synth.unit_count(source)} each for the base, the N production"),
               "regions, dev and staging). "
               + ("The kustomize measurements were skipped (--skip-kustomize)." if skip_kustomize
                  else "Kustomize builds only the N production overlays.")
@@ -677,8 +678,8 @@ def main(argv: list[str] | None = None) -> int:
             except (BenchmarkError, synth.SynthError, OSError) as e:
                 failures[n] = f"{type(e).__name__}: {e}"
                 log(f"  FAILED: {e}")
-            args.out.write_text(report(results, info, failures, date, skip_kustomize=args.skip_kustomize),
-                                encoding="utf-8")
+            args.out.write_text(report(results, info, failures, date, skip_kustomize=args.skip_kustomize,
+                                       source=args.source), encoding="utf-8")
     finally:
         for path in scratch:
             shutil.rmtree(path, ignore_errors=True)
@@ -691,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         except BenchmarkError as e:
             on_cluster, cluster_failed = cluster.section([], "", str(e).splitlines()[0]), True
             log(f"  FAILED: {e}")
-        args.out.write_text(report(results, info, failures, date, on_cluster, args.skip_kustomize),
+        args.out.write_text(report(results, info, failures, date, on_cluster, args.skip_kustomize, args.source),
                             encoding="utf-8")
     log(f"wrote {args.out}")
     return 1 if cluster_failed or failures or any(r.failure for rows in results.values() for r in rows) else 0

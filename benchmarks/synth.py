@@ -3,7 +3,7 @@
 (a) as a gitops config dir: the project's gitops.yaml, templates/ and environments/, plus N
     region overlays regions/r0001.yaml ... of the same kinds as the shipped regions (labels,
     target, trade-service replicas, MARKET_REGION, the ingress host);
-(b) as the kustomize tree a user would write for the same fleet: kustomize/base/ (the 17 base
+(b) as the kustomize tree a user would write for the same fleet: kustomize/base/ (the base
     manifests as gitops renders them) and kustomize/overlays/<region>/kustomization.yaml, each
     making the changes gitops's overlay makes (environment overlay, then region overlay).
 
@@ -72,6 +72,11 @@ def dump_yaml(data: Any) -> str:
 
 class SynthError(Exception):
     pass
+
+
+def unit_count(config: Path = PROJECT_ROOT) -> int:
+    """How many units each space of CONFIG has: templates/values.yaml's `units`."""
+    return len((load_yaml(config / "templates" / "values.yaml") or {}).get("units") or {})
 
 
 MARKER = ".written-by-synth"

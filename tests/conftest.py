@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.cli import run
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE_PARTS = ("gitops.yaml", "templates", "environments", "regions", "filters.yaml")
+
+# The units of a space of the shipped example, as templates/values.yaml lists them, and how
+# many: read, never written down, so adding a unit to the example changes no test.
+EXAMPLE_UNIT_NAMES = tuple(yaml.safe_load((PROJECT / "templates" / "values.yaml").read_text())["units"])
+EXAMPLE_UNITS = len(EXAMPLE_UNIT_NAMES)
 
 
 @pytest.fixture(autouse=True)

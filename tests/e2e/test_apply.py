@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import Cli, snapshot
+from tests.conftest import EXAMPLE_UNITS, snapshot
 from tests.e2e.conftest import Cluster, Fleet
 
 pytestmark = pytest.mark.cluster
@@ -21,7 +21,7 @@ def test_apply_in_order_then_nothing_then_only_what_changed(fleet: Fleet, cluste
     cli, namespace, EU = fleet.cli, fleet.namespace, fleet.space
     first = gitops(fleet, cluster, "apply", "--timeout", "90s")
     units = [u.split("/", 1)[1] for u in first["applied"]]
-    assert len(units) == 17 and units[0] == "namespace" and units[-1] == "ingress"
+    assert len(units) == EXAMPLE_UNITS and units[0] == "namespace" and units[-1] == "ingress"
     assert cluster.kubectl("get", "namespace", namespace, "-o", "jsonpath={.status.phase}").stdout == "Active"
     objects = cluster.kubectl("get", "deployments,services,ingresses", "-n", namespace, "-o", "name").stdout.split()
     assert len(objects) == 16
@@ -32,7 +32,7 @@ def test_apply_in_order_then_nothing_then_only_what_changed(fleet: Fleet, cluste
     assert rows["trade-service"]["appliedCommit"] == cli.git("rev-parse", "HEAD").strip()
 
     again = gitops(fleet, cluster, "apply")
-    assert again["applied"] == [] and len(again["unchanged"]) == 17
+    assert again["applied"] == [] and len(again["unchanged"]) == EXAMPLE_UNITS
     assert again["kubectlCalls"] == 1  # one `kubectl get`, no apply
 
     cli.ok("run", "set-replicas", "--replicas", "3", "--space", EU, "--unit", "trade-service")
@@ -74,8 +74,8 @@ def test_prune_removes_what_git_no_longer_has(fleet: Fleet, cluster: Cluster) ->
 def test_dry_run_and_diff_change_nothing(fleet: Fleet, cluster: Cluster) -> None:
     cli, namespace, EU = fleet.cli, fleet.namespace, fleet.space
     dry = gitops(fleet, cluster, "apply", "--dry-run")
-    assert len(dry["applied"]) == 17 and dry["dryRun"] is True
-    assert len(dry["unchecked"]) == 16  # in the namespace the real apply would create first
+    assert len(dry["applied"]) == EXAMPLE_UNITS and dry["dryRun"] is True
+    assert len(dry["unchecked"]) == EXAMPLE_UNITS - 1  # in the namespace the real apply would create first
     assert cluster.kubectl("get", "namespace", namespace, check=False).returncode != 0
     gitops(fleet, cluster, "apply", "--timeout", "90s")
     assert cli("diff", "--space", EU, "--context", cluster.context).code == 0
@@ -123,10 +123,10 @@ def test_apply_status_drift_and_diff_take_a_glob(fleet: Fleet, cluster: Cluster)
         applied = cli.ok("apply", "--space", glob, "--context", cluster.context, "--timeout", "90s")
         lines = [line for line in applied.err.splitlines() if "applied," in line]
         assert [line.split(":")[0] for line in lines] == [first, second]
-        assert all("17 applied, 0 unchanged" in line for line in lines)
+        assert all(f"{EXAMPLE_UNITS} applied, 0 unchanged" in line for line in lines)
         reports = json.loads(cli.ok("apply", "--space", glob, "--context", cluster.context, "-o", "json").out)
         assert [(r["space"], len(r["applied"]), len(r["unchanged"])) for r in reports] == [
-            (first, 0, 17), (second, 0, 17)]
+            (first, 0, EXAMPLE_UNITS), (second, 0, EXAMPLE_UNITS)]
         rows = json.loads(cli.ok("status", "--space", glob, "--context", cluster.context, "-o", "json").out)
         assert {r["space"] for r in rows} == {first, second} and all(r["inSync"] for r in rows)
         assert cli.ok("drift", "--space", glob, "--context", cluster.context).code == 0

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.conftest import EXAMPLE_UNITS
 from tests.e2e.conftest import Cluster, Fleet
 
 pytestmark = pytest.mark.cluster
@@ -25,7 +26,7 @@ def test_a_space_is_recreated_from_an_older_revision_on_another_context(fleet: F
     report = json.loads(cli.ok("apply", "--space", space, "--context", cluster.context, "--revision", before,
                                "--timeout", "120s", "-o", "json").out)
     took = time.monotonic() - started
-    assert len(report["applied"]) == 17
+    assert len(report["applied"]) == EXAMPLE_UNITS
     assert cli.git("rev-parse", "HEAD").strip() == main  # main stays as it is
     deployments = json.loads(cluster.kubectl("get", "deployments", "-n", namespace, "-o", "json").stdout)["items"]
     assert len(deployments) == 8
@@ -34,7 +35,7 @@ def test_a_space_is_recreated_from_an_older_revision_on_another_context(fleet: F
         assert d["metadata"]["annotations"]["gitops.dev/commit"] == before
     trade = next(d for d in deployments if d["metadata"]["name"] == "trade-service")
     assert trade["spec"]["replicas"] == 5  # as at that revision, not main's 2
-    print(f"DR re-apply of 17 units, all ready: {took:.1f} s")
+    print(f"DR re-apply of {EXAMPLE_UNITS} units, all ready: {took:.1f} s")
 
     bad = cli("apply", "--space", space, "--context", cluster.context, "--revision", "no-such-rev")
     assert bad.code == 1 and "--revision no-such-rev" in bad.err
@@ -46,4 +47,4 @@ def test_the_space_directory_applies_as_plain_manifests(fleet: Fleet, cluster: C
     done = cluster.kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=plain",
                            "--force-conflicts", "-o", "name", "-f", str(cli.repo / "spaces" / space))
     names = done.stdout.split()
-    assert len(names) == 17 and len(set(names)) == 17
+    assert len(names) == EXAMPLE_UNITS and len(set(names)) == EXAMPLE_UNITS

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLE_UNITS
 from tests.e2e.conftest import PROJECT, Cluster, Fleet
 
 pytestmark = pytest.mark.cluster
@@ -65,10 +66,10 @@ def test_the_worker_pulls_applies_what_changed_and_reports_drift(fleet: Fleet, c
     first = cli("--repo", str(checkout), "worker", *common, "--once", "-o", "json")
     assert first.code == 0, first.err
     cycle = json.loads(first.out)
-    assert cycle["ok"] and cycle["spaces"][EU]["applied"] == 17 and cycle["spaces"][EU]["drift"] == 0
+    assert cycle["ok"] and cycle["spaces"][EU]["applied"] == EXAMPLE_UNITS and cycle["spaces"][EU]["drift"] == 0
     quiet = cli("--repo", str(checkout), "worker", *common, "--once")
     assert quiet.code == 0
-    assert f"{EU}: 0 applied, 17 unchanged, no drift" in quiet.out and len(quiet.out.splitlines()) == 1
+    assert f"{EU}: 0 applied, {EXAMPLE_UNITS} unchanged, no drift" in quiet.out and len(quiet.out.splitlines()) == 1
     assert "2 kubectl calls" in quiet.out  # one get to apply nothing, one to look for drift
 
     worker = Worker(cli.config, checkout, *common, "--interval", "1s")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Cli, snapshot
+from tests.conftest import EXAMPLE_UNIT_NAMES, EXAMPLE_UNITS, Cli, snapshot
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 URL = "https://github.com/acme/manifests.git"
@@ -60,14 +60,15 @@ def test_render_writes_the_waves_into_every_unit_and_a_plain_build_takes_each_sp
         # what Flux builds of the directory (the e2e tests apply it plainly, server-side)
         plain = {"spec": {"path": f"spaces/{space}", "targetNamespace": space}}
         built = flux_build(handed.repo, plain, tmp_path / space)
-        assert len({(o["kind"], o["metadata"]["name"]) for o in built}) == len(built) == 17
+        assert len({(o["kind"], o["metadata"]["name"]) for o in built}) == len(built) == EXAMPLE_UNITS
 
 
 def test_export_without_the_waves_is_refused_naming_the_unit(rendered: Cli) -> None:
     before = snapshot(rendered.repo)
     result = rendered("export", "argocd", "--repo-url", URL)
     assert result.code == 1
-    assert "traderx-dev/account-service" in result.err and "export: [argocd]" in result.err
+    # the first unit, by name, of the first space
+    assert f"traderx-dev/{min(EXAMPLE_UNIT_NAMES)}:" in result.err and "export: [argocd]" in result.err
     assert "Traceback" not in result.err and result.out == ""
     assert snapshot(rendered.repo) == before
 
@@ -146,7 +147,7 @@ def test_flux_waves_partition_each_space_and_chain_environments(handed: Cli, tmp
             key = (obj["kind"], obj["metadata"]["name"])
             assert key not in seen
             seen[key] = wave
-    assert len(seen) == 17  # every object of the space, in exactly one wave
+    assert len(seen) == EXAMPLE_UNITS  # every object of the space, in exactly one wave
     assert seen[("Namespace", "traderx-prod-eu")] == 0 and seen[("Ingress", "traderx-ingress")] == 9
 
     checked = validate(objects)
@@ -184,7 +185,7 @@ def test_backup_as_yaml_and_tar_at_any_revision(handed: Cli, tmp_path: Path) -> 
     first = handed.git("rev-parse", "HEAD").strip()
     handed.ok("run", "set-replicas", "--replicas", "7", "--space", "traderx-prod-eu", "--unit", "trade-service")
     now = docs(handed.ok("export", "--space", "traderx-prod-eu").out)
-    assert len(now) == 17 and now[0]["kind"] == "Namespace" and now[-1]["kind"] == "Ingress"
+    assert len(now) == EXAMPLE_UNITS and now[0]["kind"] == "Namespace" and now[-1]["kind"] == "Ingress"
     then = docs(handed.ok("export", "--space", "traderx-prod-eu", "--revision", first).out)
     replicas = {d["metadata"]["name"]: d["spec"].get("replicas") for d in then if d["kind"] == "Deployment"}
     assert replicas["trade-service"] == 5
@@ -195,6 +196,6 @@ def test_backup_as_yaml_and_tar_at_any_revision(handed: Cli, tmp_path: Path) -> 
         manifest = json.load(io.BytesIO(tar.extractfile("MANIFEST.json").read()))  # type: ignore[union-attr]
     assert manifest["commit"] == handed.git("rev-parse", "HEAD").strip()
     assert ".gitops/spaces/traderx-prod-eu.json" in names and ".gitops/settings.json" in names
-    assert len([n for n in names if n.startswith("spaces/")]) == 51
+    assert len([n for n in names if n.startswith("spaces/")]) == 3 * EXAMPLE_UNITS
     bad = handed("export", "--space", "traderx-prod-eu", "--revision", "nope")
     assert bad.code == 1 and "--revision nope" in bad.err

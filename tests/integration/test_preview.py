@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Cli, snapshot
+from tests.conftest import EXAMPLE_UNITS, Cli, snapshot
 
 EU = "traderx-prod-eu"
 
@@ -121,7 +121,7 @@ def test_dry_run_of_a_first_render_creates_nothing(cli: Cli) -> None:
     assert not cli.repo.exists()
     report = json.loads(cli.ok("render", "--dry-run", "-o", "json").out)
     assert not cli.repo.exists()
-    assert len(report["spaces"]) == 6 and all(c == {"added": 17, "changed": 0, "removed": 0}
+    assert len(report["spaces"]) == 6 and all(c == {"added": EXAMPLE_UNITS, "changed": 0, "removed": 0}
                                               for c in report["spaces"].values())
     assert set(report["productionSpaces"]) == {"traderx-prod-us", "traderx-prod-eu", "traderx-prod-asia"}
 

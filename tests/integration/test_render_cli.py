@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Cli, snapshot
+from tests.conftest import EXAMPLE_UNITS, Cli, snapshot
 
 
 def commits(cli: Cli) -> list[str]:
     return cli.git("rev-list", "HEAD").split()
 
 
-def test_first_render_is_one_commit_of_102_manifests(rendered: Cli) -> None:
+def test_first_render_is_one_commit_of_every_manifest(rendered: Cli) -> None:
     files = rendered.git("ls-files").split()
     manifests = [f for f in files if f.startswith("spaces/")]
-    assert len(manifests) == 102
+    assert len(manifests) == 6 * EXAMPLE_UNITS
     assert len({f.split("/")[1] for f in manifests}) == 6
     assert sorted(f for f in files if f.startswith(".gitops/")) == [".gitops/settings.json"] + [
         f".gitops/spaces/traderx-{s}.json"
@@ -31,7 +31,7 @@ def test_first_render_is_one_commit_of_102_manifests(rendered: Cli) -> None:
 
 def test_commit_carries_trailers_and_the_person(rendered: Cli) -> None:
     message = rendered.git("log", "-1", "--format=%B")
-    assert message.splitlines()[0] == "render: 102 units in 6 spaces"
+    assert message.splitlines()[0] == f"render: {6 * EXAMPLE_UNITS} units in 6 spaces"
     trailers = dict(line.split(": ", 1) for line in message.strip().splitlines()[2:])
     assert trailers["Gitops-Operation"] == "render"
     assert trailers["Gitops-Spaces"].split(", ") == [
@@ -227,16 +227,18 @@ def test_space_list_and_get(rendered: Cli) -> None:
     eu = json.loads(rendered.ok("space", "get", "traderx-prod-eu", "-o", "json").out)
     assert eu["upstream"] == "traderx-base"
     assert eu["target"] == {"context": "prod-eu", "namespace": "traderx-prod-eu"}
-    assert len(eu["units"]) == 17
+    assert len(eu["units"]) == EXAMPLE_UNITS
     table = rendered.ok("space", "list").out
     assert "traderx-prod-eu" in table and "SPACE" in table
 
 
 def test_unit_list_across_spaces(rendered: Cli) -> None:
     rows = json.loads(rendered.ok("unit", "list", "--space", "traderx-prod-*", "-o", "json").out)
-    assert len(rows) == 51
+    assert len(rows) == 3 * EXAMPLE_UNITS
     eu = [r for r in rows if r["space"] == "traderx-prod-eu"]
-    assert [r["unit"] for r in eu][:2] == ["namespace", "reference-data"]
+    assert eu[0]["unit"] == "namespace"
+    orders = [int(r["labels"]["order"]) for r in eu]
+    assert orders == sorted(orders)  # in apply order
     assert eu[-1]["unit"] == "ingress"
     assert yaml.safe_load(rendered.ok("unit", "list", "-o", "yaml").out)[0]["space"] == "traderx-base"
 

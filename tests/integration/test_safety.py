@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import Cli, Result, snapshot
+from tests.conftest import EXAMPLE_UNITS, Cli, Result, snapshot
 
 EU, ASIA, BASE = "traderx-prod-eu", "traderx-prod-asia", "traderx-base"
 PASSWORD = "P@ssw0rd123"
@@ -175,7 +175,7 @@ def test_lint_and_render_check_find_a_secret_committed_by_hand(rendered: Cli, tm
 
 def test_the_shipped_example_renders_clean(rendered: Cli) -> None:
     result = rendered.ok("lint", "-o", "json")
-    assert json.loads(result.out) == {"checked": 102, "problems": []}
+    assert json.loads(result.out) == {"checked": 6 * EXAMPLE_UNITS, "problems": []}
 
 
 @pytest.mark.parametrize("name,manifest", [
@@ -325,7 +325,7 @@ def test_binary_data_must_be_base64(rendered: Cli, tmp_path: Path) -> None:
 
 def test_global_options_after_the_subcommand(rendered: Cli) -> None:
     result = rendered.ok("unit", "list", "--space", EU, "--repo", str(rendered.repo), "-o", "json")
-    assert len(json.loads(result.out)) == 17
+    assert len(json.loads(result.out)) == EXAMPLE_UNITS
     result = rendered.ok("space", "get", EU, "--repo", str(rendered.repo), "-o", "json")
     assert json.loads(result.out)["space"] == EU
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import EXAMPLE_UNITS, PROJECT
 from tests.workflows import JobResult, Manifests, Player, config_repository, git
 
 PREVIEW = ".github/workflows/preview.yml"
@@ -113,8 +113,8 @@ def test_preview_before_the_first_render_shows_every_unit_added(player: Player) 
     assert result.result == "success", result.log
     assert "no branch manifests yet" in result.step("Fetch the manifests repo").log
     comment = (artifact / "comment.md").read_text()
-    assert comment.startswith(MARKER + "\n### gitops: render changes 102 units in 6 spaces")
-    assert f"| `{EU}` (production) | 17 | 0 | 0 |" in comment
+    assert comment.startswith(MARKER + f"\n### gitops: render changes {6 * EXAMPLE_UNITS} units in 6 spaces")
+    assert f"| `{EU}` (production) | {EXAMPLE_UNITS} | 0 | 0 |" in comment
     assert "- `trade-service` added" in comment
 
 

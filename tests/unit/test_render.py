@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from generator import overlay
 from generator import templates as render
 from generator.config import load_project
 from generator.errors import TemplateError
@@ -34,8 +35,8 @@ DEPLOYMENTS = {"reference-data": 18085, "people-service": 18089, "account-servic
                "trade-feed": 18088, "web-gui": 18080}
 
 
-def test_seventeen_units(base: dict[str, dict]) -> None:
-    assert len(base) == 17
+def test_every_unit_renders_one_object(base: dict[str, dict]) -> None:
+    assert list(base) == list(load_project(PROJECT).values["units"])
     assert {u for u, o in base.items() if o["kind"] == "Deployment"} == set(DEPLOYMENTS)
     services = {u for u, o in base.items() if o["kind"] == "Service"}
     assert services == {f"{s}-svc" for s in DEPLOYMENTS if s != "trade-processor"}
@@ -133,3 +134,126 @@ def test_sandbox_blocks_unsafe_access() -> None:
 def test_missing_template() -> None:
     with pytest.raises(TemplateError, match="template templates/units/b.yaml.j2 not found"):
         render.render_base({}, {"units": {"b": {}}})
+
+
+# --- network policies and access ----------------------------------------------------------------
+
+POLICIES = ("default-deny", "traderx-internal", "allow-ingress")
+READ = {"get", "list", "watch"}
+
+
+def selects(selector: dict, labels: dict[str, str]) -> bool:
+    """Does a Kubernetes label selector (matchLabels, matchExpressions In/NotIn/Exists) match?"""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        value = labels.get(e["key"])
+        ok = {"In": value in e.get("values", []), "NotIn": value not in e.get("values", []),
+              "Exists": e["key"] in labels, "DoesNotExist": e["key"] not in labels}[e["operator"]]
+        if not ok:
+            return False
+    return True
+
+
+def pods(base: dict[str, dict]) -> dict[str, dict[str, str]]:
+    """Deployment -> the labels of its pods."""
+    return {u: o["spec"]["template"]["metadata"]["labels"] for u, o in base.items() if o["kind"] == "Deployment"}
+
+
+def test_the_policies_and_access_units_are_ordered_before_any_workload_runs() -> None:
+    values = load_project(PROJECT).values
+    for unit in (*POLICIES, "access-role", "access-binding"):
+        labels = render.unit_labels(values, unit, None)
+        assert labels["layer"] == "security"
+        # after the namespace (0), with the first workloads: in the same kubectl apply
+        assert labels["order"] == str(min(s["order"] for s in values["services"].values()))
+
+
+def test_default_deny_denies_every_ingress(base: dict[str, dict]) -> None:
+    deny = base["default-deny"]
+    assert (deny["apiVersion"], deny["kind"]) == ("networking.k8s.io/v1", "NetworkPolicy")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def test_traderx_internal_opens_the_services_ports_between_traderx_pods(base: dict[str, dict]) -> None:
+    services = load_project(PROJECT).values["services"]
+    spec = base["traderx-internal"]["spec"]
+    assert spec["policyTypes"] == ["Ingress"]
+    (rule,) = spec["ingress"]
+    assert [(p["port"], p["protocol"]) for p in rule["ports"]] == [
+        (s["port"], "TCP") for s in services.values() if "port" in s]
+    (source,) = rule["from"]
+    for unit, labels in pods(base).items():  # every TraderX pod is guarded and may call the others
+        assert selects(spec["podSelector"], labels), unit
+        assert selects(source["podSelector"], labels), unit
+    served = {p["targetPort"] for o in base.values() if o["kind"] == "Service" for p in o["spec"]["ports"]}
+    assert served == {p["port"] for p in rule["ports"]}
+
+
+def test_allow_ingress_lets_the_controller_reach_the_ingress_backends_only(base: dict[str, dict]) -> None:
+    values = load_project(PROJECT).values
+    spec = base["allow-ingress"]["spec"]
+    backends = {p["backend"]["service"]["name"]: p["backend"]["service"]["port"]["number"]
+                for rule in base["ingress"]["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert {u for u, labels in pods(base).items() if selects(spec["podSelector"], labels)} == set(backends)
+    (rule,) = spec["ingress"]
+    assert {p["port"] for p in rule["ports"]} == set(backends.values()) == {
+        values["services"][b]["port"] for b in backends}
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": values["ingressController"]["namespace"]}}}]
+
+
+def access(base: dict[str, dict], space: str) -> tuple[dict, dict]:
+    """The Role and RoleBinding of ``space``, as its overlay makes them of the base's."""
+    spec = next(s for s in load_project(PROJECT).spaces if s.name == space)
+    assert spec.overlay is not None
+    return (overlay.apply(base["access-role"], spec.overlay, "access-role"),
+            overlay.apply(base["access-binding"], spec.overlay, "access-binding"))
+
+
+def granted(role: dict) -> dict[tuple[str, str], set[str]]:
+    """(apiGroup, resource) -> verbs."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+@pytest.mark.parametrize("space,role,group", [
+    ("traderx-dev", "traderx-developer", "traderx-developers"),
+    ("traderx-staging", "traderx-sre", "traderx-sre"),
+    *[(f"traderx-prod-{region}", "traderx-viewer", "traderx-viewers") for region in ("us", "eu", "asia")],
+])
+def test_each_environment_binds_its_role_to_its_group(base: dict[str, dict], space: str, role: str,
+                                                      group: str) -> None:
+    made, binding = access(base, space)
+    assert (made["kind"], made["metadata"]["name"]) == ("Role", role)
+    assert made["metadata"]["namespace"] == binding["metadata"]["namespace"] == space
+    assert binding["kind"] == "RoleBinding" and binding["metadata"]["name"] == group
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role}
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}]
+
+
+def test_the_roles_grant_what_each_environment_needs(base: dict[str, dict]) -> None:
+    assert granted(base["access-role"]) == granted(access(base, "traderx-prod-eu")[0])  # prod keeps the base's
+    for space in ("traderx-prod-us", "traderx-prod-eu", "traderx-prod-asia"):
+        viewer = granted(access(base, space)[0])
+        assert all(verbs <= READ for verbs in viewer.values())
+        assert ("", "pods") in viewer and ("apps", "deployments") in viewer
+        assert not {r for _, r in viewer} & {"secrets", "pods/log", "pods/exec", "*"}
+
+    developer = granted(access(base, "traderx-dev")[0])
+    assert {"create", "delete", "patch"} <= developer[("apps", "deployments")]
+    assert {"create", "delete"} <= developer[("", "pods")] and {"update"} <= developer[("", "configmaps")]
+    assert "get" in developer[("", "pods/log")] and "create" in developer[("", "pods/exec")]
+    assert not {r for _, r in developer} & {"secrets", "*"}
+
+    sre = granted(access(base, "traderx-staging")[0])
+    assert sre[("*", "*")] == READ  # reads everything
+    assert "patch" in sre[("apps", "deployments")]  # restart
+    assert {"update", "patch"} <= sre[("apps", "deployments/scale")]
+    assert sre[("", "pods")] == {"delete"} and "create" in sre[("", "pods/exec")]
+    assert "get" in sre[("", "pods/log")]
+    assert "create" not in sre[("apps", "deployments")]

@@ -11,6 +11,7 @@ import yaml
 
 from generator.errors import SchemaError
 from generator.schema import SchemaValidator
+from tests.conftest import EXAMPLE_UNITS
 
 VERSION = "1.32"
 
@@ -36,7 +37,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_rendered_manifest_passes_kubernetes_validate(repo: Path) -> None:
     files = rendered_files(repo)
-    assert len(files) == 102
+    assert len(files) == 6 * EXAMPLE_UNITS
     for path in files:
         kubernetes_validate.validate(yaml.safe_load(path.read_text()), VERSION, strict=True)
 
