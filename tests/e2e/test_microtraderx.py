@@ -86,7 +86,7 @@ def test_stages_1_to_8_each_valid_in_git_and_on_the_cluster(tutorial: dict[str, 
     assert again.returncode == 0 and "set up already" in again.stdout, shown(again)
     deployed = run(tutorial, "deploy", "8")
     assert deployed.returncode == 0, shown(deployed)
-    applied = re.findall(r"^traderx-[a-z-]+: (\d+) applied, \d+ unchanged", deployed.stdout, re.M)
+    applied = re.findall(r"^traderx-[a-z-]+: (\d+) applied, \d+ unchanged", deployed.stderr, re.M)
     assert len(applied) == 5 and set(applied) == {"0"}, shown(deployed)
     assert run(tutorial, "test/validate.sh", "8").returncode == 0
 
