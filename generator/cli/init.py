@@ -77,7 +77,8 @@ def init(
     if "namespace" in done.units:
         output.line("the unit `namespace` is the Namespace the others run in: a namespaced object "
                     "cannot be applied before its Namespace exists, so it is applied first (order 0)")
-    output.line(f"spaces it defines: {', '.join(done.spaces)} ({len(done.units)} units each)")
+    each = " each" if len(done.spaces) > 1 else ""
+    output.line(f"spaces it defines: {', '.join(done.spaces)} ({len(done.units)} units{each})")
     output.line("next:")
     width = max(len(command) for command, _ in steps)
     for command, why in steps:
