@@ -165,7 +165,8 @@ def desired(fleet: Fleet, space: str, unit: str | None = None, where: str | None
 # What one `kubectl get` asks for besides the kinds git has now: the kinds a unit usually is,
 # so that an object whose unit left git (and whose kind may have left with it) is still seen.
 _USUAL_KINDS = {"Namespace", "Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "ConfigMap",
-                "ServiceAccount", "Job", "CronJob", "PersistentVolumeClaim"}
+                "ServiceAccount", "Job", "CronJob", "PersistentVolumeClaim", "NetworkPolicy", "Role",
+                "RoleBinding"}
 
 
 def kinds(items: list[Desired]) -> str:

@@ -26,7 +26,7 @@ ACCESS = {"dev": ("traderx-developer", "traderx-developers"),
 CAN = {
     ("list", "deployments", ""): {"dev": True, "staging": True, "prod": True},
     ("get", "pods", ""): {"dev": True, "staging": True, "prod": True},
-    ("get", "secrets", ""): {"dev": False, "staging": True, "prod": False},
+    ("get", "secrets", ""): {"dev": False, "staging": False, "prod": False},  # credentials: nobody
     ("get", "pods", "log"): {"dev": True, "staging": True, "prod": False},
     ("create", "pods", "exec"): {"dev": True, "staging": True, "prod": False},
     ("delete", "pods", ""): {"dev": True, "staging": True, "prod": False},
