@@ -158,9 +158,17 @@ def drift(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
 
 
 def diff(kubectl: Kubectl, fleet: Fleet, space: str) -> tuple[int, str]:
-    """``kubectl diff`` of every unit against the cluster: (exit code like kubectl's, output)."""
+    """``kubectl diff`` of every unit against the cluster: (exit code like kubectl's, output).
+
+    An object applied from the content git has now keeps the commit it was applied by: a later
+    commit that did not change it is no difference (only a drifted field then shows)."""
     record = fleet.space(space)
-    items = apply.desired(fleet, space)
+    items, current = _both(kubectl, fleet, space)
+    for item in items:
+        if item.applied(current):
+            live_commit = current[item.key]["metadata"]["annotations"].get(apply.COMMIT)
+            if live_commit:
+                item.data["metadata"]["annotations"][apply.COMMIT] = live_commit
     done = kubectl.run(["diff", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts",
                         "-f", "-"], record.target.context, stdin=apply.stream(items), ok_codes=(0, 1))
     return done.returncode, done.stdout

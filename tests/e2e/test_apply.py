@@ -79,9 +79,13 @@ def test_dry_run_and_diff_change_nothing(fleet: Fleet, cluster: Cluster) -> None
     assert cluster.kubectl("get", "namespace", namespace, check=False).returncode != 0
     gitops(fleet, cluster, "apply", "--timeout", "90s")
     assert cli("diff", "--space", EU, "--context", cluster.context).code == 0
+    # a commit that changes another space is no difference here (each object keeps its commit)
+    cli.ok("run", "set-replicas", "--replicas", "4", "--space", "traderx-prod-us", "--unit", "trade-service")
+    assert cli("diff", "--space", EU, "--context", cluster.context).code == 0
     cli.ok("run", "set-replicas", "--replicas", "2", "--space", EU, "--unit", "trade-service")
     changed = cli("diff", "--space", EU, "--context", cluster.context)
     assert changed.code == 1 and "replicas: 2" in changed.out
+    assert changed.out.count("diff -u") == 1 and "Deployment.{}.trade-service".format(namespace) in changed.out
 
 
 def test_kubectl_failures_are_one_line_and_leave_the_repo_alone(fleet: Fleet, cluster: Cluster,
