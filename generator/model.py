@@ -39,6 +39,15 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def is_glob(pattern: str) -> bool:
+    """Whether a --space value is a glob (many spaces) rather than one name.
+
+    >>> is_glob("traderx-prod-*"), is_glob("traderx-prod-eu")
+    (True, False)
+    """
+    return any(ch in pattern for ch in "*?[")
+
+
 @dataclass(frozen=True, order=True)
 class UnitRef:
     """Which unit: a space and a unit name. ``str()`` gives ``space/unit``."""

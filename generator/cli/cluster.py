@@ -9,6 +9,7 @@ over spaces lives here.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -25,8 +26,11 @@ if TYPE_CHECKING:
     from generator.operations.worker import Cycle
 
 
-def _glob(space: str) -> bool:
-    return any(ch in space for ch in "*?[")
+def _emit(results: Sequence[Report | Destroyed], scope: str, fmt: str) -> None:
+    """-o json|yaml of a command over spaces: a list for a glob, the one space's object else."""
+    from generator.model import is_glob  # not at start-up: model's dataclasses cost 12 ms
+
+    output.emit([r.data() for r in results] if is_glob(scope) else results[0].data(), fmt)
 
 
 @selects
@@ -83,12 +87,12 @@ def apply(
     except apply_op.ApplyError as e:
         if fmt != "table":
             reports.append(e.report)
-            output.emit([r.data() for r in reports] if _glob(scope) else e.report.data(), fmt)
+            _emit(reports, scope, fmt)
         else:
             present.apply_report(e.report, fmt)
         raise
     if fmt != "table":
-        output.emit([r.data() for r in reports] if _glob(scope) else reports[0].data(), fmt)
+        _emit(reports, scope, fmt)
 
 
 @on_clusters(waits=False, times_out=False)
@@ -97,11 +101,12 @@ def diff(ctx: typer.Context, space: GlobOpt, *, kube: Kube) -> None:
 
     With a glob, each space in turn, and one line per space saying whether it differs.
     """
+    from generator.model import is_glob
     from generator.operations import drift as drift_op
 
     def done(one: drift_op.SpaceDiff) -> None:
         output.stdout.out(one.text, end="", highlight=False)
-        if _glob(space):
+        if is_glob(space):
             output.info(f"{one.space}: {'differs from git' if one.code else 'as git has it'}")
 
     diffs = drift_op.diff_spaces(kube.kubectl(), globals_of(ctx).fleet(), space, done)
@@ -214,7 +219,7 @@ def destroy(
         destroy_op.destroy_spaces(kube.kubectl(), g.fleet(), scope, selection.unit, selection.where,
                                   selection.filter_name, dry_run, not kube.no_wait, kube.timeout, progress, done)
     if fmt != "table":
-        output.emit([r.data() for r in results] if _glob(scope) else results[0].data(), fmt)
+        _emit(results, scope, fmt)
 
 
 @on_clusters()

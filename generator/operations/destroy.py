@@ -18,6 +18,7 @@ from typing import Any
 
 from generator.errors import GitopsError, NotFoundError
 from generator.handoff import SPACE_LABEL
+from generator.model import is_glob
 from generator.kubectl import Kubectl, KubectlError
 from generator.operations import apply
 from generator.operations.fleet import Fleet
@@ -42,13 +43,9 @@ class Destroyed:
                 "deleted": self.deleted, "kubectlCalls": self.kubectl_calls, "gitUntouched": True}
 
 
-def _is_glob(pattern: str) -> bool:
-    return any(ch in pattern for ch in "*?[")
-
-
 def _refuse_production(fleet: Fleet, space_glob: str) -> None:
     """A glob never reaches a production space: it must be named exactly."""
-    if not _is_glob(space_glob):
+    if not is_glob(space_glob):
         return
     production = [s.name for s in fleet.match(space_glob) if critical(s)]
     if production:

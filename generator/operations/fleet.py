@@ -15,7 +15,7 @@ from typing import Any
 
 from generator import state, yamlio
 from generator.errors import NotFoundError, RepoError
-from generator.model import Space, UnitRef, UnitState, check_name
+from generator.model import Space, UnitRef, UnitState, check_name, is_glob
 from generator.snapshot import Snapshot
 
 
@@ -161,7 +161,7 @@ class Fleet:
 
     def match(self, pattern: str) -> list[Space]:
         """Spaces whose name matches a glob (``'traderx-prod-*'``, ``'*'``); none is an error."""
-        if not any(ch in pattern for ch in "*?["):
+        if not is_glob(pattern):
             return [self.space(pattern)]
         found = [s for name, s in sorted(self.spaces.items()) if fnmatch.fnmatchcase(name, pattern)]
         if not found:
