@@ -30,6 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cluster  # noqa: E402
+import cluster_latency  # noqa: E402
 import synth  # noqa: E402
 from common import (BenchmarkError, Row, fmt_seconds, log, median_of, run,  # noqa: E402
                     settle, timed)
@@ -640,6 +641,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", choices=("run", "skip", "only"), default="run",
                         help="`gitops apply` vs `kubectl apply` on a cluster: KUBECONFIG's, else "
                              "scripts/test-cluster (started, built if needed); `only` skips the fleets")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="measure the cluster part through a latency proxy adding MS each way "
+                             "(benchmarks/cluster_latency.py: the example's space and --units units) "
+                             "instead of directly; default 0: directly")
+    parser.add_argument("--units", type=int, default=100,
+                        help="with --latency-ms, the bigger space's unit count (default 100)")
     args = parser.parse_args(argv)
     try:
         sizes = [] if args.cluster == "only" else [int(s) for s in args.regions.split(",") if s.strip()]
@@ -685,12 +692,20 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(path, ignore_errors=True)
     on_cluster, cluster_failed = None, False
     if args.cluster != "skip":
-        log("cluster: gitops apply vs kubectl apply")
+        latency = f", +{args.latency_ms:g} ms each way" if args.latency_ms else ""
+        log(f"cluster: gitops apply vs kubectl apply{latency}")
         try:
-            rows, where = cluster.measure(gitops_cmd, kubectl, args.source, max(1, args.repeat))
-            on_cluster = cluster.section(rows, where, None)
+            if args.latency_ms > 0:
+                sizes_, floors, where = cluster_latency.measure(gitops_cmd, kubectl, args.source, max(1, args.repeat),
+                                                                args.latency_ms, args.units)
+                on_cluster = cluster_latency.section(sizes_, floors, where, args.latency_ms, None)
+            else:
+                rows, where = cluster.measure(gitops_cmd, kubectl, args.source, max(1, args.repeat))
+                on_cluster = cluster.section(rows, where, None)
         except BenchmarkError as e:
-            on_cluster, cluster_failed = cluster.section([], "", str(e).splitlines()[0]), True
+            failed_section = cluster_latency.section([], {}, "", args.latency_ms, str(e).splitlines()[0]) \
+                if args.latency_ms > 0 else cluster.section([], "", str(e).splitlines()[0])
+            on_cluster, cluster_failed = failed_section, True
             log(f"  FAILED: {e}")
         args.out.write_text(report(results, info, failures, date, on_cluster, args.skip_kustomize, args.source),
                             encoding="utf-8")
