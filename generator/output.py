@@ -9,19 +9,41 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
-from generator import yamlio
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FORMATS = ("table", "json", "yaml")
 
-stdout = Console(highlight=False, soft_wrap=True)
-if not stdout.is_terminal:  # piped: never wrap cells, a script reads whole lines
-    stdout = Console(highlight=False, soft_wrap=True, width=100_000)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+@cache
+def _console(err: bool) -> Console:
+    """The rich console on stdout or stderr, made on first use: a command that prints no table
+    and no message (``--version``, JSON) does not import rich."""
+    from rich.console import Console
+
+    if err:
+        return Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # piped: never wrap cells, a script reads whole lines
+        console = Console(highlight=False, soft_wrap=True, width=100_000)
+    return console
+
+
+def __getattr__(name: str) -> Console:
+    """``output.stdout`` / ``output.stderr``: the consoles, made when first asked for."""
+    if name in ("stdout", "stderr"):
+        return _console(name == "stderr")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def escape(text: str) -> str:
+    """Text with rich markup escaped (rich imported when needed)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def emit(data: Any, fmt: str) -> None:
@@ -29,6 +51,8 @@ def emit(data: Any, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
+        from generator import yamlio
+
         sys.stdout.write(yamlio.dump(data))
 
 
@@ -44,17 +68,18 @@ def listing(rows: Sequence[dict[str, Any]], fmt: str,
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, Callable[[dict[str, Any]], Any]]],
           empty: str = "nothing to show") -> None:
     """Print rows as a table with the given (header, getter) columns."""
+    from rich.markup import escape
     from rich.table import Table
 
     if not rows:
-        stderr.print(f"[dim]{empty}[/dim]")
+        _console(True).print(f"[dim]{empty}[/dim]")
         return
     grid = Table(box=None, pad_edge=False, header_style="bold")
     for header, _ in columns:
         grid.add_column(header, overflow="fold")
     for row in rows:
         grid.add_row(*(escape(_cell(get(row))) for _, get in columns))
-    stdout.print(grid)
+    _console(False).print(grid)
 
 
 def _cell(value: Any) -> str:
@@ -74,25 +99,25 @@ def line(text: str) -> None:
 
 
 def info(message: str) -> None:
-    stderr.print(escape(message))
+    _console(True).print(escape(message))
 
 
 def error(message: str, hint: str = "") -> None:
-    stderr.print(f"[bold red]error:[/bold red] {escape(message)}")
+    _console(True).print(f"[bold red]error:[/bold red] {escape(message)}")
     if hint:
-        stderr.print(f"[dim]hint: {escape(hint)}[/dim]")
+        _console(True).print(f"[dim]hint: {escape(hint)}[/dim]")
 
 
 @contextmanager
 def progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr when it is a terminal; a no-op callback otherwise."""
-    if not stderr.is_terminal:
+    if not _console(True).is_terminal:
         yield lambda done, total: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=stderr, transient=True) as bar:
+                  TimeElapsedColumn(), console=_console(True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -104,8 +129,8 @@ def progress(label: str) -> Iterator[Callable[[int, int], None]]:
 @contextmanager
 def progress_lines(label: str) -> Iterator[Callable[[str], None]]:
     """A spinner with the current step on stderr when it is a terminal; else one line per step."""
-    if not stderr.is_terminal:
-        yield lambda step: stderr.print(f"{label}: {step}", highlight=False, markup=False)
+    if not _console(True).is_terminal:
+        yield lambda step: _console(True).print(f"{label}: {step}", highlight=False, markup=False)
         return
-    with stderr.status(label) as spinner:
+    with _console(True).status(label) as spinner:
         yield lambda step: spinner.update(f"{label}: {step}")

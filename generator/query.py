@@ -22,12 +22,12 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
-
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
-from lark.exceptions import VisitError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from generator.errors import GitopsError
+
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree
 
 
 class QueryError(GitopsError):
@@ -102,7 +102,9 @@ SEGMENT: /[A-Za-z_][A-Za-z0-9_\-\/]*/
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    """The WHERE parser, built when first needed: a command without --where does not pay for it."""
+    """The WHERE parser, built when first needed: a command without --where does not import lark."""
+    from lark import Lark
+
     return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 
@@ -238,13 +240,19 @@ def _literal(token: Token) -> Any:
     return token.value
 
 
-@v_args(inline=True)
-class _Compile(Transformer[Token, Any]):
-    """Parse tree -> (predicate, reads manifest?)."""
+class _Compile:
+    """Parse tree -> (predicate, reads manifest?): each rule's method called with its children
+    compiled (what lark's ``Transformer`` with ``v_args(inline=True)`` does, without importing
+    lark before a clause is parsed)."""
 
     def __init__(self, clause: str) -> None:
-        super().__init__()
         self.clause = clause
+
+    def transform(self, tree: Tree[Token]) -> Any:
+        from lark import Tree
+
+        children = [self.transform(c) if isinstance(c, Tree) else c for c in tree.children]
+        return getattr(self, str(tree.data))(*children)
 
     def field(self, *segments: Token) -> tuple[Getter, bool]:
         parts = [str(s) for s in segments]
@@ -328,6 +336,8 @@ def parse(clause: str) -> Query:
     """Parse a WHERE clause; a bad one is a QueryError quoting it and pointing at the column."""
     if not clause.strip():
         raise QueryError("empty WHERE clause", "write e.g. --where \"Labels.layer = 'backend'\"")
+    from lark import UnexpectedCharacters, UnexpectedInput
+
     try:
         tree = _parser().parse(clause)
     except UnexpectedInput as e:
@@ -344,10 +354,5 @@ def parse(clause: str) -> Query:
             f"{clause}\n      {' ' * (column - 1)}^ here; e.g. spec.replicas > 2 AND "
             "Labels.layer = 'backend'",
         ) from None
-    try:
-        predicate, heavy = _Compile(clause).transform(tree)
-    except VisitError as e:  # lark wraps what the transformer raises
-        if isinstance(e.orig_exc, QueryError):
-            raise e.orig_exc from None
-        raise
+    predicate, heavy = _Compile(clause).transform(tree)
     return Query(clause, predicate, heavy)

@@ -79,7 +79,7 @@ def repo(ctx: Context) -> Optional[Path]:
     for directory in [Path(config).expanduser()] if config else [here, *here.parents]:
         settings = directory / "gitops.yaml"
         if settings.is_file():
-            from generator import yamlio  # PyYAML's C loader, imported by every command already
+            from generator import yamlio  # PyYAML, imported only when completing
 
             named = yamlio.load_mapping(settings.read_text(), str(settings)).get("repo")
             return (directory / str(named or "manifests")).expanduser()
