@@ -19,31 +19,38 @@ import io
 import json
 import math
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from generator.errors import YamlError
 
 if TYPE_CHECKING:
+    import yaml
     from ruamel.yaml import YAML
 
 
-class _Loader(yaml.CSafeLoader):
-    """Safe loader that keeps timestamps as strings (Kubernetes does; dates are not a type)."""
+@cache
+def _loader() -> type[yaml.CSafeLoader]:
+    """PyYAML's safe loader (C), keeping timestamps as strings (Kubernetes does; dates are not
+    a type). Made when first used: a command that reads no YAML does not import PyYAML."""
+    import yaml
 
+    class _Loader(yaml.CSafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    _Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return _Loader
 
 
 def load(text: str, source: str = "<text>") -> Any:
     """Parse one YAML document into plain data; a syntax error names ``source`` and the line."""
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader subclass
     except yaml.MarkedYAMLError as e:
         raise _located(e, source) from e
     except yaml.YAMLError as e:
@@ -78,7 +85,6 @@ def _located(e: yaml.MarkedYAMLError, source: str) -> YamlError:
 # Characters a plain (unquoted) scalar may hold here: a conservative subset of what YAML allows,
 # so that no reader can take it for an indicator, a comment or a flow collection.
 _PLAIN = re.compile(r"[A-Za-z0-9_./][-A-Za-z0-9_./:@=+~%,()$^;?*& ]*\Z")
-_RESOLVER = yaml.resolver.Resolver()  # YAML 1.1: a superset of what 1.2 reads as non-strings
 _STR_TAG = "tag:yaml.org,2002:str"
 # What YAML 1.2's core schema reads as numbers but 1.1's resolver may not (1e3, 0o17, .inf).
 _YAML12_ONLY = re.compile(
@@ -90,6 +96,21 @@ _BLOCK_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udff
 
 
 @lru_cache(maxsize=65536)
+@cache
+def _resolver() -> Any:
+    """YAML 1.1's resolver (PyYAML's): a superset of what 1.2 reads as non-strings."""
+    import yaml
+
+    return yaml.resolver.Resolver()
+
+
+def _resolved(s: str) -> str:
+    """The tag a YAML 1.1 reader gives the plain scalar ``s``."""
+    import yaml
+
+    return str(_resolver().resolve(yaml.ScalarNode, s, (True, False)))
+
+
 def _string(s: str) -> str:
     """A one-line scalar for ``s``: plain when every reader reads it back as this string."""
     if (
@@ -97,7 +118,7 @@ def _string(s: str) -> str:
         and ": " not in s
         and not s.endswith((":", " "))
         and not _YAML12_ONLY.match(s)
-        and _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+        and _resolved(s) == _STR_TAG
     ):
         return s
     quoted = json.dumps(s, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
@@ -253,7 +274,7 @@ def _reads_as_other_than_string(event: Any) -> bool:
     tag = getattr(event, "tag", None)
     if tag not in (None, _STR_TAG) or not isinstance(event.value, str):
         return False
-    return bool(_RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False)) != _STR_TAG)  # type: ignore[no-untyped-call]
+    return _resolved(event.value) != _STR_TAG
 
 
 def layout(text: str) -> tuple[int, int, int]:
@@ -337,8 +358,10 @@ def normalize(text: str, source: str = "<text>") -> str:
 
 def load_all(text: str, source: str = "<text>") -> list[Any]:
     """Every document of a YAML stream as plain data (empty documents skipped)."""
+    import yaml
+
     try:
-        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]  # noqa: S506
+        return [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]  # noqa: S506
     except yaml.MarkedYAMLError as e:
         raise _located(e, source) from e
     except yaml.YAMLError as e:
