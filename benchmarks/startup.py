@@ -1,5 +1,6 @@
-"""Start-up and shell completion, before/after: what a change costs every command's start-up,
-and what one <TAB> takes at the example's size and at N regions (issue 16's completion).
+"""Start-up and shell completion, before/after: what a change costs every command's start-up
+(``--version``, the read-only commands of issue 17), and what one <TAB> takes at the example's
+size and at N regions (issue 16's completion).
 
     python benchmarks/startup.py a86b92b~1 a86b92b            # 20 runs each, 1000 regions
     python benchmarks/startup.py BEFORE AFTER --regions 100 --runs 10
@@ -9,8 +10,8 @@ the shipped example and synth.py's fleet, both rendered by AFTER. A completion r
 process bash starts on <TAB>: `gitops` with _GITOPS_COMPLETE=complete_bash, COMP_WORDS and
 COMP_CWORD set (typer's protocol); a revision without completion answers with an error, so its
 cells are left empty. Figures: CPU seconds (user + system) and wall seconds of the process,
-medians of the runs; the modules `--version` imports (python -X importtime). Prints a markdown
-table; writes nothing else.
+medians of the runs; the modules `--version` imports (python -X importtime); the floor, the
+same interpreter running `pass` and `import typer`. Prints a markdown table; writes nothing else.
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ def measures(regions: int) -> list[Measure]:
     return [
         Measure("`gitops --version`", ["--version"]),
         Measure("`gitops unit list --space traderx-prod-eu`", ["unit", "list", "--space", "traderx-prod-eu"]),
+        Measure("`gitops unit list --space traderx-prod-eu -o json`",
+                ["unit", "list", "--space", "traderx-prod-eu", "-o", "json"]),
+        Measure("`gitops space list`", ["space", "list"]),
+        Measure("`gitops unit get --space traderx-prod-eu trade-service`",
+                ["unit", "get", "--space", "traderx-prod-eu", "trade-service"]),
+        Measure("`gitops history --space traderx-prod-eu trade-service`",
+                ["history", "--space", "traderx-prod-eu", "trade-service"]),
+        Measure("`gitops audit`", ["audit"]),
+        Measure("`gitops status --help`", ["status", "--help"]),
         Measure("<TAB> `gitops unit get --space traderx-prod-eu trade-`",
                 ["unit", "get", "--space", "traderx-prod-eu", "trade-"], completes=True),
         Measure(f"<TAB> `gitops unit get --space {one} trade-` ({regions} regions)",
@@ -103,6 +113,24 @@ def imported_modules(code: Path, cwd: Path) -> int:
     return sum(line.startswith("import time:") for line in proc.stderr.splitlines()) - 1  # the header
 
 
+FLOORS = (("`python -c pass` (the interpreter)", "pass"),
+          ("`python -c 'import typer'` (the interpreter and typer)", "import typer"))
+
+
+def floor(statement: str, runs: int, cwd: Path) -> Figures:
+    """CPU and wall seconds of the interpreter running one statement: what no gitops command
+    can go below (the interpreter, site's .pth files, and what the statement imports)."""
+    figures = Figures()
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], cwd=cwd, check=True)
+        figures.wall.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        figures.cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return figures
+
+
 def _render(code: Path, config: Path, repo: Path, cwd: Path) -> None:
     run([sys.executable, "-m", "generator.cli", "--config", str(config), "--repo", str(repo), "render"],
         env=dict(os.environ, **GIT_IDENTITY, PYTHONPATH=str(code)), cwd=cwd)
@@ -127,6 +155,9 @@ def compare(before: str, after: str, regions: int, runs: int, work: Path) -> lis
                 "| --- | --- | --- | --- | --- |",
                 f"| modules `--version` imports | {imported_modules(sides['before'], work)} | "
                 f"{imported_modules(sides['after'], work)} | | |"]
+        for label, statement in FLOORS:
+            rows.append(f"| floor: {label} | {floor(statement, runs, work).cell()} | | | |")
+            log(rows[-1])
         for measure in measures(regions):
             config = fleets[measure.fleet]
             repo = config.parent / "repo"
