@@ -152,6 +152,9 @@ def measure(gitops_cmd: list[str], kubectl: str, source: Path, repeat: int, dela
             for units in (example, big):
                 log(f"  {units}-unit space through the proxy")
                 sizes.append(bench.size(source, units, units - example))
+            # kubectl caches discovery per host_port: the proxy's port is new each run
+            shutil.rmtree(Path.home() / ".kube" / "cache" / "discovery" / f"{proxy.address[0]}_{proxy.address[1]}",
+                          ignore_errors=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         cluster.close()
