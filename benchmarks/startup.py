@@ -5,7 +5,9 @@ size and at N regions (issue 16's completion).
     python benchmarks/startup.py a86b92b~1 a86b92b            # 20 runs each, 1000 regions
     python benchmarks/startup.py BEFORE AFTER --regions 100 --runs 10
 
-Each revision runs from a git worktree (``compare.checkout``), in turn, on the same two repos:
+Each revision runs from a git worktree (``compare.checkout``), its modules compiled first (a
+fresh checkout has no bytecode, and with PYTHONDONTWRITEBYTECODE set every run would compile
+what it imports), in turn, on the same two repos:
 the shipped example and synth.py's fleet, both rendered by AFTER. A completion request is the
 process bash starts on <TAB>: `gitops` with _GITOPS_COMPLETE=complete_bash, COMP_WORDS and
 COMP_CWORD set (typer's protocol); a revision without completion answers with an error, so its
@@ -138,6 +140,8 @@ def _render(code: Path, config: Path, repo: Path, cwd: Path) -> None:
 
 def compare(before: str, after: str, regions: int, runs: int, work: Path) -> list[str]:
     with checkouts(before, after, work) as sides:
+        for code in sides.values():  # as installed: bytecode cached, even if PYTHONDONTWRITEBYTECODE
+            run([sys.executable, "-m", "compileall", "-q", str(code / "generator")], cwd=work)
         fleets = {"example": work / "example" / "config", "fleet": work / "fleet" / "config"}
         fleets["example"].mkdir(parents=True, exist_ok=True)
         for part in EXAMPLE_PARTS:
