@@ -134,10 +134,12 @@ def _unit_line(name: str, unit: UnitState) -> str:
 
 
 def unit_lines(text: str) -> dict[str, str]:
-    """The line of each unit in a record's text as ``dump_space`` writes it (others: none)."""
+    """The line of each unit in a record's text as ``dump_space`` writes it (others: none; a
+    record a person re-indented has units over several lines, and none of them is one)."""
     lines = {}
     for line in text.splitlines():
-        if line.startswith('    "') and '": {' in line:
+        # Names and label values hold no braces: a whole unit's line has as many { as }.
+        if line.startswith('    "') and '": {' in line and line.count("{") == line.count("}"):
             lines[json.loads(line[4:line.index('": {') + 1])] = line.rstrip(",")
     return lines
 

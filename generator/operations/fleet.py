@@ -1,7 +1,7 @@
 """Reading the manifests repo as spaces and units (shared by every operation).
 
-A ``Fleet`` is the repo's records plus the blob ids of its unit files at HEAD, loaded once per
-command; unit texts and parsed manifests are read only when asked for, then kept.
+A ``Fleet`` is the blob ids of the repo's files at HEAD, listed once per command; space records,
+unit texts and parsed manifests are read only when asked for, then kept.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,32 +20,54 @@ from generator.snapshot import Snapshot
 
 
 class Records(Mapping[str, Space]):
-    """Space records by name, parsed as JSON up front and made into Spaces when first used:
-    a no-op render of a thousand spaces looks at two fields of each and builds none.
+    """Space records by name, each read and parsed as JSON when its space is first used, and
+    made into a Space when first asked for: a command about one space of a thousand reads one
+    record (the names come from the listing of the repo's files, not from the records).
 
     A record and the files of its space can disagree after a hand-made commit. Such a space
     is read as the local edit it is: a recorded unit whose file is gone was deleted by a
     person (it joins ``Space.deleted``); a file without a record was added by one (a local
-    unit, no upstream). The next command that writes the space records it that way.
+    unit, no upstream). The next command that writes the space records it that way. A
+    damaged record is an error naming it when its space is used (other spaces still work).
     """
 
-    def __init__(self, raw: dict[str, dict[str, Any]], texts: dict[str, str] | None = None,
+    def __init__(self, read: Callable[[str], str], names: Iterable[str],
                  blobs: dict[str, str] | None = None, files: dict[str, int] | None = None) -> None:
-        self.raw = raw
-        self.texts = texts or {}
+        self._read = read  # space name -> its record's text
+        self._names = dict.fromkeys(names)  # in the listing's order
+        self._raw: dict[str, dict[str, Any]] = {}
+        self._texts: dict[str, str] = {}
         self.blobs = blobs or {}
         self.files = files or {}  # space -> how many unit files it has
         self._built: dict[str, Space] = {}
         # id(UnitState) -> (it, its line as read): an unchanged unit is written back as it was.
         self.lines: dict[int, tuple[UnitState, str]] = {}
 
+    def text(self, name: str) -> str:
+        """A record's text as committed (read once)."""
+        if name not in self._texts:
+            if name not in self._names:
+                raise KeyError(name)
+            self._texts[name] = self._read(name)
+        return self._texts[name]
+
+    def raw(self, name: str) -> dict[str, Any]:
+        """A record as JSON data (parsed once; a damaged one is a RepoError naming it)."""
+        if name not in self._raw:
+            self._raw[name] = state.load_record(self.text(name), state.record_path(name))
+        return self._raw[name]
+
+    def record_blob(self, name: str) -> str | None:
+        """The blob id of a space's record at this commit, without reading it (None: none)."""
+        return self.blobs.get(state.record_path(name)) if name in self._names else None
+
     def __getitem__(self, name: str) -> Space:
         if name not in self._built:
-            space = state.space_from_record(self.raw[name], state.record_path(name))
+            space = state.space_from_record(self.raw(name), state.record_path(name))
             if not self.consistent(name):
                 space = self._as_edited(space)
             self._built[name] = space
-            for unit, line in state.unit_lines(self.texts.get(name, "")).items():
+            for unit, line in state.unit_lines(self._texts.get(name, "")).items():
                 if unit in space.units:
                     self.lines[id(space.units[unit])] = (space.units[unit], line)
         return self._built[name]
@@ -53,7 +75,7 @@ class Records(Mapping[str, Space]):
     def consistent(self, name: str) -> bool:
         """Whether a space's unit files are exactly the units its record lists (cheap: no
         Space is built)."""
-        units = self.raw[name]["units"]
+        units = self.raw(name)["units"]
         if self.files.get(name, 0) != len(units):
             return False
         prefix = f"{state.SPACES_DIR}/{name}/"
@@ -78,28 +100,32 @@ class Records(Mapping[str, Space]):
         return dataclasses.replace(space, units=units, deleted=deleted)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.raw)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
 
     def fingerprint(self, name: str) -> str | None:
         """A space's recorded fingerprint, without building it (None: no such space)."""
-        record = self.raw.get(name)
-        return str(record.get("fingerprint", "")) if record else None
+        if name not in self._names:
+            return None
+        return str(self.raw(name).get("fingerprint", ""))
 
     def edited(self, name: str) -> bool:
         """Whether a person added units to the space or deleted some (its record says so)."""
-        record = self.raw.get(name)
-        if not record:
+        if name not in self._names:
             return False
+        record = self.raw(name)
         return bool(record.get("deleted")) or any(u.get("local") for u in record["units"].values())
 
     def unit_names(self, name: str) -> list[str]:
-        return list(self.raw[name]["units"]) if name in self.raw else []
+        return list(self.raw(name)["units"]) if name in self._names else []
 
     def managed_by(self, name: str) -> str:
-        return str(self.raw[name].get("managedBy", "config"))
+        return str(self.raw(name).get("managedBy", "config"))
 
 
 @dataclass
@@ -115,23 +141,26 @@ class Fleet:
     @classmethod
     def load(cls, store: Snapshot) -> Fleet:
         blobs = store.tree(state.SPACES_DIR, ".gitops")
-        raw, texts = {}, {}
+        names = []
         files: dict[str, int] = {}
         start = len(state.SPACES_DIR) + 1
-        for path, blob in blobs.items():
+        records = state.STATE_DIR + "/"
+        for path in blobs:
             if path[0] == "s":  # spaces/<space>/<unit>.yaml: count each space's files
                 slash = path.find("/", start)
                 if slash > 0 and path.endswith(".yaml") and path.find("/", slash + 1) < 0:
                     space = path[start:slash]
                     files[space] = files.get(space, 0) + 1
-                continue
-            name = path[len(state.STATE_DIR) + 1:-5]
-            if path.startswith(state.STATE_DIR + "/") and path.endswith(".json") and "/" not in name:
-                # The checked-out branch: read from disk (faster than git, and equal to HEAD
-                # under the lock); a view of another commit has only git to read from.
-                texts[name] = store.read(path) if store.rev is None else store.read_blob(blob)
-                raw[name] = state.load_record(texts[name], path)
-        return cls(store, Records(raw, texts, blobs, files), blobs)
+            elif path.startswith(records) and path.endswith(".json") and "/" not in path[len(records):]:
+                names.append(path[len(records):-5])
+
+        def read(name: str) -> str:
+            # The checked-out branch: read from disk (faster than git, and equal to HEAD under
+            # the lock); a view of another commit has only git to read from.
+            path = state.record_path(name)
+            return store.read(path) if store.rev is None else store.read_blob(blobs[path])
+
+        return cls(store, Records(read, names, blobs, files), blobs)
 
     @classmethod
     def at(cls, store: Snapshot, rev: str | None, option: str = "--revision") -> Fleet:
@@ -161,9 +190,13 @@ class Fleet:
 
     def match(self, pattern: str) -> list[Space]:
         """Spaces whose name matches a glob (``'traderx-prod-*'``, ``'*'``); none is an error."""
+        return [self.spaces[name] for name in self.match_names(pattern)]
+
+    def match_names(self, pattern: str) -> list[str]:
+        """``match`` without building the spaces: their names, sorted."""
         if not is_glob(pattern):
-            return [self.space(pattern)]
-        found = [s for name, s in sorted(self.spaces.items()) if fnmatch.fnmatchcase(name, pattern)]
+            return [self.space(pattern).name]
+        found = sorted(name for name in self.spaces if fnmatch.fnmatchcase(name, pattern))
         if not found:
             raise NotFoundError(f"no space matches {pattern!r}; known spaces: "
                                 f"{', '.join(sorted(self.spaces)) or '(none)'}", "see `gitops space list`")

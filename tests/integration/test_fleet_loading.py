@@ -1,0 +1,93 @@
+"""Loading the fleet reads only what a command uses: a space's record is read when that space is
+used, and everything a record says (hand edits included) still counts when it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from generator.operations.fleet import Fleet
+from generator.snapshot import Snapshot
+from generator.store import Store
+from tests.conftest import Cli
+
+EU = "traderx-prod-eu"
+DEV = "traderx-dev"
+
+
+def commit_all(cli: Cli, message: str) -> None:
+    cli.git("add", "-A")
+    cli.git("commit", "-q", "-m", message)
+
+
+def record_path(cli: Cli, space: str) -> Path:
+    return cli.repo / f".gitops/spaces/{space}.json"
+
+
+def test_a_damaged_record_is_an_error_naming_it_only_where_its_space_is_used(rendered: Cli) -> None:
+    record_path(rendered, EU).write_text('{"space": "traderx-prod-eu", "units": ')
+    commit_all(rendered, "a damaged record")
+    units = json.loads(rendered.ok("unit", "list", "--space", DEV, "-o", "json").out)
+    assert units and all(u["space"] == DEV for u in units)
+    result = rendered("unit", "list", "--space", EU, "-o", "json")
+    assert result.code != 0
+    assert f".gitops/spaces/{EU}.json" in result.err and "damaged space record" in result.err
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) <= 2
+    listing = rendered("space", "list")  # every space: the damaged one is named
+    assert listing.code != 0 and f".gitops/spaces/{EU}.json" in listing.err
+
+
+def test_records_are_read_when_their_space_is_used(rendered: Cli) -> None:
+    reads: list[str] = []
+
+    class Counting(Snapshot):
+        def read(self, path: str) -> str:
+            reads.append(path)
+            return super().read(path)
+
+    store = Store.open(rendered.repo)
+    try:
+        fleet = Fleet.load(Counting(store.root, store.repo))
+        assert EU in fleet.spaces and len(fleet.spaces) == 6 and reads == []
+        assert fleet.space(EU).units
+        assert reads == [f".gitops/spaces/{EU}.json"]
+        fleet.space(EU)
+        assert fleet.spaces.fingerprint(EU) == fleet.space(EU).fingerprint
+        assert reads == [f".gitops/spaces/{EU}.json"]  # read once
+        assert fleet.spaces.get("traderx-nowhere") is None and "traderx-nowhere" not in fleet.spaces
+        assert fleet.spaces.record_blob(EU) == fleet.blobs[f".gitops/spaces/{EU}.json"]
+    finally:
+        store.close()
+
+
+def test_a_space_edited_by_hand_is_read_as_edited(rendered: Cli) -> None:
+    unit = json.loads(rendered.ok("unit", "list", "--space", EU, "-o", "json").out)[0]["unit"]
+    (rendered.repo / f"spaces/{EU}/{unit}.yaml").unlink()
+    added = rendered.repo / f"spaces/{EU}/by-hand.yaml"
+    added.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: by-hand\n"
+                     f"  namespace: {EU}\ndata:\n  a: b\n")
+    commit_all(rendered, "by hand")
+    store = Store.open(rendered.repo)
+    try:
+        fleet = Fleet.load(store)
+        assert not fleet.spaces.consistent(EU) and fleet.spaces.consistent(DEV)
+        space = fleet.space(EU)
+        assert unit in space.deleted and unit not in space.units
+        assert space.units["by-hand"].local
+    finally:
+        store.close()
+    rendered.ok("render")  # render keeps the person's edit: the file stays gone, theirs stays
+    assert not (rendered.repo / f"spaces/{EU}/{unit}.yaml").exists() and added.exists()
+    record = json.loads(record_path(rendered, EU).read_text())
+    assert unit in record["deleted"] and record["units"]["by-hand"]["local"] is True
+
+
+def test_a_record_edited_by_hand_is_rewritten_by_render(rendered: Cli) -> None:
+    data = json.loads(record_path(rendered, EU).read_text())
+    data["fingerprint"] = "edited-by-hand"
+    record_path(rendered, EU).write_text(json.dumps(data, indent=2) + "\n")
+    commit_all(rendered, "a record edited by hand")
+    rendered.ok("render")
+    assert json.loads(record_path(rendered, EU).read_text())["fingerprint"] != "edited-by-hand"
+    changed = rendered.git("show", "--name-only", "--format=", "HEAD").split()
+    assert changed == [f".gitops/spaces/{EU}.json"]
