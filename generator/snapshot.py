@@ -85,6 +85,14 @@ class Snapshot:
         rev = self.head()
         if rev is None:
             return {}
+        try:  # path NUL blob NUL ...: split by C code, no loop over a fleet's files
+            out = str(self.git.execute(["git", "ls-tree", "-r", "-z", "--full-tree",
+                                        "--format=%(path)%x00%(objectname)", rev, "--", *prefixes],
+                                       strip_newline_in_stdout=False))
+            fields = out.split("\0")
+            return dict(zip(fields[0::2], fields[1::2]))
+        except GitCommandError:  # git before 2.36 has no --format
+            pass
         out = self._run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *prefixes)
         blobs = {}
         for entry in out.split("\0"):

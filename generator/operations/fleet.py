@@ -6,10 +6,11 @@ unit texts and parsed manifests are read only when asked for, then kept.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import fnmatch
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,14 +32,15 @@ class Records(Mapping[str, Space]):
     damaged record is an error naming it when its space is used (other spaces still work).
     """
 
-    def __init__(self, read: Callable[[str], str], names: Iterable[str],
-                 blobs: dict[str, str] | None = None, files: dict[str, int] | None = None) -> None:
+    def __init__(self, read: Callable[[str], str], blobs: dict[str, str]) -> None:
         self._read = read  # space name -> its record's text
-        self._names = dict.fromkeys(names)  # in the listing's order
+        self.blobs = blobs  # every path under spaces/ and .gitops/ -> blob id
+        self._paths = sorted(blobs)  # a space's files are a slice of these
+        records = state.STATE_DIR + "/"
+        self._names = dict.fromkeys(path[len(records):-5] for path in _under(self._paths, records)
+                                    if path.endswith(".json") and "/" not in path[len(records):])
         self._raw: dict[str, dict[str, Any]] = {}
         self._texts: dict[str, str] = {}
-        self.blobs = blobs or {}
-        self.files = files or {}  # space -> how many unit files it has
         self._built: dict[str, Space] = {}
         # id(UnitState) -> (it, its line as read): an unchanged unit is written back as it was.
         self.lines: dict[int, tuple[UnitState, str]] = {}
@@ -76,9 +78,10 @@ class Records(Mapping[str, Space]):
         """Whether a space's unit files are exactly the units its record lists (cheap: no
         Space is built)."""
         units = self.raw(name)["units"]
-        if self.files.get(name, 0) != len(units):
-            return False
         prefix = f"{state.SPACES_DIR}/{name}/"
+        files = [p for p in _under(self._paths, prefix) if state.ref_of(p) is not None]
+        if len(files) != len(units):
+            return False
         return all(f"{prefix}{unit}.yaml" in self.blobs for unit in units)
 
     def _as_edited(self, space: Space) -> Space:
@@ -141,18 +144,6 @@ class Fleet:
     @classmethod
     def load(cls, store: Snapshot) -> Fleet:
         blobs = store.tree(state.SPACES_DIR, ".gitops")
-        names = []
-        files: dict[str, int] = {}
-        start = len(state.SPACES_DIR) + 1
-        records = state.STATE_DIR + "/"
-        for path in blobs:
-            if path[0] == "s":  # spaces/<space>/<unit>.yaml: count each space's files
-                slash = path.find("/", start)
-                if slash > 0 and path.endswith(".yaml") and path.find("/", slash + 1) < 0:
-                    space = path[start:slash]
-                    files[space] = files.get(space, 0) + 1
-            elif path.startswith(records) and path.endswith(".json") and "/" not in path[len(records):]:
-                names.append(path[len(records):-5])
 
         def read(name: str) -> str:
             # The checked-out branch: read from disk (faster than git, and equal to HEAD under
@@ -160,7 +151,7 @@ class Fleet:
             path = state.record_path(name)
             return store.read(path) if store.rev is None else store.read_blob(blobs[path])
 
-        return cls(store, Records(read, names, blobs, files), blobs)
+        return cls(store, Records(read, blobs), blobs)
 
     @classmethod
     def at(cls, store: Snapshot, rev: str | None, option: str = "--revision") -> Fleet:
@@ -227,6 +218,12 @@ class Fleet:
         if path not in self._data:
             self._data[path] = yamlio.load(self.text(ref), path)
         return self._data[path]
+
+
+def _under(paths: list[str], prefix: str) -> list[str]:
+    """The paths of a sorted list that start with ``prefix`` (found by bisection)."""
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past them all
+    return paths[bisect.bisect_left(paths, prefix):bisect.bisect_left(paths, after)]
 
 
 def settings(store: Snapshot) -> state.Settings:
