@@ -62,13 +62,14 @@ def render(
 
       gitops render --dry-run -o markdown --full-report full.md > comment.md   # a PR comment
     """
+    from generator.config import find_config
     from generator.operations import mutation
     from generator.operations import render as render_op
 
     g = globals_of(ctx)
-    project = g.project()
     if dry_run:
         fmt = _preview_format(g, output_format)
+        project = g.project()
         with output.progress("rendering spaces (dry run)") as progress:
             previewed = render_op.dry_run(project, g.repo_path(project), prefer.value, progress)
         present.preview(previewed, fmt, full_report, link)
@@ -77,17 +78,19 @@ def render(
         raise typer.BadParameter("-o markdown, --full-report and --link go with --dry-run",
                                  param_hint="'--dry-run'")
     if check:
+        project = g.project()
         stale = render_op.check(project, g.store(project))
         if stale:
             shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
             raise StaleError(f"{len(stale)} file(s) stale: {shown}", "run `gitops render` and commit")
         output.info("up to date")
         return
+    fmt = g.fmt(output_format)
     with output.progress("rendering spaces") as progress:
-        store, outcome = render_op.render(project, g.repo_path(project), message,
-                                          mutation.Edit(reason, author, changeset=changeset),
-                                          prefer.value, progress)
-    present.report(outcome, store, g.fmt(output_format), "rendered")
+        store, outcome = render_op.render_dir(find_config(g.config), g.repo_path(), message,
+                                              mutation.Edit(reason, author, changeset=changeset),
+                                              prefer.value, progress)
+    present.report(outcome, store, fmt, "rendered")
 
 
 def lint(

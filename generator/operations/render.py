@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from generator import handoff, state, templates, yamlio
-from generator.config import Project
+from generator.config import Project, load_project
 from generator.model import Space, SpaceSpec, UnitRef, UnitState, apply_order
-from generator.operations import lint, mutation, preview, select
+from generator.operations import lint, mutation, preview, render_stamp, select
+from generator.operations.branches import chosen_changeset
 from generator.operations.fleet import Fleet
 from generator.operations.derive import Engine, Plan, order, space_inputs
 from generator.blobs import blob_id
@@ -250,4 +251,29 @@ def render(project: Project, repo: Path, message: str | None = None,
         if created:
             store.discard_new()
         raise
+    return store, outcome
+
+
+def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
+               edit: mutation.Edit = mutation.Edit(), prefer: str = "local",
+               progress: Progress | None = None) -> tuple[Store, mutation.Outcome]:
+    """``gitops render`` from the config dir at ``root`` into ``repo`` (None: the one
+    gitops.yaml names). When the repo is where the last render from this config dir left it
+    (render_stamp), nothing is loaded or planned: nothing changed. A render on the checked-out
+    branch that leaves no conflict stamps the repo for the next one."""
+    seen = render_stamp.digest(root)  # before anything is read: an edit meanwhile is seen next time
+    on_main = edit.changeset is None
+    if repo is not None and Store.exists(repo):
+        store = Store.open(repo)
+        on_main = on_main and chosen_changeset(store, None) is None
+        if on_main and render_stamp.fresh(store, seen):
+            mutation.check_clean(store)  # as a full render would: uncommitted edits are refused
+            return store, mutation.Outcome(None, Plan())
+        store.close()
+    project = load_project(root)
+    store, outcome = render(project, repo or project.repo, message, edit, prefer, progress)
+    if on_main and outcome.changeset is None and not outcome.plan.conflicts:
+        render_stamp.save(store, seen)
+    else:
+        render_stamp.forget(store)
     return store, outcome

@@ -6,6 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from generator.config import Project
+from generator.operations import render as render_op
+from generator.operations import render_stamp
 from generator.operations.fleet import Fleet
 from generator.snapshot import Snapshot
 from generator.store import Store
@@ -91,3 +96,51 @@ def test_a_record_edited_by_hand_is_rewritten_by_render(rendered: Cli) -> None:
     assert json.loads(record_path(rendered, EU).read_text())["fingerprint"] != "edited-by-hand"
     changed = rendered.git("show", "--name-only", "--format=", "HEAD").split()
     assert changed == [f".gitops/spaces/{EU}.json"]
+
+
+class Loads:
+    """Counts the config dir loads a render makes (a render that loads none planned nothing)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = render_op.load_project
+
+        def counting(root: Path) -> Project:
+            self.count += 1
+            return real(root)
+
+        monkeypatch.setattr(render_op, "load_project", counting)
+
+
+def test_a_render_after_a_render_loads_nothing(rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = Loads(monkeypatch)
+    head = rendered.git("rev-parse", "HEAD")
+    result = rendered.ok("render")
+    assert loads.count == 0 and "nothing changed" in result.out + result.err
+    assert rendered.git("rev-parse", "HEAD") == head
+    (rendered.repo / ".git" / render_stamp.STAMP).write_text("{damaged")
+    rendered.ok("render")  # a damaged stamp costs a full render, nothing else
+    assert loads.count == 1 and rendered.git("rev-parse", "HEAD") == head
+
+
+def test_a_region_edit_after_a_render_is_rendered(rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = Loads(monkeypatch)
+    region = rendered.config / "regions" / "eu.yaml"
+    region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
+    rendered.ok("render")
+    assert loads.count == 1
+    changed = rendered.git("show", "--name-only", "--format=", "HEAD").split()
+    assert f"spaces/{EU}/trade-service.yaml" in changed
+    assert "replicas: 7" in (rendered.repo / f"spaces/{EU}/trade-service.yaml").read_text()
+
+
+def test_a_hand_made_commit_after_a_render_is_rendered(rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = Loads(monkeypatch)
+    unit = rendered.repo / f"spaces/{EU}/trade-service.yaml"
+    unit.write_text(unit.read_text().replace("replicas: 5", "replicas: 9"))
+    commit_all(rendered, "by hand, without gitops")
+    rendered.ok("render")  # HEAD moved: the full render runs and keeps the person's edit
+    assert loads.count == 1 and "replicas: 9" in unit.read_text()
+    record = json.loads(record_path(rendered, EU).read_text())
+    assert record["units"]["trade-service"]["origin"] != rendered.git(
+        "rev-parse", f"HEAD:spaces/{EU}/trade-service.yaml").strip()
