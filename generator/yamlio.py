@@ -95,7 +95,6 @@ _UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]|
 _BLOCK_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
-@lru_cache(maxsize=65536)
 @cache
 def _resolver() -> Any:
     """YAML 1.1's resolver (PyYAML's): a superset of what 1.2 reads as non-strings."""
@@ -111,6 +110,7 @@ def _resolved(s: str) -> str:
     return str(_resolver().resolve(yaml.ScalarNode, s, (True, False)))
 
 
+@lru_cache(maxsize=65536)  # the same keys and values come back in every unit of a fleet
 def _string(s: str) -> str:
     """A one-line scalar for ``s``: plain when every reader reads it back as this string."""
     if (
