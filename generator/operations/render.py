@@ -9,6 +9,7 @@ with what changed: an untouched space is recognised from its record's fingerprin
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -261,15 +262,26 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     gitops.yaml names). When the repo is where the last render from this config dir left it
     (render_stamp), nothing is loaded or planned: nothing changed. A render on the checked-out
     branch that leaves no conflict stamps the repo for the next one."""
-    seen = render_stamp.digest(root)  # before anything is read: an edit meanwhile is seen next time
     on_main = edit.changeset is None
+    stamp = None
     if repo is not None and Store.exists(repo):
         store = Store.open(repo)
         on_main = on_main and chosen_changeset(store, None) is None
-        if on_main and render_stamp.fresh(store, seen):
-            mutation.check_clean(store)  # as a full render would: uncommitted edits are refused
+        stamp = render_stamp.load(store) if on_main else None
+        head = store.head()
+        # As a full render would, uncommitted edits are refused: git looks at the work tree
+        # while the config dir is looked at (both take time at fleet scale).
+        clean = _Background(mutation.check_clean, store) if stamp and stamp.get("head") == head else None
+        seen = render_stamp.look(root, stamp)  # before anything is read: a later edit is seen next time
+        if clean is not None:
+            clean.result()
+        if seen.fresh(stamp, head):
+            if stamp is not None and stamp.get("files") != seen.files:
+                render_stamp.save(store, seen)  # files touched, not changed: not read next time
             return store, mutation.Outcome(None, Plan())
         store.close()
+    else:
+        seen = render_stamp.look(root)
     project = load_project(root)
     store, outcome = render(project, repo or project.repo, message, edit, prefer, progress)
     if on_main and outcome.changeset is None and not outcome.plan.conflicts:
@@ -277,3 +289,25 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     else:
         render_stamp.forget(store)
     return store, outcome
+
+
+class _Background:
+    """A call run in a thread while the caller does something else; ``result`` waits for it
+    and raises what it raised."""
+
+    def __init__(self, call: Callable[[Store], None], store: Store) -> None:
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                call(store)
+            except BaseException as e:  # re-raised by result(), in the caller's thread
+                self._error = e
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

@@ -1,12 +1,16 @@
 """What the last render of a repo saw: its commit and the config dir it was rendered from.
 
 A render is a function of the config dir's files, the repo's HEAD and the tool's code. After a
-render on the checked-out branch, ``save`` writes a digest of all three to ``.git/gitops/
-render-stamp.json`` (the repo's git dir: never committed, never the truth); the next render
-whose digest is the same has nothing to do and loads nothing (``fresh``). Anything else — a
-config file edited, added or removed, a commit by hand or by another command, another version
-of gitops — gives another digest, and the render runs in full. A missing or damaged stamp costs
-only that full render.
+render on the checked-out branch, ``save`` writes all three to ``.git/gitops/render-stamp.json``
+(the repo's git dir: never committed, never the truth): HEAD, the code's version, and per
+config file its hash and what ``stat`` said of it. The next render that finds the same
+(``look`` then ``Seen.fresh``) has nothing to do and loads nothing. Anything else — a config
+file edited, added or removed, a commit by hand or by another command, another gitops — and the
+render runs in full. A missing or damaged stamp costs only that full render.
+
+A file whose size, times and inode are those the stamp has is not read again, unless it was
+written so shortly before the stamp that an edit in the same clock tick could hide (git's
+"racy" rule): such files are hashed every time.
 
 Reads the config dir's files as bytes (no YAML); does not render or decide what to write.
 """
@@ -16,7 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import generator
 from generator.store import Store
@@ -25,46 +32,82 @@ STAMP = "gitops/render-stamp.json"
 _FILES = ("gitops.yaml", "filters.yaml")  # at the top of the config dir
 _FOLDERS = ("environments", "regions")  # their *.yaml
 _TREES = ("templates",)  # every file under them
+_RACY_NS = 2_000_000_000  # a file written this close before the stamp is read again
 
 
-def digest(root: Path) -> str:
-    """A hash of every config file render reads (names and bytes), of where the config dir is,
-    and of gitops's code (its version and the times its modules were written)."""
-    h = hashlib.sha256(f"{generator.__version__}\0{root.absolute()}\0{_code_time()}\0".encode())
-    for rel in _config_files(root):
-        try:
-            data = (root / rel).read_bytes()
-        except OSError:
-            data = b"\0unreadable"
-        h.update(f"{rel}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
+@dataclass(frozen=True)
+class Seen:
+    """The config dir as a render finds it: per file, [size, mtime, ctime, inode, sha1]."""
+
+    root: str
+    code: str
+    files: dict[str, list[Any]]
+
+    def fresh(self, stamp: dict[str, Any] | None, head: str | None) -> bool:
+        """Whether the last render (its ``stamp``) saw exactly this and left the repo at
+        ``head``: rendering again would change nothing."""
+        if not stamp or stamp.get("head") != head or head is None:
+            return False
+        if stamp.get("root") != self.root or stamp.get("code") != self.code:
+            return False
+        old = stamp.get("files")
+        return isinstance(old, dict) and old.keys() == self.files.keys() and all(
+            isinstance(old[rel], list) and old[rel][-1:] == entry[-1:] for rel, entry in self.files.items())
 
 
-def fresh(store: Store, seen: str) -> bool:
-    """Whether the last render of this repo left HEAD where it is now, from a config dir whose
-    digest was ``seen``: rendering again would change nothing."""
+def load(store: Store) -> dict[str, Any] | None:
+    """The stamp the last render left in the repo (None: none, or damaged)."""
     try:
         stamp = json.loads(_path(store).read_text())
     except (OSError, ValueError):
-        return False
-    return isinstance(stamp, dict) and stamp.get("config") == seen and stamp.get("head") == store.head()
+        return None
+    return stamp if isinstance(stamp, dict) else None
 
 
-def save(store: Store, seen: str) -> None:
-    """Record that a render from a config dir of digest ``seen`` left the repo at HEAD."""
+def look(root: Path, stamp: dict[str, Any] | None = None) -> Seen:
+    """Every config file render reads, hashed (a file ``stamp`` saw unchanged is not read)."""
+    stamp = stamp or {}
+    old: dict[str, Any] = stamp["files"] if isinstance(stamp.get("files"), dict) else {}
+    written: int = stamp["written"] if isinstance(stamp.get("written"), int) else 0
+    files: dict[str, list[Any]] = {}
+    top = str(root)
+    for rel in _config_files(root):
+        path = os.path.join(top, rel)
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        entry: list[Any] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        known = old.get(rel)
+        if (isinstance(known, list) and known[:4] == entry and len(known) == 5
+                and max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS < written):
+            files[rel] = known
+            continue
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        files[rel] = [*entry, hashlib.sha1(data).hexdigest()]  # noqa: S324 - a change check
+    return Seen(str(root.absolute()), _code(), files)
+
+
+def save(store: Store, seen: Seen) -> None:
+    """Record that a render of the config dir as ``seen`` left the repo at its HEAD."""
     path = _path(store)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"head": store.head(), "config": seen}) + "\n")
+        tmp.write_text(json.dumps({"head": store.head(), "root": seen.root, "code": seen.code,
+                                   "written": time.time_ns(), "files": seen.files}) + "\n")
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only git dir: the next render runs in full
 
 
 def forget(store: Store) -> None:
-    """Remove the stamp (a render that failed or left conflicts: the next one runs in full)."""
+    """Remove the stamp (a render that left conflicts, or went to a changeset: the next one
+    runs in full)."""
     try:
         _path(store).unlink()
     except OSError:
@@ -90,11 +133,12 @@ def _config_files(root: Path) -> list[str]:
     return files
 
 
-def _code_time() -> int:
-    """The newest modification time of gitops's modules (an edited checkout renders afresh)."""
+def _code() -> str:
+    """gitops's version and the newest modification time of its modules (an edited checkout
+    renders afresh)."""
     newest = 0
     for directory, _, names in os.walk(Path(generator.__file__).parent):
         for name in names:
             if name.endswith(".py"):
                 newest = max(newest, os.stat(os.path.join(directory, name)).st_mtime_ns)
-    return newest
+    return f"{generator.__version__} {newest}"

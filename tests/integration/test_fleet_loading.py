@@ -4,6 +4,8 @@ used, and everything a record says (hand edits included) still counts when it is
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,16 @@ def test_a_hand_made_commit_after_a_render_is_rendered(rendered: Cli, monkeypatc
     record = json.loads(record_path(rendered, EU).read_text())
     assert record["units"]["trade-service"]["origin"] != rendered.git(
         "rev-parse", f"HEAD:spaces/{EU}/trade-service.yaml").strip()
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    region = rendered.config / "regions" / "eu.yaml"
+    before = region.stat()
+    time.sleep(0.01)
+    region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 6"))
+    os.utime(region, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `cp -p` or a sync tool would
+    assert region.stat().st_size == before.st_size and region.stat().st_mtime_ns == before.st_mtime_ns
+    loads = Loads(monkeypatch)
+    rendered.ok("render")
+    assert loads.count == 1
+    assert "replicas: 6" in (rendered.repo / f"spaces/{EU}/trade-service.yaml").read_text()
