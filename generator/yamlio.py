@@ -36,7 +36,18 @@ def _loader() -> type[yaml.CSafeLoader]:
     import yaml
 
     class _Loader(yaml.CSafeLoader):
-        pass
+        _tags: dict[tuple[str, bool], str] = {}  # plain scalar -> its tag: the same ones recur
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is not yaml.ScalarNode or not implicit[0] or self.yaml_path_resolvers:
+                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            key = (value, implicit[1])
+            tag = self._tags.get(key)
+            if tag is None:
+                if len(self._tags) > 65536:
+                    self._tags.clear()
+                tag = self._tags[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            return tag
 
     _Loader.yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -50,11 +61,61 @@ def load(text: str, source: str = "<text>") -> Any:
     import yaml
 
     try:
-        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader subclass
+        loader = _loader()(text)
+        try:
+            node = loader.get_single_node()  # libyaml parses and composes
+            if node is None:
+                return None
+            try:
+                return _build(node, loader, {}, set())
+            except _Unusual:  # what _build leaves to PyYAML: the whole document is PyYAML's
+                return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as e:
         raise _located(e, source) from e
     except yaml.YAMLError as e:
         raise YamlError(f"{source}: not valid YAML: {e}", "fix the YAML syntax") from e
+
+
+class _Unusual(Exception):
+    """A node ``_build`` leaves to PyYAML's constructor."""
+
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+def _build(node: Any, loader: Any, built: dict[int, Any], open_nodes: set[int]) -> Any:
+    """The data PyYAML's safe constructor makes of a composed node, made several times faster
+    for what manifests are made of: maps with string keys, lists, strings (other scalars go
+    through PyYAML's own constructor). Anything else (merge keys ``<<``, explicit tags such as
+    ``!!set``, keys that are not strings, a node inside itself) raises _Unusual, and the caller
+    has PyYAML construct the whole document. A node met twice (an alias) is the same object,
+    as PyYAML makes it."""
+    kind = type(node).__name__
+    if kind == "ScalarNode":
+        return node.value if node.tag == _STR_TAG else loader.construct_object(node, deep=True)
+    key = id(node)
+    if key in built:
+        return built[key]
+    if key in open_nodes:
+        raise _Unusual
+    open_nodes.add(key)
+    result: Any
+    if kind == "MappingNode" and node.tag == _MAP_TAG:
+        result = {}
+        for k, v in node.value:
+            if k.tag != _STR_TAG or type(k).__name__ != "ScalarNode":
+                raise _Unusual
+            result[k.value] = _build(v, loader, built, open_nodes)
+    elif kind == "SequenceNode" and node.tag == _SEQ_TAG:
+        result = [_build(v, loader, built, open_nodes) for v in node.value]
+    else:
+        raise _Unusual
+    open_nodes.discard(key)
+    built[key] = result
+    return result
 
 
 def load_mapping(text: str, source: str) -> dict[str, Any]:
