@@ -205,8 +205,9 @@ def _overlay(files: list[_OverlayFile], namespace: str, object_labels: dict[str,
                    tuple(f.path for f in files))
 
 
-def load_project(root: Path) -> Project:
-    """Read and check the whole config dir."""
+def load_project(root: Path, regions: set[str] | None = None) -> Project:
+    """Read and check the whole config dir; with ``regions`` (``regions/<file>.yaml``), only
+    those region files and the spaces they make (a render that knows the rest is unchanged)."""
     settings = _read_yaml(root / CONFIG_FILE, root)
     _check_keys(settings, _SETTINGS, CONFIG_FILE)
     project = check_name("project", str(settings.get("project") or "traderx"))
@@ -240,7 +241,7 @@ def load_project(root: Path) -> Project:
     # export: changes every unit; without it, the fingerprint is what it was before export existed
     fingerprint = _fingerprint(templates, values, version, *([list(exports)] if exports else []))
     return Project(root, project, repo, version, base,
-                   tuple(_downstream(root, project, base_name, set(units))),
+                   tuple(_downstream(root, project, base_name, set(units), regions)),
                    templates, values, fingerprint, _filters(root),
                    _allow(settings.get("secrets")), exports)
 
@@ -279,10 +280,13 @@ def _filters(root: Path) -> dict[str, str]:
     return named
 
 
-def _overlay_files(root: Path, folder: str, cache: _ParseCache) -> dict[str, _OverlayFile]:
+def _overlay_files(root: Path, folder: str, cache: _ParseCache,
+                   only: set[str] | None = None) -> dict[str, _OverlayFile]:
     files = {}
     directory = root / folder
     names = sorted(n for n in os.listdir(directory) if n.endswith(".yaml")) if directory.is_dir() else []
+    if only is not None:
+        names = [n for n in names if f"{folder}/{n}" in only]
     for path in (directory / n for n in names):
         data = cache.load(path)
         rel = f"{folder}/{path.name}"
@@ -291,10 +295,11 @@ def _overlay_files(root: Path, folder: str, cache: _ParseCache) -> dict[str, _Ov
     return files
 
 
-def _downstream(root: Path, project: str, base: str, units: set[str]) -> list[SpaceSpec]:
+def _downstream(root: Path, project: str, base: str, units: set[str],
+                only: set[str] | None = None) -> list[SpaceSpec]:
     cache = _ParseCache(root)
     environments = _overlay_files(root, "environments", cache)
-    regions = _overlay_files(root, "regions", cache)
+    regions = _overlay_files(root, "regions", cache, only)
     cache.save()
     by_env: dict[str, list[tuple[str, _OverlayFile]]] = {}
     for stem, file in regions.items():
@@ -306,6 +311,8 @@ def _downstream(root: Path, project: str, base: str, units: set[str]) -> list[Sp
 
     specs = []
     for env_stem, env_file in environments.items():
+        if only is not None and env_stem not in by_env:
+            continue  # only some regions: an environment's own space is not among them
         env_name = str(env_file.data.get("environment") or env_stem)
         chains = ([(region, [env_file, file]) for region, file in by_env[env_stem]]
                   if env_stem in by_env else [(None, [env_file])])

@@ -32,9 +32,12 @@ def _const(value: Any) -> Callable[[], Any]:
 
 
 class _Render:
-    def __init__(self, project: Project, fleet: Fleet, prefer: str, progress: Progress | None) -> None:
+    def __init__(self, project: Project, fleet: Fleet, prefer: str, progress: Progress | None,
+                 partial: bool = False) -> None:
         self.project = project
         self.fleet = fleet
+        self.partial = partial  # the project has only some of the config's spaces: the rest stay
+        self.others: list[str] = []  # spaces not made by the config (`gitops space create`)
         self.engine = Engine(fleet, project.kubernetes_version, prefer, project.allow)
         self.progress = progress
         self.names = project.unit_names()
@@ -147,12 +150,13 @@ class _Render:
     def run(self) -> Plan:
         self.base()
         specs = {spec.name: spec for spec in self.project.spaces}
-        for name in sorted(self.fleet.spaces):
+        for name in [] if self.partial else sorted(self.fleet.spaces):
             if name not in specs and name != self.project.base.name \
                     and self.fleet.spaces.managed_by(name) == "config":
                 self.engine.drop_space(name)
-        others = [n for n in self.fleet.spaces
-                  if n not in specs and self.fleet.spaces.managed_by(n) != "config"]
+        others = [] if self.partial else [n for n in self.fleet.spaces
+                                          if n not in specs and self.fleet.spaces.managed_by(n) != "config"]
+        self.others = others
         total = len(specs) + len(others) + 1
         done = 1
         for spec in self.project.spaces:
@@ -238,21 +242,33 @@ def render(project: Project, repo: Path, message: str | None = None,
     or none when nothing changed; the same Outcome as every mutation. A repo created here is
     removed again if the render fails. With a changeset (given, or made current), the commit
     goes to its branch. (``edit.dry_run`` is ``dry_run``'s, which reports more.)"""
+    store, outcome, _ = _render(project, repo, message, edit, prefer, progress)
+    return store, outcome
+
+
+def _render(project: Project, repo: Path, message: str | None, edit: mutation.Edit, prefer: str,
+            progress: Progress | None, partial: bool = False) -> tuple[Store, mutation.Outcome, list[str]]:
+    """``render``, and the spaces the config does not make (``partial``: the project has only
+    the spaces that changed; the others are not looked at, and none is listed)."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
+    renders: list[_Render] = []
 
     def summary(p: Plan) -> str:
         return message or (f"render: {mutation.counted(len(p.units), 'unit')} in "
                            f"{mutation.counted(len(p.spaces), 'space')}")
 
+    def build(fleet: Fleet) -> Plan:
+        renders.append(_Render(project, fleet, prefer, progress, partial))
+        return renders[-1].run()
+
     try:
-        outcome = mutation.mutate(store, lambda fleet: _Render(project, fleet, prefer, progress).run(),
-                                  "render", summary, edit)
+        outcome = mutation.mutate(store, build, "render", summary, edit)
     except BaseException:
         if created:
             store.discard_new()
         raise
-    return store, outcome
+    return store, outcome, renders[-1].others
 
 
 def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
@@ -263,7 +279,8 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     (render_stamp), nothing is loaded or planned: nothing changed. A render on the checked-out
     branch that leaves no conflict stamps the repo for the next one."""
     on_main = edit.changeset is None
-    stamp = None
+    stamp: dict[str, Any] | None = None
+    head = None
     if repo is not None and Store.exists(repo):
         store = Store.open(repo)
         on_main = on_main and chosen_changeset(store, None) is None
@@ -277,18 +294,36 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
             clean.result()
         if seen.fresh(stamp, head):
             if stamp is not None and stamp.get("files") != seen.files:
-                render_stamp.save(store, seen)  # files touched, not changed: not read next time
+                # files touched, not changed: not read next time
+                render_stamp.save(store, seen, stamp.get("spaces"), stamp.get("others"))
             return store, mutation.Outcome(None, Plan())
         store.close()
     else:
         seen = render_stamp.look(root)
-    project = load_project(root)
-    store, outcome = render(project, repo or project.repo, message, edit, prefer, progress)
+    # Only region files changed since a render that left HEAD where it is, and each still makes
+    # the space it made: render those spaces alone (the others were made from what is there).
+    stamp = stamp or {}
+    changed = render_stamp.changed(stamp, seen, head)
+    made: dict[str, str] = dict(stamp.get("spaces") or {})
+    only = changed if (changed and not stamp.get("others")
+                       and all(rel.startswith("regions/") and rel in made for rel in changed)) else None
+    project = load_project(root, only)
+    if only is not None and _made(project) != {rel: made[rel] for rel in only}:
+        only, project = None, load_project(root)  # a region file now makes another space
+    store, outcome, others = _render(project, repo or project.repo, message, edit, prefer, progress,
+                                     partial=only is not None)
     if on_main and outcome.changeset is None and not outcome.plan.conflicts:
-        render_stamp.save(store, seen)
+        render_stamp.save(store, seen, {**made, **_made(project)} if only is not None else _made(project),
+                          others)
     else:
         render_stamp.forget(store)
     return store, outcome
+
+
+def _made(project: Project) -> dict[str, str]:
+    """Region file -> the space it makes (``regions/eu.yaml`` -> ``traderx-prod-eu``)."""
+    return {spec.overlay.sources[-1]: spec.name for spec in project.spaces
+            if spec.overlay is not None and spec.overlay.sources and len(spec.overlay.sources) > 1}
 
 
 class _Background:

@@ -46,13 +46,7 @@ class Seen:
     def fresh(self, stamp: dict[str, Any] | None, head: str | None) -> bool:
         """Whether the last render (its ``stamp``) saw exactly this and left the repo at
         ``head``: rendering again would change nothing."""
-        if not stamp or stamp.get("head") != head or head is None:
-            return False
-        if stamp.get("root") != self.root or stamp.get("code") != self.code:
-            return False
-        old = stamp.get("files")
-        return isinstance(old, dict) and old.keys() == self.files.keys() and all(
-            isinstance(old[rel], list) and old[rel][-1:] == entry[-1:] for rel, entry in self.files.items())
+        return stamp is not None and changed(stamp, self, head) == set()
 
 
 def load(store: Store) -> dict[str, Any] | None:
@@ -92,14 +86,31 @@ def look(root: Path, stamp: dict[str, Any] | None = None) -> Seen:
     return Seen(str(root.absolute()), _code(), files)
 
 
-def save(store: Store, seen: Seen) -> None:
-    """Record that a render of the config dir as ``seen`` left the repo at its HEAD."""
+def changed(stamp: dict[str, Any], seen: Seen, head: str | None) -> set[str] | None:
+    """The config files whose content differs from what the last render (its ``stamp``) saw,
+    when that render left the repo at ``head`` and the same files, code and config dir were
+    there; else None (what changed is not known: render everything)."""
+    old = stamp.get("files")
+    if (head is None or stamp.get("head") != head or stamp.get("root") != seen.root
+            or stamp.get("code") != seen.code or not isinstance(old, dict)
+            or old.keys() != seen.files.keys()):
+        return None
+    return {rel for rel, entry in seen.files.items()
+            if not isinstance(old[rel], list) or old[rel][-1:] != entry[-1:]}
+
+
+def save(store: Store, seen: Seen, spaces: dict[str, str] | None = None,
+         others: list[str] | None = None) -> None:
+    """Record that a render of the config dir as ``seen`` left the repo at its HEAD; with the
+    space each region file makes (``spaces``) and the spaces the config does not make
+    (``others``: while there are any, a render of one region renders everything)."""
     path = _path(store)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"head": store.head(), "root": seen.root, "code": seen.code,
-                                   "written": time.time_ns(), "files": seen.files}) + "\n")
+                                   "written": time.time_ns(), "files": seen.files,
+                                   "spaces": spaces or {}, "others": others or []}) + "\n")
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only git dir: the next render runs in full

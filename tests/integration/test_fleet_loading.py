@@ -105,11 +105,13 @@ class Loads:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
+        self.regions: list[set[str] | None] = []  # what each load was limited to
         real = render_op.load_project
 
-        def counting(root: Path) -> Project:
+        def counting(root: Path, regions: set[str] | None = None) -> Project:
             self.count += 1
-            return real(root)
+            self.regions.append(regions)
+            return real(root, regions)
 
         monkeypatch.setattr(render_op, "load_project", counting)
 
@@ -130,10 +132,39 @@ def test_a_region_edit_after_a_render_is_rendered(rendered: Cli, monkeypatch: py
     region = rendered.config / "regions" / "eu.yaml"
     region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
     rendered.ok("render")
-    assert loads.count == 1
+    assert loads.regions == [{"regions/eu.yaml"}]  # that region alone was loaded and rendered
     changed = rendered.git("show", "--name-only", "--format=", "HEAD").split()
-    assert f"spaces/{EU}/trade-service.yaml" in changed
+    assert changed == [f".gitops/spaces/{EU}.json", f"spaces/{EU}/trade-service.yaml"]
     assert "replicas: 7" in (rendered.repo / f"spaces/{EU}/trade-service.yaml").read_text()
+    assert rendered.git("log", "-1", "--format=%s").strip() == "render: 1 unit in 1 space"
+    rendered.ok("render", "--check")  # what a full render would make: nothing stale
+    assert rendered.ok("render").out.count("nothing changed") + rendered("render").err.count(
+        "nothing changed") >= 1 and loads.count == 1
+
+
+def test_a_region_that_now_makes_another_space_is_rendered_in_full(
+        rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = Loads(monkeypatch)
+    region = rendered.config / "regions" / "eu.yaml"
+    region.write_text(region.read_text() + "region: europe\n")
+    rendered.ok("render")
+    assert loads.regions[-1] is None  # loaded in full: the old space goes, the new one comes
+    spaces = {s["space"] for s in json.loads(rendered.ok("space", "list", "-o", "json").out)}
+    assert "traderx-prod-europe" in spaces and EU not in spaces
+    rendered.ok("render", "--check")
+
+
+def test_with_a_space_made_by_hand_a_region_edit_renders_in_full(
+        rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered.ok("space", "create", "traderx-prod-eu-canary", "--upstream", EU)
+    rendered.ok("render")  # stamps the repo, the canary listed as not made by the config
+    loads = Loads(monkeypatch)
+    region = rendered.config / "regions" / "eu.yaml"
+    region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
+    rendered.ok("render")
+    assert loads.regions == [None]
+    canary = rendered.repo / "spaces/traderx-prod-eu-canary/trade-service.yaml"
+    assert "replicas: 7" in canary.read_text()  # the copy of the region follows it
 
 
 def test_a_hand_made_commit_after_a_render_is_rendered(rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
