@@ -28,7 +28,7 @@ class Function:
 
     name: str
     change: Callable[[Any], bool | None]  # see the module doc
-    prefilter: str | None  # text a unit must contain for ``change`` to find anything
+    prefilter: tuple[str, ...]  # texts a unit must all contain for ``change`` to find anything
     absent: Callable[[Sequence[Any]], GitopsError]  # the selected manifests -> the error
 
 
@@ -47,6 +47,12 @@ def _container(data: Any, name: str) -> Any:
     return None
 
 
+def _within(container: str) -> tuple[str, ...]:
+    """What a unit with the named container must contain, however its YAML quotes them: the
+    ``containers`` key and the name (a Service named like the container has no ``containers``)."""
+    return ("containers", container)
+
+
 def _no_container(name: str) -> Callable[[Sequence[Any]], GitopsError]:
     def absent(manifests: Sequence[Any]) -> GitopsError:
         there = sorted({str(c.get("name")) for d in manifests for c in _containers(d)})
@@ -60,7 +66,7 @@ def replicas(count: int) -> Function:
     """set-replicas: every selected Deployment/StatefulSet."""
     if count < 0:
         raise FunctionError(f"replicas must be 0 or more, not {count}", "e.g. --replicas 3")
-    return Function("set-replicas", lambda d: set_replicas(d, count), "replicas", lambda _: FunctionError(
+    return Function("set-replicas", lambda d: set_replicas(d, count), ("replicas",), lambda _: FunctionError(
         "no selected unit has replicas (a Deployment or StatefulSet)",
         "select workloads, e.g. --where \"Labels.layer = 'backend'\""))
 
@@ -68,7 +74,7 @@ def replicas(count: int) -> Function:
 def image(container: str, reference: str) -> Function:
     """set-image-reference: the named container of every selected workload."""
     return Function("set-image-reference", lambda d: set_image_reference(d, container, reference),
-                    f"name: {container}", _no_container(container))
+                    _within(container), _no_container(container))
 
 
 def env(container: str, assignment: str) -> Function:
@@ -76,7 +82,7 @@ def env(container: str, assignment: str) -> Function:
     name, value = check_assignment(assignment)
     if value is not None:
         return Function("set-env-var", lambda d: set_env_var(d, container, assignment),
-                        f"name: {container}", _no_container(container))
+                        _within(container), _no_container(container))
 
     def absent(manifests: Sequence[Any]) -> GitopsError:
         if not any(_container(d, container) is not None for d in manifests):
@@ -84,7 +90,7 @@ def env(container: str, assignment: str) -> Function:
         return FunctionError(f"no selected unit's container {container!r} has an env var {name!r} to remove",
                              "check the name (`gitops unit get UNIT --space S` shows the env)")
     return Function("set-env-var", lambda d: set_env_var(d, container, assignment),
-                    f"name: {name}", absent)
+                    (*_within(container), name), absent)
 
 
 def check_assignment(assignment: str) -> tuple[str, str | None]:

@@ -135,6 +135,54 @@ class Snapshot:
         except (ValueError, OSError, GitCommandError) as e:
             raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`") from e
 
+    def containing(self, texts: list[str], *prefixes: str) -> set[str] | None:
+        """Paths of the files under ``prefixes`` at this snapshot's commit that contain every
+        one of ``texts`` (fixed strings, case-sensitive, each within one line): one
+        ``git grep`` over the commit's blobs, in C, where reading each blob into Python costs
+        several times more. None when git cannot answer that exactly (a text with a line
+        break, or none at all): the caller reads the files itself."""
+        head = self.head()
+        if not texts or any(not t or "\n" in t or "\r" in t for t in texts):
+            return None
+        if head is None:
+            return set()
+        patterns = [arg for text in texts for arg in ("-e", text)]
+        try:
+            out = str(self.git.execute(["git", "--literal-pathspecs", "grep", "-l", "-z", "-F", "--no-color", "--no-textconv",
+                                        "--all-match", *patterns, head, "--", *prefixes],
+                                       strip_newline_in_stdout=False))
+        except GitCommandError as e:
+            if e.status == 1:  # nothing matched
+                return set()
+            raise RepoError(f"git grep failed in {self.root}: {git_error(e)}",
+                            "check the manifests repo with `git status`") from e
+        start = len(head) + 1  # each path comes as <commit>:<path>
+        return {entry[start:] for entry in out.split("\0") if entry}
+
+    def read_blobs(self, blobs: list[str]) -> dict[str, str]:
+        """The texts of many blobs by id, through one ``git cat-file --batch`` (reading them
+        one by one costs a round trip to git each)."""
+        if not blobs:
+            return {}
+        with tempfile.TemporaryFile() as stream:
+            stream.write("".join(f"{blob}\n" for blob in blobs).encode())
+            stream.seek(0)
+            try:
+                out = bytes(self.git.execute(["git", "cat-file", "--batch"], istream=stream,
+                                             stdout_as_string=False, strip_newline_in_stdout=False))
+            except GitCommandError as e:
+                raise RepoError(f"git cat-file failed in {self.root}: {git_error(e)}", "run `git fsck`") from e
+        texts, at = {}, 0
+        for blob in blobs:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3 or header[1] != b"blob":
+                raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`")
+            size = int(header[2])
+            texts[blob] = out[end + 1:end + 1 + size].decode()
+            at = end + 1 + size + 1  # the content, then a line feed
+        return texts
+
     def revisions(self, path: str) -> int:
         """How many commits of the history touched ``path`` (its revision number)."""
         head = self.head()

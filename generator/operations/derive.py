@@ -439,15 +439,20 @@ class Engine(Draft):
         self.plan.conflicts += [dataclasses.replace(c, ref=target) for c in conflicts]
         self.set_local(target, merged, target_state)
 
-    def set_local(self, ref: UnitRef, text: str, unit_state: UnitState) -> None:
-        """A local edit of ``ref``: checked, written, and its origin kept beside it."""
-        data = yamlio.load(text, str(ref))
+    def set_local(self, ref: UnitRef, text: str, unit_state: UnitState, data: Any = None) -> None:
+        """A local edit of ``ref``: checked, written, and its origin kept beside it. ``data``:
+        ``text`` parsed, when the caller has it (plain data that the emitter wrote as ``text``)."""
+        if data is None:
+            data = yamlio.load(text, str(ref))
         self.checks.validate(data, ref)
         blob = blob_id(text)
-        if self.blob(ref) is not None and object_id(data, "") != object_id(self._as_planned(ref), ""):
+        before = self.blob(ref)
+        if before is not None and object_id(data, "") != object_id(self._as_planned(ref), ""):
             self.recheck(ref.space)  # the edit made it another object
+        # A unit without local edits yet is its origin: its text is at hand, no blob to read.
+        generated = (self.text(ref) if before == unit_state.origin
+                     else self.fleet.store.read_blob(unit_state.origin))
         self.write(ref, text, blob, lambda: data)
-        generated = self.fleet.store.read_blob(unit_state.origin)
         self._keep_origin(ref, blob, generated, unit_state.origin)
 
 

@@ -212,6 +212,14 @@ class Fleet:
             self._texts[path] = self.store.read_blob(self.blobs[path])
         return self._texts[path]
 
+    def read(self, refs: list[UnitRef]) -> None:
+        """Read the texts of many units at once (one git process), for ``text`` to answer."""
+        paths = [state.unit_path(ref) for ref in refs]
+        wanted = [p for p in paths if p not in self._texts and p in self.blobs]
+        texts = self.store.read_blobs(list(dict.fromkeys(self.blobs[p] for p in wanted)))
+        for path in wanted:
+            self._texts[path] = texts[self.blobs[path]]
+
     def data(self, ref: UnitRef) -> Any:
         """The unit's manifest, parsed (cached: parse each unit at most once per command)."""
         path = state.unit_path(ref)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import marshal
 
-from generator import yamlio
+from generator import state, yamlio
 from generator.functions import Function
-from generator.model import UnitRef
+from generator.model import UnitRef, UnitState
 from generator.operations import mutation, select
 from generator.operations.derive import Engine, Plan
 from generator.operations.fleet import Fleet
@@ -34,26 +34,49 @@ def run(store: Store, function: Function, space: str | None, unit: str | None = 
 
 
 def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function) -> Plan:
-    """Apply ``function`` to each unit of ``refs`` (units without its prefilter text are not
-    even parsed). When no unit has what it names, its ``absent`` error is raised."""
+    """Apply ``function`` to each unit of ``refs`` (units without its prefilter texts are
+    neither read nor parsed). When no unit has what it names, its ``absent`` error is raised."""
     engine = Engine(fleet, version)
     found = False
-    for ref in refs:
+    for ref in containing(fleet, refs, function.prefilter):
         text = engine.text(ref)
-        if function.prefilter is not None and function.prefilter not in text:
-            continue
-        data = fleet.data(ref)
-        if "#" not in text and yamlio.dump(data) == text:
+        unit_state = fleet.spaces[ref.space].units[ref.unit]
+        if "#" in text:
+            result = _round_trip(engine, ref, text, function, unit_state)
+        else:
+            data = fleet.data(ref)
             changed_data = marshal.loads(marshal.dumps(data))  # a private copy to change
             result = function.change(changed_data)
-            if result:
-                engine.set_local(ref, yamlio.dump(changed_data), fleet.spaces[ref.space].units[ref.unit])
-        else:
-            local = yamlio.load_roundtrip(text, str(ref))
-            result = function.change(local)
-            if result:
-                engine.set_local(ref, yamlio.dump_roundtrip(local, like=text), fleet.spaces[ref.space].units[ref.unit])
+            if result and yamlio.dump(data) == text:  # the emitter's layout: plain data will do
+                engine.set_local(ref, yamlio.dump(changed_data), unit_state, changed_data)
+            elif result:  # another layout: what the function does not touch stays as it was
+                result = _round_trip(engine, ref, text, function, unit_state)
         found |= result is not None
     if not found:
         raise function.absent([fleet.data(ref) for ref in refs])
     return engine.finish()
+
+
+def _round_trip(engine: Engine, ref: UnitRef, text: str, function: Function,
+                unit_state: UnitState) -> bool | None:
+    """``function`` over the unit read with ruamel, so comments and style survive."""
+    local = yamlio.load_roundtrip(text, str(ref))
+    result = function.change(local)
+    if result:
+        engine.set_local(ref, yamlio.dump_roundtrip(local, like=text), unit_state)
+    return result
+
+
+def containing(fleet: Fleet, refs: list[UnitRef], texts: tuple[str, ...]) -> list[UnitRef]:
+    """Those of ``refs`` whose unit contains every one of ``texts``: git searches the fleet's
+    commit for them (a fleet-wide run reads and parses only the units that can change); when
+    it cannot answer exactly, each unit is read here."""
+    if not texts:
+        return refs
+    spaces = sorted({ref.space for ref in refs})
+    under = ([state.SPACES_DIR + "/"] if len(spaces) == len(fleet.spaces)
+             else [f"{state.SPACES_DIR}/{space}/" for space in spaces])
+    paths = fleet.store.containing(list(texts), *under)
+    found = refs if paths is None else [ref for ref in refs if state.unit_path(ref) in paths]
+    fleet.read(found)
+    return [ref for ref in found if all(text in fleet.text(ref) for text in texts)]
