@@ -102,15 +102,18 @@ class _ParseCache:
     cache only costs a parse.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, used: bool = True) -> None:
         self.root = root
         key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         self.path = Path(base) / "gitops" / "config" / f"{key}-{__version__}.marshal"
+        self.entries: dict[str, tuple[str, Any]] = {}
+        self.used = used  # False: a few files are read, parsing them costs less than the cache
         try:
-            self.entries: dict[str, tuple[str, Any]] = marshal.loads(self.path.read_bytes())
+            if used:
+                self.entries = marshal.loads(self.path.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
-            self.entries = {}
+            pass
         self.dirty = False
 
     def load(self, path: Path) -> dict[str, Any]:
@@ -127,7 +130,7 @@ class _ParseCache:
         return data
 
     def save(self) -> None:
-        if not self.dirty:
+        if not self.dirty or not self.used:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +300,7 @@ def _overlay_files(root: Path, folder: str, cache: _ParseCache,
 
 def _downstream(root: Path, project: str, base: str, units: set[str],
                 only: set[str] | None = None) -> list[SpaceSpec]:
-    cache = _ParseCache(root)
+    cache = _ParseCache(root, used=only is None)
     environments = _overlay_files(root, "environments", cache)
     regions = _overlay_files(root, "regions", cache, only)
     cache.save()

@@ -9,7 +9,6 @@ with what changed: an untouched space is recognised from its record's fingerprin
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -286,13 +285,9 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
         on_main = on_main and chosen_changeset(store, None) is None
         stamp = render_stamp.load(store) if on_main else None
         head = store.head()
-        # As a full render would, uncommitted edits are refused: git looks at the work tree
-        # while the config dir is looked at (both take time at fleet scale).
-        clean = _Background(mutation.check_clean, store) if stamp and stamp.get("head") == head else None
         seen = render_stamp.look(root, stamp)  # before anything is read: a later edit is seen next time
-        if clean is not None:
-            clean.result()
         if seen.fresh(stamp, head):
+            mutation.check_clean(store)  # as a full render would: uncommitted edits are refused
             if stamp is not None and stamp.get("files") != seen.files:
                 # files touched, not changed: not read next time
                 render_stamp.save(store, seen, stamp.get("spaces"), stamp.get("others"))
@@ -324,25 +319,3 @@ def _made(project: Project) -> dict[str, str]:
     """Region file -> the space it makes (``regions/eu.yaml`` -> ``traderx-prod-eu``)."""
     return {spec.overlay.sources[-1]: spec.name for spec in project.spaces
             if spec.overlay is not None and spec.overlay.sources and len(spec.overlay.sources) > 1}
-
-
-class _Background:
-    """A call run in a thread while the caller does something else; ``result`` waits for it
-    and raises what it raised."""
-
-    def __init__(self, call: Callable[[Store], None], store: Store) -> None:
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                call(store)
-            except BaseException as e:  # re-raised by result(), in the caller's thread
-                self._error = e
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-
-    def result(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
