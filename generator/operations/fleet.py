@@ -6,7 +6,6 @@ unit texts and parsed manifests are read only when asked for, then kept.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import fnmatch
 import functools
@@ -17,6 +16,7 @@ from typing import Any
 from generator import state, yamlio
 from generator.errors import NotFoundError, RepoError
 from generator.model import Space, UnitRef, UnitState, check_name, is_glob
+from generator.operations.listing import SPACES_BEFORE_ALL, Listing
 from generator.snapshot import Snapshot
 
 
@@ -32,13 +32,10 @@ class Records(Mapping[str, Space]):
     damaged record is an error naming it when its space is used (other spaces still work).
     """
 
-    def __init__(self, read: Callable[[str], str], blobs: dict[str, str]) -> None:
+    def __init__(self, read: Callable[[str], str], blobs: Listing) -> None:
         self._read = read  # space name -> its record's text
-        self.blobs = blobs  # every path under spaces/ and .gitops/ -> blob id
-        self._paths = sorted(blobs)  # a space's files are a slice of these
-        records = state.STATE_DIR + "/"
-        self._names = dict.fromkeys(path[len(records):-5] for path in _under(self._paths, records)
-                                    if path.endswith(".json") and "/" not in path[len(records):])
+        self.blobs = blobs  # every path under spaces/ and .gitops/ -> blob id, listed as asked
+        self._names = dict.fromkeys(blobs.record_names())
         self._raw: dict[str, dict[str, Any]] = {}
         self._texts: dict[str, str] = {}
         self._built: dict[str, Space] = {}
@@ -79,10 +76,8 @@ class Records(Mapping[str, Space]):
         Space is built)."""
         units = self.raw(name)["units"]
         prefix = f"{state.SPACES_DIR}/{name}/"
-        files = [p for p in _under(self._paths, prefix) if state.ref_of(p) is not None]
-        if len(files) != len(units):
-            return False
-        return all(f"{prefix}{unit}.yaml" in self.blobs for unit in units)
+        files = {p for p in self.blobs.files_of(name) if state.ref_of(p) is not None}
+        return len(files) == len(units) and all(f"{prefix}{unit}.yaml" in files for unit in units)
 
     def _as_edited(self, space: Space) -> Space:
         prefix = f"{state.SPACES_DIR}/{space.name}/"
@@ -94,8 +89,8 @@ class Records(Mapping[str, Space]):
             elif not unit_state.local:  # render or upgrade would bring it back: remember
                 deleted[unit] = str(unit_state.upstream or "")
         env = space.labels.get("environment")
-        for path, blob in self.blobs.items():
-            ref = state.ref_of(path) if path.startswith(prefix) else None
+        for path, blob in self.blobs.files_of(space.name).items():
+            ref = state.ref_of(path)
             if ref is not None and ref.unit not in units:
                 units[ref.unit] = UnitState({"environment": env} if env else {}, None, blob, blob,
                                             local=True)
@@ -137,13 +132,13 @@ class Fleet:
 
     store: Snapshot
     spaces: Records
-    blobs: dict[str, str]  # every path under spaces/ and .gitops/ -> blob id at HEAD
+    blobs: Listing  # every path under spaces/ and .gitops/ -> blob id at HEAD
     _texts: dict[str, str] = field(default_factory=dict)
     _data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Snapshot) -> Fleet:
-        blobs = store.tree(state.SPACES_DIR, ".gitops")
+        blobs = Listing(store)
 
         def read(name: str) -> str:
             # The checked-out branch: read from disk (faster than git, and equal to HEAD under
@@ -181,7 +176,10 @@ class Fleet:
 
     def match(self, pattern: str) -> list[Space]:
         """Spaces whose name matches a glob (``'traderx-prod-*'``, ``'*'``); none is an error."""
-        return [self.spaces[name] for name in self.match_names(pattern)]
+        names = self.match_names(pattern)
+        if len(names) > SPACES_BEFORE_ALL:
+            self.blobs.everything()  # listed at once, not one space's folders at a time
+        return [self.spaces[name] for name in names]
 
     def match_names(self, pattern: str) -> list[str]:
         """``match`` without building the spaces: their names, sorted."""
@@ -226,12 +224,6 @@ class Fleet:
         if path not in self._data:
             self._data[path] = yamlio.load(self.text(ref), path)
         return self._data[path]
-
-
-def _under(paths: list[str], prefix: str) -> list[str]:
-    """The paths of a sorted list that start with ``prefix`` (found by bisection)."""
-    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first string past them all
-    return paths[bisect.bisect_left(paths, prefix):bisect.bisect_left(paths, after)]
 
 
 def settings(store: Snapshot) -> state.Settings:

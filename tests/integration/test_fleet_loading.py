@@ -13,6 +13,7 @@ import pytest
 from generator.config import Project
 from generator.operations import render as render_op
 from generator.operations import render_stamp
+from generator.model import UnitRef
 from generator.operations.fleet import Fleet
 from generator.snapshot import Snapshot
 from generator.store import Store
@@ -190,3 +191,29 @@ def test_an_edit_that_keeps_size_and_mtime_is_still_seen(rendered: Cli, monkeypa
     rendered.ok("render")
     assert loads.count == 1
     assert "replicas: 6" in (rendered.repo / f"spaces/{EU}/trade-service.yaml").read_text()
+
+
+def test_a_command_about_one_space_lists_only_that_space(rendered: Cli) -> None:
+    listed: list[tuple[str, ...]] = []
+
+    class Counting(Snapshot):
+        def tree(self, *prefixes: str) -> dict[str, str]:
+            listed.append(prefixes)
+            return super().tree(*prefixes)
+
+    store = Store.open(rendered.repo)
+    try:
+        full = store.tree("spaces", ".gitops")
+        fleet = Fleet.load(Counting(store.root, store.repo))
+        space = fleet.space(EU)
+        assert space.units and fleet.spaces.consistent(EU)
+        assert fleet.text(UnitRef(EU, sorted(space.units)[0]))
+        assert all(p != ("spaces", ".gitops") for p in listed)  # never the whole repo
+        assert any(f"spaces/{EU}/" in p for p in listed)
+        # every path answers as the whole listing does, before and after it is listed at once
+        assert {p: fleet.blobs[p] for p in full} == full
+        assert dict(fleet.blobs) == full and fleet.blobs.files_of(EU) == {
+            p: b for p, b in full.items() if p.startswith(f"spaces/{EU}/")}
+        assert "spaces/traderx-nowhere/x.yaml" not in fleet.blobs
+    finally:
+        store.close()
