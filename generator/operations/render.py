@@ -246,9 +246,12 @@ def render(project: Project, repo: Path, message: str | None = None,
 
 
 def _render(project: Project, repo: Path, message: str | None, edit: mutation.Edit, prefer: str,
-            progress: Progress | None, partial: bool = False) -> tuple[Store, mutation.Outcome, list[str]]:
-    """``render``, and the spaces the config does not make (``partial``: the project has only
-    the spaces that changed; the others are not looked at, and none is listed)."""
+            progress: Progress | None, partial_at: str | None = None,
+            whole: Callable[[], Project] | None = None) -> tuple[Store, mutation.Outcome, _Render]:
+    """``render``, and the _Render that made the plan. ``partial_at``: the project has only the
+    spaces that changed since a render that left HEAD at that commit, the others are not
+    looked at; if HEAD has moved since (another command committed), the ``whole`` project is
+    rendered instead."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
     renders: list[_Render] = []
@@ -258,7 +261,10 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
                            f"{mutation.counted(len(p.spaces), 'space')}")
 
     def build(fleet: Fleet) -> Plan:
-        renders.append(_Render(project, fleet, prefer, progress, partial))
+        if partial_at is not None and whole is not None and fleet.store.head() != partial_at:
+            renders.append(_Render(whole(), fleet, prefer, progress))
+        else:
+            renders.append(_Render(project, fleet, prefer, progress, partial_at is not None))
         return renders[-1].run()
 
     try:
@@ -267,7 +273,7 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
         if created:
             store.discard_new()
         raise
-    return store, outcome, renders[-1].others
+    return store, outcome, renders[-1]
 
 
 def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
@@ -305,11 +311,11 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     project = load_project(root, only)
     if only is not None and _made(project) != {rel: made[rel] for rel in only}:
         only, project = None, load_project(root)  # a region file now makes another space
-    store, outcome, others = _render(project, repo or project.repo, message, edit, prefer, progress,
-                                     partial=only is not None)
+    store, outcome, done = _render(project, repo or project.repo, message, edit, prefer, progress,
+                                   head if only is not None else None, lambda: load_project(root))
     if on_main and outcome.changeset is None and not outcome.plan.conflicts:
-        render_stamp.save(store, seen, {**made, **_made(project)} if only is not None else _made(project),
-                          others)
+        made = {**made, **_made(done.project)} if done.partial else _made(done.project)
+        render_stamp.save(store, seen, made, done.others)
     else:
         render_stamp.forget(store)
     return store, outcome

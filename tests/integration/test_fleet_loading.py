@@ -217,3 +217,22 @@ def test_a_command_about_one_space_lists_only_that_space(rendered: Cli) -> None:
         assert "spaces/traderx-nowhere/x.yaml" not in fleet.blobs
     finally:
         store.close()
+
+
+def test_a_commit_made_while_a_render_starts_is_rendered_in_full(
+        rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    unit = json.loads(rendered.ok("unit", "list", "--space", DEV, "-o", "json").out)[0]["unit"]
+    real = render_op.load_project
+
+    def meanwhile(root: Path, regions: set[str] | None = None) -> Project:
+        if regions is not None:  # between the look at the stamp and the lock: a hand-made commit
+            (rendered.repo / f"spaces/{DEV}/{unit}.yaml").unlink()
+            commit_all(rendered, "meanwhile, by hand")
+        return real(root, regions)
+
+    monkeypatch.setattr(render_op, "load_project", meanwhile)
+    region = rendered.config / "regions" / "eu.yaml"
+    region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
+    rendered.ok("render")
+    assert "replicas: 7" in (rendered.repo / f"spaces/{EU}/trade-service.yaml").read_text()
+    assert unit in json.loads(record_path(rendered, DEV).read_text())["deleted"]  # seen: in full
