@@ -110,8 +110,9 @@ def error(message: str, hint: str = "") -> None:
 
 @contextmanager
 def progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr when it is a terminal; a no-op callback otherwise."""
-    if not _console(True).is_terminal:
+    """A progress bar on stderr when it is a terminal; a no-op callback otherwise (rich is
+    imported only when a bar is drawn)."""
+    if not sys.stderr.isatty() or not _console(True).is_terminal:
         yield lambda done, total: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

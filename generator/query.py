@@ -18,6 +18,7 @@ No I/O here.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,10 +103,28 @@ SEGMENT: /[A-Za-z_][A-Za-z0-9_\-\/]*/
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    """The WHERE parser, built when first needed: a command without --where does not import lark."""
-    from lark import Lark
+    """The WHERE parser, built when first needed: a command without --where does not import lark.
 
-    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+    Building its parse table takes longer than anything else a query does, so lark keeps it in
+    the user's cache dir (``$XDG_CACHE_HOME/gitops``, else ``~/.cache/gitops``; lark checks the
+    grammar's hash before using it, and builds the table as usual when it cannot read or write
+    the file). The one file this module touches.
+    """
+    import os
+    from pathlib import Path
+
+    from lark import Lark, __version__
+
+    home = os.environ.get("XDG_CACHE_HOME") or (os.path.expanduser("~/.cache") if "HOME" in os.environ else "")
+    cache: str | bool = False
+    if home:
+        try:
+            folder = Path(home) / "gitops"
+            folder.mkdir(parents=True, exist_ok=True)
+            cache = str(folder / f"where-lark-{__version__}.cache")
+        except OSError:
+            pass
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False, cache=cache)
 
 
 METADATA = ("Slug", "Space.Slug", "Space.Labels.<key>", "Labels.<key>", "Data", "UpstreamSpace",
@@ -115,13 +134,68 @@ Getter = Callable[[Unit], list[Any]]
 Predicate = Callable[[Unit], bool]
 
 
+# --- the parsed clause ------------------------------------------------------------------------
+# A clause is a tree of these. Two evaluators read it: ``Query.matches`` here (a unit at a time)
+# and generator.sqlwhere (the whole fleet at once, in the index); both decide a value with
+# ``holds``, so they cannot disagree on what a comparison means.
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field a test reads: unit metadata (capitalised, e.g. ``Labels.layer``) or a manifest
+    path (``spec.template.spec.containers.*.image``)."""
+
+    parts: tuple[str, ...]
+    columns: tuple[int, ...] = dataclasses.field(default=(), compare=False)  # where each part starts
+
+    @property
+    def metadata(self) -> bool:
+        return self.parts[0][:1].isupper()
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class Compare:
+    """One comparison: ``op`` is one of OPS; ``literal`` a value, a list (IN) or None (IS)."""
+
+    field: Field
+    op: str
+    literal: Any
+
+
+@dataclass(frozen=True)
+class Not:
+    inner: Node
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple[Node, ...]
+
+
+Node = Compare | Not | And | Or
+
+OPS = ("=", "!=", "<", "<=", ">", ">=", "like", "not like", "in", "not in", "is null",
+       "is not null", "contains")
+
+
 @dataclass(frozen=True)
 class Query:
-    """A parsed clause: ``matches(unit)``; ``needs_data`` says whether it may read manifests."""
+    """A parsed clause: ``matches(unit)``; ``needs_data`` says whether it may read manifests;
+    ``tree`` is the clause as data (for generator.sqlwhere)."""
 
     clause: str
     matches: Predicate
     needs_data: bool
+    tree: Node
 
 
 def _number(value: Any) -> float | None:
@@ -138,12 +212,14 @@ def _number(value: Any) -> float | None:
 
 
 def _equal(left: Any, right: Any) -> bool:
+    if left is None or isinstance(left, (dict, list)):  # a map or list equals no literal
+        return False
     if isinstance(right, bool) or isinstance(left, bool):
         return isinstance(left, bool) and left is right or str(left).lower() == str(right).lower()
     if isinstance(right, (int, float)):
         number = _number(left)
         return number is not None and number == float(right)
-    return left is not None and str(left) == right
+    return str(left) == str(right)
 
 
 _ORDER: dict[str, Callable[[float, float], bool]] = {
@@ -153,16 +229,42 @@ _ORDER: dict[str, Callable[[float, float], bool]] = {
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
-    if op == "=":
-        return _equal(left, right)
-    if op in ("!=", "<>"):
-        return left is not None and not _equal(left, right)
     a, b = _number(left), _number(right)
     if a is not None and b is not None:
         return _ORDER[op](a, b)
     if isinstance(left, str) and isinstance(right, str):
         return _ORDER[op](left, right)  # type: ignore[arg-type]
     return False
+
+
+def holds(op: str, value: Any, literal: Any) -> bool:
+    """Whether one value a field reached passes one test (``is null`` is decided over all the
+    values: a field is null when none of them is ``is not null``).
+
+    >>> holds("=", "5", 5), holds(">", 3, 2), holds("like", "traderx-prod-eu", "%prod%")
+    (True, True, True)
+    >>> holds("!=", None, "x"), holds("=", {"a": 1}, "{'a': 1}"), holds("not in", "b", ["a"])
+    (False, False, True)
+    """
+    if op == "=":
+        return _equal(value, literal)
+    if op == "!=":
+        return value is not None and not _equal(value, literal)
+    if op in _ORDER:
+        return _compare(op, value, literal)
+    if op == "like":
+        return isinstance(value, str) and like_pattern(literal).match(value) is not None
+    if op == "not like":
+        return isinstance(value, str) and like_pattern(literal).match(value) is None
+    if op == "in":
+        return any(_equal(value, x) for x in literal)
+    if op == "not in":
+        return value is not None and not any(_equal(value, x) for x in literal)
+    if op == "is not null":
+        return value is not None
+    if op == "contains":
+        return isinstance(value, str) and literal in value
+    raise ValueError(f"no such test: {op}")
 
 
 @lru_cache(maxsize=256)
@@ -200,30 +302,68 @@ def _walk(value: Any, path: tuple[str, ...], at: Callable[[int], QueryError] | N
         yield from _walk(value[head], path, at, depth + 1)
 
 
-def _metadata(parts: list[str], clause: str, column: int) -> tuple[Getter, bool]:
-    """A getter for a capitalised name, and whether it reads the manifest text."""
-    name = ".".join(parts)
+def into_list(field: Field, depth: int, clause: str) -> QueryError:
+    """The error for a path whose name ``field.parts[depth]`` meets a list."""
+    parts = field.parts
+    above = ".".join(parts[:depth])
+    column = field.columns[depth] if depth < len(field.columns) else 0
+    return QueryError(
+        f"{above} is a list: {parts[depth]!r} at column {column} cannot step into it in WHERE "
+        f"clause {clause!r}",
+        f"use * for any element or a number for one, e.g. {above}.*.{'.'.join(parts[depth + 1:]) or 'name'}")
+
+
+def needle(field: Field) -> str:
+    """The last key of a manifest path: a unit whose text lacks it has no value there (reading
+    text is cheap, parsing is not, so such a unit is answered as if the path found nothing)."""
+    return [p for p in field.parts if p != "*" and not p.isdigit()][-1]
+
+
+def _metadata(field: Field) -> Getter:
+    """The getter of a capitalised name (checked by ``_Build.field``)."""
+    name, parts = field.name, field.parts
     simple: dict[str, Getter] = {
         "Slug": lambda u: [u.unit],
         "Space.Slug": lambda u: [u.space],
         "UpstreamSpace": lambda u: [u.upstream_space],
         "Revision": lambda u: [u.revision()],
+        "Data": lambda u: [u.text()],
     }
     if name in simple:
-        return simple[name], False
-    if name == "Data":
-        return (lambda u: [u.text()]), True
-    if len(parts) == 2 and parts[0] == "Labels":
-        key = parts[1]
-        return (lambda u: [u.labels.get(key)]), False
-    if len(parts) == 3 and parts[:2] == ["Space", "Labels"]:
-        key = parts[2]
-        return (lambda u: [u.space_labels.get(key)]), False
-    raise QueryError(
-        f"unknown field {name!r} at column {column} in WHERE clause {clause!r}",
-        f"unit metadata is {', '.join(METADATA)}; manifest paths are lower-case, "
-        "e.g. spec.replicas",
-    )
+        return simple[name]
+    key = parts[-1]
+    if parts[0] == "Labels":
+        return lambda u: [u.labels.get(key)]
+    return lambda u: [u.space_labels.get(key)]
+
+
+def _getter(field: Field, clause: str) -> tuple[Getter, bool]:
+    """The values a field reaches in a unit, and whether reaching them reads the manifest."""
+    if field.metadata:
+        return _metadata(field), field.name == "Data"
+    path, key = field.parts, needle(field)
+    return (lambda u: list(_walk(u.data(), path, lambda d: into_list(field, d, clause)))
+            if key in u.text() else []), True
+
+
+def _predicate(node: Node, clause: str) -> tuple[Predicate, bool]:
+    """A clause tree as a predicate over one unit, and whether it may read manifests; of AND
+    and OR, the cheap (metadata) parts are tried first: a unit they decide is never parsed."""
+    if isinstance(node, Compare):
+        get, heavy = _getter(node.field, clause)
+        op, literal = node.op, node.literal
+        if op == "is null":
+            return (lambda u: all(v is None for v in get(u))), heavy
+        return (lambda u: any(holds(op, v, literal) for v in get(u))), heavy
+    if isinstance(node, Not):
+        test, heavy = _predicate(node.inner, clause)
+        return (lambda u: not test(u)), heavy
+    parts = sorted((_predicate(p, clause) for p in node.parts), key=lambda p: p[1])
+    tests = [t for t, _ in parts]
+    heavy = any(h for _, h in parts)
+    if isinstance(node, And):
+        return (lambda u: all(t(u) for t in tests)), heavy
+    return (lambda u: any(t(u) for t in tests)), heavy
 
 
 def _literal(token: Token) -> Any:
@@ -240,10 +380,10 @@ def _literal(token: Token) -> Any:
     return token.value
 
 
-class _Compile:
-    """Parse tree -> (predicate, reads manifest?): each rule's method called with its children
-    compiled (what lark's ``Transformer`` with ``v_args(inline=True)`` does, without importing
-    lark before a clause is parsed)."""
+class _Build:
+    """Parse tree -> clause tree: each rule's method called with its children built (what
+    lark's ``Transformer`` with ``v_args(inline=True)`` does, without importing lark before a
+    clause is parsed). Unknown metadata names are errors here, at parse time."""
 
     def __init__(self, clause: str) -> None:
         self.clause = clause
@@ -254,82 +394,55 @@ class _Compile:
         children = [self.transform(c) if isinstance(c, Tree) else c for c in tree.children]
         return getattr(self, str(tree.data))(*children)
 
-    def field(self, *segments: Token) -> tuple[Getter, bool]:
-        parts = [str(s) for s in segments]
-        column = segments[0].column or 0
-        if parts[0][:1].isupper():
-            return _metadata(parts, self.clause, column)
-        path = tuple(parts)
-        keys = [p for p in parts if p != "*" and not p.isdigit()]
-        needle = keys[-1]
-        clause = self.clause
-
-        def into_list(depth: int) -> QueryError:
-            column = segments[depth].column or 0
-            above = ".".join(parts[:depth])
-            return QueryError(
-                f"{above} is a list: {parts[depth]!r} at column {column} cannot step into it "
-                f"in WHERE clause {clause!r}",
-                f"use * for any element or a number for one, e.g. {above}.*.{'.'.join(parts[depth + 1:]) or 'name'}")
-
-        # A path reaches a value only if its last key is in the text: reading text is cheap,
-        # parsing is not, so a unit without it is answered as if the path found nothing.
-        return (lambda u: list(_walk(u.data(), path, into_list)) if needle in u.text() else []), True
+    def field(self, *segments: Token) -> Field:
+        field = Field(tuple(str(s) for s in segments), tuple(s.column or 0 for s in segments))
+        if field.metadata and not (
+                field.name in ("Slug", "Space.Slug", "UpstreamSpace", "Revision", "Data")
+                or len(field.parts) == 2 and field.parts[0] == "Labels"
+                or len(field.parts) == 3 and field.parts[:2] == ("Space", "Labels")):
+            raise QueryError(
+                f"unknown field {field.name!r} at column {segments[0].column or 0} in WHERE clause "
+                f"{self.clause!r}",
+                f"unit metadata is {', '.join(METADATA)}; manifest paths are lower-case, "
+                "e.g. spec.replicas",
+            )
+        return field
 
     def values(self, *tokens: Token) -> list[Any]:
         return [_literal(t) for t in tokens]
 
-    def compare(self, field: tuple[Getter, bool], op: Token, value: Token) -> tuple[Predicate, bool]:
-        get, heavy = field
-        literal, operator = _literal(value), str(op)
-        return (lambda u: any(_compare(operator, v, literal) for v in get(u))), heavy
+    def compare(self, field: Field, op: Token, value: Token) -> Compare:
+        return Compare(field, "!=" if str(op) == "<>" else str(op), _literal(value))
 
-    def like(self, field: tuple[Getter, bool], pattern: Token) -> tuple[Predicate, bool]:
-        get, heavy = field
-        rx = like_pattern(_literal(pattern))
-        return (lambda u: any(isinstance(v, str) and rx.match(v) is not None for v in get(u))), heavy
+    def like(self, field: Field, pattern: Token) -> Compare:
+        return Compare(field, "like", _literal(pattern))
 
-    def not_like(self, field: tuple[Getter, bool], pattern: Token) -> tuple[Predicate, bool]:
-        get, heavy = field
-        rx = like_pattern(_literal(pattern))
-        return (lambda u: any(isinstance(v, str) and rx.match(v) is None for v in get(u))), heavy
+    def not_like(self, field: Field, pattern: Token) -> Compare:
+        return Compare(field, "not like", _literal(pattern))
 
-    def is_in(self, field: tuple[Getter, bool], values: list[Any]) -> tuple[Predicate, bool]:
-        get, heavy = field
-        return (lambda u: any(_equal(v, x) for v in get(u) for x in values)), heavy
+    def is_in(self, field: Field, values: list[Any]) -> Compare:
+        return Compare(field, "in", tuple(values))
 
-    def not_in(self, field: tuple[Getter, bool], values: list[Any]) -> tuple[Predicate, bool]:
-        get, heavy = field
-        return (lambda u: any(v is not None and not any(_equal(v, x) for x in values)
-                              for v in get(u))), heavy
+    def not_in(self, field: Field, values: list[Any]) -> Compare:
+        return Compare(field, "not in", tuple(values))
 
-    def is_null(self, field: tuple[Getter, bool]) -> tuple[Predicate, bool]:
-        get, heavy = field
-        return (lambda u: all(v is None for v in get(u))), heavy
+    def is_null(self, field: Field) -> Compare:
+        return Compare(field, "is null", None)
 
-    def is_not_null(self, field: tuple[Getter, bool]) -> tuple[Predicate, bool]:
-        get, heavy = field
-        return (lambda u: any(v is not None for v in get(u))), heavy
+    def is_not_null(self, field: Field) -> Compare:
+        return Compare(field, "is not null", None)
 
-    def contains(self, field: tuple[Getter, bool], text: Token) -> tuple[Predicate, bool]:
-        get, heavy = field
-        needle = _literal(text)
-        return (lambda u: any(isinstance(v, str) and needle in v for v in get(u))), heavy
+    def contains(self, field: Field, text: Token) -> Compare:
+        return Compare(field, "contains", _literal(text))
 
-    def negate(self, inner: tuple[Predicate, bool]) -> tuple[Predicate, bool]:
-        test, heavy = inner
-        return (lambda u: not test(u)), heavy
+    def negate(self, inner: Node) -> Not:
+        return Not(inner)
 
-    def and_expr(self, *parts: tuple[Predicate, bool]) -> tuple[Predicate, bool]:
-        # cheap (metadata) tests first: a unit they exclude is never parsed
-        ordered = sorted(parts, key=lambda p: p[1])
-        tests = [t for t, _ in ordered]
-        return (lambda u: all(t(u) for t in tests)), any(h for _, h in parts)
+    def and_expr(self, *parts: Node) -> And:
+        return And(parts)
 
-    def or_expr(self, *parts: tuple[Predicate, bool]) -> tuple[Predicate, bool]:
-        ordered = sorted(parts, key=lambda p: p[1])
-        tests = [t for t, _ in ordered]
-        return (lambda u: any(t(u) for t in tests)), any(h for _, h in parts)
+    def or_expr(self, *parts: Node) -> Or:
+        return Or(parts)
 
 
 def parse(clause: str) -> Query:
@@ -354,5 +467,6 @@ def parse(clause: str) -> Query:
             f"{clause}\n      {' ' * (column - 1)}^ here; e.g. spec.replicas > 2 AND "
             "Labels.layer = 'backend'",
         ) from None
-    predicate, heavy = _Compile(clause).transform(tree)
-    return Query(clause, predicate, heavy)
+    node = _Build(clause).transform(tree)
+    predicate, heavy = _predicate(node, clause)
+    return Query(clause, predicate, heavy, node)

@@ -52,6 +52,11 @@ class Snapshot:
         self.rev = rev  # None: the checked-out branch, read from its work tree
         self._head: str | None | object = _UNKNOWN
 
+    def private_path(self, name: str) -> Path:
+        """A file of gitops's own under the repo's git dir (never committed), e.g. the field
+        index; a linked worktree has its own."""
+        return Path(self.repo.git_dir) / name
+
     def view(self, rev: str) -> Snapshot:
         """The repo as of ``rev`` (a commit, a tag, a branch), read-only."""
         return Snapshot(self.root, self.repo, rev)

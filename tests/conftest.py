@@ -107,13 +107,14 @@ def rendered(cli: Cli) -> Iterator[Cli]:
 
 
 def snapshot(repo: Path, work_tree_only: bool = False) -> dict[str, str]:
-    """Every file of a repo (work tree and .git, but the lock file) -> content hash."""
+    """Every file of a repo (work tree and .git, but the lock file and the field index, a cache
+    of the commit's fields that a query keeps) -> content hash."""
     if not repo.exists():
         return {}
     out = {}
     for path in sorted(repo.rglob("*")):
         if work_tree_only and ".git" in path.relative_to(repo).parts:
             continue
-        if path.is_file() and path.name != "gitops.lock":
+        if path.is_file() and path.name not in ("gitops.lock", "gitops-where.sqlite", "gitops-where.sqlite-journal"):
             out[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out

@@ -62,7 +62,9 @@ def unit_list(
 
     g = globals_of(ctx)
     fmt = g.fmt(output_format)
-    output.listing(units_op.list_units(g.fleet(), space, where, filter_name), fmt, [
+    with output.progress("indexing manifests for --where") as progress:
+        rows = units_op.list_units(g.fleet(), space, where, filter_name, progress)
+    output.listing(rows, fmt, [
         ("SPACE", lambda r: r["space"]),
         ("UNIT", lambda r: r["unit"]),
         ("ORDER", lambda r: r["labels"].get("order")),

@@ -1,17 +1,19 @@
 """Choosing units: --space GLOB, --unit NAME, --where CLAUSE, --filter NAME (shared by list,
-run and upgrade). A clause asks each unit for its metadata first; a unit's manifest is read
-and parsed only when the clause still needs it (see generator.query)."""
+run and upgrade). A clause is answered from the field index when it can be
+(operations.indexing); else it asks each unit for its metadata first, and a unit's manifest is
+read and parsed only when the clause still needs it (see generator.query)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from generator import query, state
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef
+from generator.operations import indexing
 from generator.operations.fleet import Fleet
+from generator.operations.indexing import Found
 
 
 @dataclass
@@ -77,18 +79,38 @@ def clause(fleet: Fleet, where: str | None, filter_name: str | None) -> query.Qu
 def select(fleet: Fleet, space_glob: str = "*", unit: str | None = None,
            where: str | None = None, filter_name: str | None = None) -> list[UnitRef]:
     """Every unit of the matching spaces that passes --unit and the clause."""
+    return [f.ref for f in find(fleet, space_glob, unit, where, filter_name)]
+
+
+def find(fleet: Fleet, space_glob: str = "*", unit: str | None = None, where: str | None = None,
+         filter_name: str | None = None, progress: indexing.Progress | None = None) -> list[Found]:
+    """``select`` with each unit's labels and upstream: a clause is answered from the field
+    index when it can be (operations.indexing; ``progress`` sees it brought up to date), else
+    unit by unit, reading a manifest only when the clause still needs it."""
     if not fleet.spaces:
         return []
     chosen = clause(fleet, where, filter_name)
-    refs = []
-    for space in fleet.match(space_glob):
-        names: Iterable[str] = [unit] if unit is not None else space.units
-        for name in names:
-            if name not in space.units:
+    names = fleet.match_names(space_glob)
+    if chosen is not None:
+        found = indexing.select(fleet, space_glob, unit, chosen, progress)
+        if found is not None:
+            return found
+    return evaluate(fleet, names, unit, chosen)
+
+
+def evaluate(fleet: Fleet, names: list[str], unit: str | None, chosen: query.Query | None) -> list[Found]:
+    """The units of the spaces ``names`` that pass --unit and the clause, unit by unit."""
+    found = []
+    for name in names:
+        space = fleet.spaces[name]
+        for unit_name in [unit] if unit is not None else space.units:
+            if unit_name not in space.units:
                 continue
-            if chosen is None or chosen.matches(UnitView(fleet, space, name)):
-                refs.append(UnitRef(space.name, name))
-    return refs
+            if chosen is None or chosen.matches(UnitView(fleet, space, unit_name)):
+                unit_state = space.units[unit_name]
+                found.append(Found(UnitRef(name, unit_name), unit_state.labels,
+                                   str(unit_state.upstream) if unit_state.upstream else None))
+    return found
 
 
 def describe(space_glob: str, unit: str | None = None, where: str | None = None,

@@ -14,7 +14,8 @@ from generator import guard, merge, state, yamlio
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, apply_order, check_name
 from generator.operations.fleet import Fleet
-from generator.operations.select import select
+from generator.operations import indexing
+from generator.operations.select import find
 from generator.operations.derive import Engine, Plan, order
 from generator.blobs import blob_id
 from generator.operations import mutation
@@ -33,10 +34,11 @@ def summary(fleet: Fleet, ref: UnitRef) -> dict[str, Any]:
 
 
 def list_units(fleet: Fleet, space_pattern: str = "*", where: str | None = None,
-               filter_name: str | None = None) -> list[dict[str, Any]]:
+               filter_name: str | None = None, progress: indexing.Progress | None = None) -> list[dict[str, Any]]:
     """Every unit of every space matching the glob (and the clause), ordered by space, then
-    Labels.order, then name."""
-    rows = [summary(fleet, ref) for ref in select(fleet, space_pattern, None, where, filter_name)]
+    Labels.order, then name; ``progress`` sees the field index brought up to date."""
+    rows = [{"space": f.ref.space, "unit": f.ref.unit, "labels": f.labels, "upstream": f.upstream}
+            for f in find(fleet, space_pattern, None, where, filter_name, progress)]
     return sorted(rows, key=lambda row: (row["space"], apply_order(row["labels"]), row["unit"]))
 
 

@@ -1,0 +1,193 @@
+"""The field index: unit metadata and manifests of one commit in SQLite, for WHERE over a
+whole fleet without parsing a manifest (the only sqlite3 user).
+
+One database file under the repo's ``.git/`` (never committed, never the source of truth):
+it says which commit it is of, and holds that commit's spaces (labels), units (labels,
+upstream, the document they point to) and documents, kept by blob id: a document shared by
+many units, or unchanged between commits, is stored once. A document's text (``doc_text``) and
+the same manifest as JSON (``doc_json``) are tables of their own, so a query scans only the
+one it reads. generator.operations.indexing keeps it equal to HEAD; generator.sqlwhere writes
+the conditions run here.
+
+A file of another schema version, or one SQLite cannot read, is started again empty.
+Knows tables and rows, not git, YAML or the WHERE grammar.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+VERSION = 2
+FILE = "gitops-where.sqlite"
+
+_SCHEMA = """
+CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE space(name TEXT PRIMARY KEY, labels TEXT NOT NULL);
+CREATE TABLE doc(id INTEGER PRIMARY KEY, blob TEXT NOT NULL UNIQUE, exact INTEGER NOT NULL,
+                 arrays TEXT NOT NULL);
+CREATE TABLE doc_json(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE doc_text(id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE unit(space TEXT NOT NULL, name TEXT NOT NULL, doc INTEGER, labels TEXT NOT NULL,
+                  upstream TEXT, upstream_space TEXT, PRIMARY KEY(space, name));
+CREATE INDEX unit_doc ON unit(doc);
+"""
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """A unit as the index keeps it (labels as JSON text)."""
+
+    space: str
+    name: str
+    blob: str | None
+    labels: str
+    upstream: str | None
+    upstream_space: str | None
+
+
+@dataclass(frozen=True)
+class DocRow:
+    """A document: its blob id, text, JSON (None: JSON would not hold it exactly) and where it
+    has lists (sqlwhere.array_paths, one per line)."""
+
+    blob: str
+    text: str
+    json: str | None
+    arrays: str
+
+
+class FieldIndex:
+    """An open index file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = _connect(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def commit(self) -> str | None:
+        """The commit the index is of (None: empty)."""
+        row = self.db.execute("SELECT value FROM state WHERE key = 'commit'").fetchone()
+        return str(row[0]) if row else None
+
+    def known(self, blobs: Iterable[str]) -> set[str]:
+        """Those of ``blobs`` whose documents the index has."""
+        wanted = list(set(blobs))
+        found: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT blob FROM doc WHERE blob IN ({', '.join('?' * len(chunk))})", chunk))
+        return found
+
+    def update(self, base: str | None, commit: str, spaces: dict[str, str], units: list[UnitRow],
+               docs: list[DocRow], gone: Iterable[str] = (), everything: bool = False) -> bool:
+        """Make the index of ``base`` one of ``commit``: ``spaces`` (name -> labels JSON) are
+        written with all their units (``units``), replacing what the index had of them; the
+        spaces ``gone`` are removed; with ``everything``, every space not given is. Documents no
+        unit points to are dropped. One transaction: a reader sees the old commit or the new
+        one. False, and nothing written, when another process moved the index off ``base``
+        meanwhile (without ``everything``)."""
+        with self._transaction() as db:
+            if not everything and self.commit != base:
+                return False
+            if everything:
+                db.execute("DELETE FROM unit")
+                db.execute("DELETE FROM space")
+            names = [*spaces, *gone]
+            db.executemany("DELETE FROM unit WHERE space = ?", [(n,) for n in names])
+            db.executemany("DELETE FROM space WHERE name = ?", [(n,) for n in names])
+            db.executemany("INSERT INTO space(name, labels) VALUES (?, ?)", spaces.items())
+            for d in docs:
+                cursor = db.execute("INSERT OR IGNORE INTO doc(blob, exact, arrays) VALUES (?, ?, ?)",
+                                    (d.blob, d.json is not None, d.arrays))
+                if cursor.rowcount:
+                    db.execute("INSERT INTO doc_text(id, text) VALUES (?, ?)", (cursor.lastrowid, d.text))
+                    if d.json is not None:
+                        db.execute("INSERT INTO doc_json(id, json) VALUES (?, ?)", (cursor.lastrowid, d.json))
+            db.executemany(
+                "INSERT INTO unit(space, name, doc, labels, upstream, upstream_space) "
+                "VALUES (?, ?, (SELECT id FROM doc WHERE blob = ?), ?, ?, ?)",
+                [(u.space, u.name, u.blob, u.labels, u.upstream, u.upstream_space) for u in units])
+            for table in ("doc", "doc_json", "doc_text"):
+                db.execute(f"DELETE FROM {table} WHERE id NOT IN (SELECT doc FROM unit WHERE doc IS NOT NULL)")
+            db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('commit', ?)", (commit,))
+        return True
+
+    def spaces(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM space ORDER BY name")]
+
+    def inexact(self, spaces: list[str] | None) -> bool:
+        """Whether a unit of ``spaces`` (None: all) has a document JSON does not hold exactly."""
+        return self._scoped("SELECT 1 FROM unit u JOIN doc d ON d.id = u.doc WHERE NOT d.exact",
+                            spaces, " LIMIT 1") != []
+
+    def arrays(self, spaces: list[str] | None) -> set[str]:
+        """Every path where a document of ``spaces`` has a non-empty list."""
+        rows = self._scoped("SELECT DISTINCT d.arrays FROM unit u JOIN doc d ON d.id = u.doc WHERE 1",
+                            spaces)
+        return {line for (text,) in rows for line in str(text).split("\n") if line}
+
+    def select(self, where: str, params: list[Any], functions: dict[str, tuple[int, Callable[..., bool]]],
+               spaces: list[str] | None, unit: str | None) -> list[tuple[str, str, str, str | None]]:
+        """(space, unit, labels JSON, upstream) of every unit of ``spaces`` (None: all), named
+        ``unit`` if given, that ``where`` holds for; by space, then in the order the space's
+        record lists its units."""
+        for name, (arity, function) in functions.items():
+            self.db.create_function(name, arity, function, deterministic=True)
+        sql = ("SELECT u.space, u.name, u.labels, u.upstream FROM unit u JOIN space s ON s.name = u.space "
+               "LEFT JOIN doc_json dj ON dj.id = u.doc LEFT JOIN doc_text dt ON dt.id = u.doc "
+               f"WHERE ({where})")
+        if unit is not None:
+            sql += " AND u.name = ?"
+            params = [*params, unit]
+        return self._scoped(sql, spaces, " ORDER BY u.space, u.rowid", params)
+
+    def _scoped(self, sql: str, spaces: list[str] | None, tail: str = "",
+                params: list[Any] | None = None) -> list[Any]:
+        args = list(params or [])
+        if spaces is not None:
+            sql += " AND u.space IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(spaces))
+        return self.db.execute(sql + tail, args).fetchall()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """The database at ``path``, created or started again when it is not of this version."""
+    try:
+        db = _open(path)
+        if db.execute("PRAGMA user_version").fetchone()[0] == VERSION:
+            return db
+        db.close()
+    except sqlite3.DatabaseError:
+        pass
+    for stale in (path, path.with_name(path.name + "-journal")):
+        stale.unlink(missing_ok=True)
+    db = _open(path)
+    db.executescript(_SCHEMA + f"PRAGMA user_version = {VERSION};")
+    return db
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db

@@ -1,0 +1,153 @@
+"""WHERE over the whole fleet from the field index, kept equal to HEAD.
+
+The index (generator.fieldindex, a SQLite file under ``.git/``) is of one commit. Asked at
+another, it is brought there from the diff between the two (``git diff-tree``): the spaces
+whose record or files changed are written again from the Fleet (so a hand-made commit reads as
+the Fleet reads it), and only manifests the index does not have yet are parsed. Without a
+usable index commit (none yet, or one git no longer has) every space is written.
+
+The index is an accelerator, never the source of truth: whenever it cannot answer exactly
+(a view of another commit than HEAD, a clause with Revision, a manifest JSON cannot hold
+exactly, another process moving the index meanwhile) ``select`` returns None and the caller
+evaluates the clause unit by unit. Never changes the manifests repo.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from generator import fieldindex, sqlwhere, state, yamlio
+from generator.fieldindex import DocRow, FieldIndex, UnitRow
+from generator.errors import YamlError
+from generator.model import UnitRef, is_glob
+from generator.operations.fleet import Fleet
+from generator.query import Query, into_list
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A unit the index found, with what ``unit list`` shows of it."""
+
+    ref: UnitRef
+    labels: dict[str, str]
+    upstream: str | None
+
+
+def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
+           progress: Progress | None = None) -> list[Found] | None:
+    """The units of the spaces matching ``space_glob`` (named ``unit`` if given) that
+    ``chosen`` holds for, from the index; None when the index cannot answer exactly."""
+    if fleet.store.rev is not None or not sqlwhere.indexable(chosen.tree):
+        return None
+    index = fresh(fleet, progress)
+    if index is None:
+        return None
+    try:
+        spaces = None if space_glob == "*" else _matching(index.spaces(), space_glob)
+        if spaces == []:
+            return []
+        if sqlwhere.needs_documents(chosen.tree) and index.inexact(spaces):
+            return None
+        manifest = [f for f in sqlwhere.fields(chosen.tree) if not f.metadata]
+        if manifest:
+            arrays = index.arrays(spaces)
+            for f in manifest:
+                depth = sqlwhere.stepped_into_list(f, arrays)
+                if depth is not None:
+                    raise into_list(f, depth, chosen.clause)
+        sql = sqlwhere.compile(chosen.tree)
+        rows = index.select(sql.where, sql.params, sql.functions, spaces, unit)
+    finally:
+        index.close()
+    return [Found(UnitRef(space, name), json.loads(labels), upstream)
+            for space, name, labels, upstream in rows]
+
+
+def _matching(names: list[str], pattern: str) -> list[str]:
+    if not is_glob(pattern):
+        return [pattern] if pattern in names else []
+    return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def fresh(fleet: Fleet, progress: Progress | None = None) -> FieldIndex | None:
+    """The index, made of the fleet's commit (HEAD); None when there is no commit yet or
+    another process moved the index while this one brought it up to date."""
+    head = fleet.store.head()
+    if head is None:
+        return None
+    index = FieldIndex(fleet.store.private_path(fieldindex.FILE))
+    base = index.commit
+    if base == head:
+        return index
+    everything = base is None or fleet.store.resolve(base) != base
+    if everything:
+        names = set(fleet.spaces)
+        gone: set[str] = set()
+    else:
+        touched = {_space_of(path) for path in fleet.store.changed(base, head, state.SPACES_DIR,
+                                                                     state.STATE_DIR)}
+        touched.discard(None)
+        names = {n for n in touched if n in fleet.spaces}  # type: ignore[misc]
+        gone = {n for n in touched if n not in fleet.spaces}  # type: ignore[misc]
+    spaces, units = _rows(fleet, sorted(names))
+    new = sorted({u.blob for u in units if u.blob} - index.known(u.blob for u in units if u.blob))
+    docs = []
+    for i, blob in enumerate(new):
+        if progress and i % 200 == 0:
+            progress(i, len(new))
+        docs.append(_document(fleet, blob))
+    if progress and new:
+        progress(len(new), len(new))
+    if not index.update(base, head, spaces, units, docs, gone, everything):
+        index.close()
+        return None
+    return index
+
+
+def _space_of(path: str) -> str | None:
+    """The space a changed path belongs to: its record or one of its files."""
+    if path.startswith(state.SPACES_DIR + "/"):
+        return path.split("/", 2)[1]
+    ref = path.removeprefix(state.STATE_DIR + "/spaces/")
+    if ref != path and ref.endswith(".json") and "/" not in ref:
+        return ref[:-5]
+    return None
+
+
+def _rows(fleet: Fleet, names: list[str]) -> tuple[dict[str, str], list[UnitRow]]:
+    """The index rows of these spaces, as the Fleet reads them."""
+    spaces, units = {}, []
+    for name in names:
+        space = fleet.spaces[name]
+        spaces[name] = json.dumps(space.labels, sort_keys=True)
+        for unit, unit_state in space.units.items():
+            upstream = unit_state.upstream
+            units.append(UnitRow(name, unit, fleet.blobs.get(state.unit_path(UnitRef(name, unit))),
+                                 json.dumps(unit_state.labels, sort_keys=True),
+                                 str(upstream) if upstream else None,
+                                 upstream.space if upstream else None))
+    return spaces, units
+
+
+def _document(fleet: Fleet, blob: str) -> DocRow:
+    return document(blob, fleet.store.read_blob(blob))
+
+
+def document(blob: str, text: str) -> DocRow:
+    """A manifest as the index keeps it. One whose YAML does not parse, or that JSON cannot
+    hold exactly, is kept as text alone: a clause that needs its fields falls back to reading
+    it (and says what is wrong with it, as without the index)."""
+    try:
+        data: Any = yamlio.load(text, blob)
+    except YamlError:
+        return DocRow(blob, text, None, "")
+    if not sqlwhere.exact_json(data):
+        return DocRow(blob, text, None, "")
+    return DocRow(blob, text, json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+                  "\n".join(sorted(sqlwhere.array_paths(data))))

@@ -1,0 +1,285 @@
+"""WHERE clauses -> SQL over the field index (pure: text in, text out).
+
+``compile`` turns a parsed clause (generator.query's tree) into one SQL condition over the
+index's tables (generator.fieldindex owns them):
+
+    unit u (space, name, labels JSON, upstream_space)  JOIN space s (name, labels JSON)
+    LEFT JOIN doc_text dt (text: the manifest as committed)  LEFT JOIN doc_json dj (json: as JSON)
+
+Metadata becomes a column or a ``json_extract`` of the labels; a manifest path becomes
+``json_type``/``json_extract`` on ``dj.json``, with one ``json_each`` per ``*`` or number. What
+SQL decides exactly by itself (a string equal to a string, LIKE as GLOB, CONTAINS as ``instr``,
+IS NULL) it decides; every other comparison calls back into ``query.holds`` through two SQL
+functions (``Sql.functions``), so the index and ``Query.matches`` cannot disagree on what a
+comparison means. ``Data CONTAINS`` is an exact substring test on the committed text.
+
+Revision (a count over git history) is not in the index: ``indexable`` says no and the caller
+evaluates such a clause unit by unit. No I/O, no sqlite3 here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import query
+from generator.query import And, Compare, Field, Node, Not, Or
+
+SEPARATOR = "\x1f"  # between the steps of a generalised path in ``array_paths``
+
+
+@dataclass
+class Sql:
+    """A compiled clause: ``where`` with ``params`` in order, and the Python functions it calls
+    (name -> (number of arguments, function)) to register on the connection."""
+
+    where: str
+    params: list[Any] = field(default_factory=list)
+    literals: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def functions(self) -> dict[str, tuple[int, Callable[..., bool]]]:
+        literals = self.literals
+
+        def metadata(k: int, value: Any) -> bool:
+            op, literal = literals[k]
+            return query.holds(op, value, literal)
+
+        def manifest(k: int, kind: str | None, value: Any) -> bool:
+            if kind is None:  # the path reaches nothing here
+                return False
+            op, literal = literals[k]
+            return query.holds(op, _decoded(kind, value), literal)
+
+        return {"gitops_holds": (2, metadata), "gitops_holds_json": (3, manifest)}
+
+
+def _decoded(kind: str, value: Any) -> Any:
+    """A value as json_type/json_extract give it -> as the YAML loader gave it."""
+    if kind == "true":
+        return True
+    if kind == "false":
+        return False
+    if kind == "null":
+        return None
+    if kind == "object":
+        return {}
+    if kind == "array":
+        return []
+    return value
+
+
+def indexable(node: Node) -> bool:
+    """Whether the index can answer the clause (Revision counts commits: it cannot)."""
+    if isinstance(node, Compare):
+        return node.field.name != "Revision"
+    if isinstance(node, Not):
+        return indexable(node.inner)
+    return all(indexable(p) for p in node.parts)
+
+
+def fields(node: Node) -> list[Field]:
+    """Every field the clause reads."""
+    if isinstance(node, Compare):
+        return [node.field]
+    if isinstance(node, Not):
+        return fields(node.inner)
+    return [f for p in node.parts for f in fields(p)]
+
+
+def needs_documents(node: Node) -> bool:
+    """Whether the clause reads manifests (a manifest path or Data)."""
+    return any(not f.metadata or f.name == "Data" for f in fields(node))
+
+
+def compile(node: Node) -> Sql:  # noqa: A001 - what it does
+    """The clause as one SQL condition over ``u``, ``s`` and ``d``.
+
+    >>> sql = compile(query.parse("Labels.layer = 'backend' AND spec.replicas > 2").tree)
+    >>> print(sql.where)
+    (coalesce(json_extract(u.labels, '$."layer"') = ?, 0) AND coalesce((gitops_holds_json(0, json_type(dj.json, '$."spec"."replicas"'), json_extract(dj.json, '$."spec"."replicas"')) AND instr(dt.text, ?) > 0), 0))
+    >>> sql.params, sql.literals
+    (['backend', 'replicas'], [('>', 2)])
+    """
+    sql = Sql("")
+    sql.where = _condition(node, sql)
+    return sql
+
+
+def _condition(node: Node, sql: Sql) -> str:
+    if isinstance(node, Not):
+        return f"NOT ({_condition(node.inner, sql)})"
+    if isinstance(node, (And, Or)):
+        # metadata first: SQLite tries the terms of an AND in order
+        parts = sorted(node.parts, key=needs_documents)
+        glue = " AND " if isinstance(node, And) else " OR "
+        return "(" + glue.join(_condition(p, sql) for p in parts) + ")"
+    # never NULL: SQL's NOT NULL is NULL where the clause's NOT (no value) is true
+    return f"coalesce({_metadata(node, sql) if node.field.metadata else _manifest(node, sql)}, 0)"
+
+
+def _metadata_column(f: Field) -> str:
+    columns = {"Slug": "u.name", "Space.Slug": "u.space", "UpstreamSpace": "u.upstream_space",
+               "Data": "dt.text"}
+    if f.name in columns:
+        return columns[f.name]
+    table = "u" if f.parts[0] == "Labels" else "s"
+    return f"json_extract({table}.labels, '{_json_path((f.parts[-1],))}')"
+
+
+def _metadata(node: Compare, sql: Sql) -> str:
+    """One value per unit, a string or NULL: most tests are plain SQL."""
+    column, op, literal = _metadata_column(node.field), node.op, node.literal
+    if op == "is null":
+        return f"{column} IS NULL"
+    if op == "is not null":
+        return f"{column} IS NOT NULL"
+    if op == "=" and isinstance(literal, str):
+        sql.params.append(literal)
+        return f"{column} = ?"
+    if op == "in" and all(isinstance(x, str) for x in literal):
+        sql.params.extend(literal)
+        return f"{column} IN ({', '.join('?' * len(literal))})"
+    if op == "contains":
+        sql.params.append(literal)
+        return f"instr({column}, ?) > 0"
+    if op == "like":
+        sql.params.append(glob_of_like(literal))
+        return f"{column} GLOB ?"
+    sql.literals.append((op, literal))
+    return f"gitops_holds({len(sql.literals) - 1}, {column})"
+
+
+def _manifest(node: Compare, sql: Sql) -> str:
+    """The values a path reaches: json_each per ``*`` or number, json_type/json_extract for
+    the named steps after the last; IS NULL holds when none of them is non-null. A unit whose
+    text lacks the path's last key has no value there (as in ``Query.matches``)."""
+    source = "dj.json"
+    steps: list[str] = []
+    joins: list[str] = []
+    conditions: list[str] = []
+    for step in node.field.parts:
+        if step != "*" and not step.isdigit():
+            steps.append(step)
+            continue
+        alias = f"e{len(joins)}"
+        joins.append(f"json_each({source}, '{_json_path(tuple(steps))}') AS {alias}")
+        conditions.append(f"{alias}.key IS NOT NULL")  # a scalar has no elements
+        if step.isdigit():  # a list's element by number, or a map's key made of digits
+            conditions.append(f"{alias}.key IN ({int(step)}, '{step}')")
+        # a scalar element is not JSON text: never parse it as such
+        source = f"(CASE WHEN {alias}.type IN ('object', 'array') THEN {alias}.value ELSE '{{}}' END)"
+        steps = []
+    if steps or not joins:
+        path = _json_path(tuple(steps))
+        kind, value = f"json_type({source}, '{path}')", f"json_extract({source}, '{path}')"
+    else:
+        alias = f"e{len(joins) - 1}"
+        kind, value = f"{alias}.type", f"{alias}.atom"
+    if node.op == "is null":
+        test = f"{kind} IS NOT NULL AND {kind} != 'null'"
+    else:
+        sql.literals.append((node.op, node.literal))
+        test = f"gitops_holds_json({len(sql.literals) - 1}, {kind}, {value})"
+    if joins:
+        test = f"EXISTS (SELECT 1 FROM {', '.join(joins)} WHERE {' AND '.join([*conditions, test])})"
+    sql.params.append(query.needle(node.field))
+    present = "instr(dt.text, ?) > 0"  # after the test: read only where it held
+    if node.op == "is null":
+        return f"(NOT ({test}) OR NOT {present})"
+    return f"({test} AND {present})"
+
+
+def _json_path(steps: tuple[str, ...]) -> str:
+    """SQLite's JSON path of named steps (the grammar's names need no escaping but quotes).
+
+    >>> _json_path(("metadata", "labels", "app.kubernetes.io/name"))
+    '$."metadata"."labels"."app.kubernetes.io/name"'
+    """
+    return "$" + "".join(f'."{s}"' for s in steps)
+
+
+def glob_of_like(pattern: str) -> str:
+    """A LIKE pattern as a GLOB (case-sensitive, as LIKE is here; SQLite's LIKE is not).
+
+    >>> glob_of_like("%:v1[a]*?_")
+    '*:v1[[]a][*][?]?'
+    """
+    special = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
+    return "".join(special.get(ch, ch) for ch in pattern)
+
+
+# --- what the index stores per document -------------------------------------------------------
+
+
+def exact_json(data: Any) -> bool:
+    """Whether JSON in SQLite holds ``data`` exactly as the YAML loader gave it: string keys,
+    finite numbers of at most 15 digits, 64-bit integers, text without lone surrogates, no
+    other types. A manifest that is not is never answered from its
+    JSON (the caller falls back to reading it).
+
+    >>> exact_json({"a": [1, 2.5, True, None, "x"]}), exact_json({1: "x"}), exact_json(float("nan"))
+    (True, False, False)
+    """
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and exact_json(k) and exact_json(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(exact_json(v) for v in data)
+    if isinstance(data, str):  # a lone surrogate (YAML's "\\ud800") is not text SQLite keeps
+        return data.isascii() or _encodable(data)
+    if isinstance(data, bool) or data is None:
+        return True
+    if isinstance(data, int):
+        return -(2 ** 63) <= data < 2 ** 63
+    if isinstance(data, float):  # SQLite reads up to 15 significant digits back exactly
+        return math.isfinite(data) and len(repr(data).split("e")[0].replace(".", "").replace("-", "").strip("0")) <= 15
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def array_paths(data: Any, prefix: tuple[str, ...] = ()) -> set[str]:
+    """Where a manifest has non-empty lists, as paths with ``#`` for any list element: what
+    ``stepped_into_list`` needs to say that a path steps into a list by name.
+
+    >>> sorted(array_paths({"spec": {"containers": [{"env": [{"name": "A"}]}], "x": []}}))
+    ['spec\\x1fcontainers', 'spec\\x1fcontainers\\x1f#\\x1fenv']
+    """
+    found: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found |= array_paths(value, (*prefix, str(key)))
+    elif isinstance(data, list) and data:
+        found.add(SEPARATOR.join(prefix))
+        for value in data:
+            found |= array_paths(value, (*prefix, "#"))
+    return found
+
+
+def stepped_into_list(f: Field, arrays: set[str]) -> int | None:
+    """The step of a manifest path that names a key where some manifest has a non-empty list
+    (``arrays``: paths from ``array_paths``), or None.
+
+    >>> arrays = array_paths({"spec": {"containers": [{"image": "x"}]}})
+    >>> stepped_into_list(Field(("spec", "containers", "image")), arrays)
+    2
+    >>> stepped_into_list(Field(("spec", "containers", "*", "image")), arrays) is None
+    True
+    """
+    parts = f.parts
+    for array in arrays:
+        steps = array.split(SEPARATOR) if array else []
+        depth = len(steps)
+        if depth >= len(parts) or parts[depth] == "*" or parts[depth].isdigit():
+            continue
+        if all(p == "*" or p == s or (p.isdigit() and s == "#") for p, s in zip(parts, steps)):
+            return depth
+    return None
