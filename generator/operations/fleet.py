@@ -76,8 +76,10 @@ class Records(Mapping[str, Space]):
         Space is built)."""
         units = self.raw(name)["units"]
         prefix = f"{state.SPACES_DIR}/{name}/"
-        files = {p for p in self.blobs.files_of(name) if state.ref_of(p) is not None}
-        return len(files) == len(units) and all(f"{prefix}{unit}.yaml" in files for unit in units)
+        start = len(prefix)
+        files = self.blobs.files_of(name)
+        count = sum(1 for p in files if p.endswith(".yaml") and p.find("/", start) < 0)  # unit files
+        return count == len(units) and all(f"{prefix}{unit}.yaml" in files for unit in units)
 
     def _as_edited(self, space: Space) -> Space:
         prefix = f"{state.SPACES_DIR}/{space.name}/"

@@ -147,6 +147,8 @@ class _Render:
         return True
 
     def run(self) -> Plan:
+        if not self.partial:
+            self.fleet.blobs.everything()  # every space is looked at: list the repo at once
         self.base()
         specs = {spec.name: spec for spec in self.project.spaces}
         for name in [] if self.partial else sorted(self.fleet.spaces):
