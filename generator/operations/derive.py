@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import __version__, guard, merge, state, yamlio
+from generator import __version__, guard, merge, merge3, state, yamlio
 from generator import overlay as overlays
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Conflict, Overlay, Space, Target, UnitRef, UnitState
@@ -110,10 +110,11 @@ class Draft:
 
     def blob(self, ref: UnitRef) -> str | None:
         """The unit's blob id as this plan leaves it (None: no such file)."""
-        if ref in self._removed:
+        if self._removed and ref in self._removed:
             return None
-        if ref in self._planned:
-            return self._planned[ref][0]
+        planned = self._planned.get(ref)
+        if planned is not None:
+            return planned[0]
         return self.fleet.blobs.get(state.unit_path(ref))
 
     def text(self, ref: UnitRef) -> str:
@@ -270,6 +271,7 @@ class Engine(Draft):
         super().__init__(fleet, kubernetes_version, allowed)
         self.prefer = prefer
         self._old_upstreams: dict[str, Any] = {}  # upstream blob -> data, as it was
+        self._shared_olds: dict[tuple[str, str], Any] = {}  # (old, new) blob -> old, see share_equal
 
     def reconcile(self, ref: UnitRef, previous: UnitState | None, generated: str,
                   generated_data: Loader, update: str | None = None) -> str:
@@ -310,11 +312,11 @@ class Engine(Draft):
             return self.dropped(ref, previous)
         up_blob = self.blob(up)
         assert up_blob is not None
-        if (not force and not overlay_changed and previous.upstream_blob == up_blob
-                and self.blob(ref) is not None):
+        present = self.blob(ref) is not None
+        if not force and not overlay_changed and previous.upstream_blob == up_blob and present:
             return previous  # same upstream, same overlay: nothing to do, nothing to hash
         inputs = unit_fingerprint(space.overlay, unit, up_blob, up.unit)
-        if not force and previous.fingerprint == inputs and self.blob(ref) is not None:
+        if not force and previous.fingerprint == inputs and present:
             return previous
         if previous.upstream_blob and previous.upstream_blob != up_blob:
             self._note_identity(space, previous.upstream_blob, up)
@@ -377,9 +379,12 @@ class Engine(Draft):
         if previous.upstream_blob not in self._old_upstreams:
             self._old_upstreams[previous.upstream_blob] = yamlio.load(
                 self.fleet.store.read_blob(previous.upstream_blob), f"{previous.upstream} (before)")
-        old = self._old_upstreams[previous.upstream_blob]
         assert previous.upstream is not None
         new = self.data(previous.upstream)
+        pair = (previous.upstream_blob, up_blob)
+        if pair not in self._shared_olds:  # once per upstream change, for every space it reaches
+            self._shared_olds[pair] = share_equal(self._old_upstreams[previous.upstream_blob], new)
+        old = self._shared_olds[pair]
         # The namespace and labels are the overlay's by design: never a conflict.
         conflicts = [c for c in merge.overridden(old, new, generated) if not c.path.startswith("metadata.")]
         if not conflicts:
@@ -454,6 +459,20 @@ class Engine(Draft):
                      else self.fleet.store.read_blob(unit_state.origin))
         self.write(ref, text, blob, lambda: data)
         self._keep_origin(ref, blob, generated, unit_state.origin)
+
+
+def share_equal(old: Any, new: Any) -> Any:
+    """``old`` with each subtree that is strictly equal (merge3.equal) to ``new``'s at the same
+    place replaced by that very object of ``new``: equal as before, but comparing the two
+    (merge.overridden, for a thousand spaces) is one identity check wherever upstream changed
+    nothing. Neither is changed."""
+    if isinstance(old, (dict, list)) and type(old) is type(new) and merge3.equal(old, new):
+        return new
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {k: share_equal(v, new[k]) if k in new else v for k, v in old.items()}
+    if isinstance(old, list) and isinstance(new, list):
+        return [share_equal(o, n) for o, n in zip(old, new)] + old[len(new):]
+    return old
 
 
 def space_inputs(overlay: Overlay | None, labels: dict[str, str], target: Target,
