@@ -67,7 +67,17 @@ class Listing(Mapping[str, str]):
             return self.everything()[path]
         return self._space(space)[path]
 
+    def get(self, path: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        if self._all is not None:  # the common case at fleet scale: a plain dict look-up
+            return self._all.get(path, default)
+        try:
+            return self[path]
+        except KeyError:
+            return default
+
     def __contains__(self, path: object) -> bool:
+        if self._all is not None:
+            return path in self._all
         try:
             self[str(path)]
         except KeyError:
