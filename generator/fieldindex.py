@@ -1,7 +1,7 @@
 """The field index: unit metadata and manifests of one commit in SQLite, for WHERE over a
 whole fleet without parsing a manifest (the only sqlite3 user).
 
-One database file under the repo's ``.git/`` (never committed, never the source of truth):
+One database file, ``.git/gitops/where.sqlite`` (never committed, never the source of truth):
 it says which commit it is of, and holds that commit's spaces (labels), units (labels,
 upstream, the document they point to) and documents, kept by blob id: a document shared by
 many units, or unchanged between commits, is stored once. A document's text (``doc_text``) and
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 VERSION = 2
-FILE = "gitops-where.sqlite"
+FILE = "gitops/where.sqlite"  # under the repo's git dir
 
 _SCHEMA = """
 CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,7 +54,7 @@ class UnitRow:
 @dataclass(frozen=True)
 class DocRow:
     """A document: its blob id, text, JSON (None: JSON would not hold it exactly) and where it
-    has lists (sqlwhere.array_paths, one per line)."""
+    has lists (sqlwhere.shape, one per line)."""
 
     blob: str
     text: str
@@ -67,6 +67,7 @@ class FieldIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = _connect(path)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 from generator import query
 from generator.query import And, Compare, Field, Node, Not, Or
 
-SEPARATOR = "\x1f"  # between the steps of a generalised path in ``array_paths``
+SEPARATOR = "\x1f"  # between the steps of a generalised path (``shape``)
 
 
 @dataclass
@@ -214,27 +214,49 @@ def glob_of_like(pattern: str) -> str:
 # --- what the index stores per document -------------------------------------------------------
 
 
-def exact_json(data: Any) -> bool:
-    """Whether JSON in SQLite holds ``data`` exactly as the YAML loader gave it: string keys,
+def shape(data: Any) -> tuple[bool, set[str]]:
+    """Whether JSON in SQLite holds ``data`` exactly as the YAML loader gave it (string keys,
     finite numbers of at most 15 digits, 64-bit integers, text without lone surrogates, no
-    other types. A manifest that is not is never answered from its
-    JSON (the caller falls back to reading it).
+    other types), and where it has non-empty lists: paths with ``#`` for any list element,
+    what ``stepped_into_list`` needs. A manifest JSON does not hold exactly is never answered
+    from its JSON (the caller falls back to reading it).
 
-    >>> exact_json({"a": [1, 2.5, True, None, "x"]}), exact_json({1: "x"}), exact_json(float("nan"))
+    >>> shape({"spec": {"containers": [{"env": [{"name": "A"}]}], "x": []}})[1] == {
+    ...     "spec\x1fcontainers", "spec\x1fcontainers\x1f#\x1fenv"}
+    True
+    >>> shape({"a": [1, 2.5, True, None, "x"]})[0], shape({1: "x"})[0], shape(float("nan"))[0]
     (True, False, False)
     """
-    if isinstance(data, dict):
-        return all(isinstance(k, str) and exact_json(k) and exact_json(v) for k, v in data.items())
-    if isinstance(data, list):
-        return all(exact_json(v) for v in data)
-    if isinstance(data, str):  # a lone surrogate (YAML's "\\ud800") is not text SQLite keeps
-        return data.isascii() or _encodable(data)
-    if isinstance(data, bool) or data is None:
+    arrays: set[str] = set()
+    exact = _walk_shape(data, "", arrays)
+    return exact, arrays
+
+
+def _walk_shape(data: Any, prefix: str, arrays: set[str]) -> bool:
+    kind = type(data)
+    if kind is dict:
+        exact = True
+        for key, value in data.items():
+            if type(key) is not str or not (key.isascii() or _encodable(key)):
+                exact = False
+                key = str(key)
+            if not _walk_shape(value, f"{prefix}{SEPARATOR}{key}" if prefix else key, arrays):
+                exact = False
+        return exact
+    if kind is list:
+        if data:
+            arrays.add(prefix)
+        element = f"{prefix}{SEPARATOR}#" if prefix else "#"
+        return all([_walk_shape(value, element, arrays) for value in data])
+    if kind is str:  # a lone surrogate (YAML's "\\ud800") is not text SQLite keeps
+        return bool(data.isascii() or _encodable(data))
+    if kind is bool or data is None:
         return True
-    if isinstance(data, int):
-        return -(2 ** 63) <= data < 2 ** 63
-    if isinstance(data, float):  # SQLite reads up to 15 significant digits back exactly
-        return math.isfinite(data) and len(repr(data).split("e")[0].replace(".", "").replace("-", "").strip("0")) <= 15
+    if kind is int:
+        return bool(-(2 ** 63) <= data < 2 ** 63)
+    if kind is float:  # SQLite reads up to 15 significant digits back exactly
+        digits = repr(data).split("e")[0].replace(".", "").replace("-", "").strip("0")
+        return math.isfinite(data) and len(digits) <= 15
     return False
 
 
@@ -246,29 +268,11 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def array_paths(data: Any, prefix: tuple[str, ...] = ()) -> set[str]:
-    """Where a manifest has non-empty lists, as paths with ``#`` for any list element: what
-    ``stepped_into_list`` needs to say that a path steps into a list by name.
-
-    >>> sorted(array_paths({"spec": {"containers": [{"env": [{"name": "A"}]}], "x": []}}))
-    ['spec\\x1fcontainers', 'spec\\x1fcontainers\\x1f#\\x1fenv']
-    """
-    found: set[str] = set()
-    if isinstance(data, dict):
-        for key, value in data.items():
-            found |= array_paths(value, (*prefix, str(key)))
-    elif isinstance(data, list) and data:
-        found.add(SEPARATOR.join(prefix))
-        for value in data:
-            found |= array_paths(value, (*prefix, "#"))
-    return found
-
-
 def stepped_into_list(f: Field, arrays: set[str]) -> int | None:
     """The step of a manifest path that names a key where some manifest has a non-empty list
-    (``arrays``: paths from ``array_paths``), or None.
+    (``arrays``: paths from ``shape``), or None.
 
-    >>> arrays = array_paths({"spec": {"containers": [{"image": "x"}]}})
+    >>> arrays = shape({"spec": {"containers": [{"image": "x"}]}})[1]
     >>> stepped_into_list(Field(("spec", "containers", "image")), arrays)
     2
     >>> stepped_into_list(Field(("spec", "containers", "*", "image")), arrays) is None

@@ -115,6 +115,6 @@ def snapshot(repo: Path, work_tree_only: bool = False) -> dict[str, str]:
     for path in sorted(repo.rglob("*")):
         if work_tree_only and ".git" in path.relative_to(repo).parts:
             continue
-        if path.is_file() and path.name not in ("gitops.lock", "gitops-where.sqlite", "gitops-where.sqlite-journal"):
+        if path.is_file() and path.name not in ("gitops.lock", "where.sqlite", "where.sqlite-journal"):
             out[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out

@@ -97,11 +97,12 @@ def fresh(fleet: Fleet, progress: Progress | None = None) -> FieldIndex | None:
         gone = {n for n in touched if n not in fleet.spaces}  # type: ignore[misc]
     spaces, units = _rows(fleet, sorted(names))
     new = sorted({u.blob for u in units if u.blob} - index.known(u.blob for u in units if u.blob))
-    docs = []
-    for i, blob in enumerate(new):
-        if progress and i % 200 == 0:
-            progress(i, len(new))
-        docs.append(_document(fleet, blob))
+    docs: list[DocRow] = []
+    for start in range(0, len(new), 500):
+        if progress:
+            progress(start, len(new))
+        chunk = new[start:start + 500]
+        docs.extend(document(blob, text) for blob, text in fleet.store.read_blobs(chunk).items())
     if progress and new:
         progress(len(new), len(new))
     if not index.update(base, head, spaces, units, docs, gone, everything):
@@ -135,10 +136,6 @@ def _rows(fleet: Fleet, names: list[str]) -> tuple[dict[str, str], list[UnitRow]
     return spaces, units
 
 
-def _document(fleet: Fleet, blob: str) -> DocRow:
-    return document(blob, fleet.store.read_blob(blob))
-
-
 def document(blob: str, text: str) -> DocRow:
     """A manifest as the index keeps it. One whose YAML does not parse, or that JSON cannot
     hold exactly, is kept as text alone: a clause that needs its fields falls back to reading
@@ -147,7 +144,8 @@ def document(blob: str, text: str) -> DocRow:
         data: Any = yamlio.load(text, blob)
     except YamlError:
         return DocRow(blob, text, None, "")
-    if not sqlwhere.exact_json(data):
+    exact, arrays = sqlwhere.shape(data)
+    if not exact:
         return DocRow(blob, text, None, "")
     return DocRow(blob, text, json.dumps(data, separators=(",", ":"), ensure_ascii=False),
-                  "\n".join(sorted(sqlwhere.array_paths(data))))
+                  "\n".join(sorted(arrays)))
