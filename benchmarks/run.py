@@ -277,13 +277,62 @@ def gitops_upgrade_all(fleet: Fleet) -> list[Row]:
                    seconds, problem, f"{merged} units merged and committed: {rate:,.0f} merges/s")
 
 
+QUERY = "spec.replicas > 2 AND Labels.layer = 'backend'"
+INDEX = Path(".git") / "gitops" / "where.sqlite"
+
+
+def _query(fleet: Fleet, clause: str, env: dict[str, str] | None = None) -> tuple[float, int]:
+    argv = [*fleet.gitops, "--config", str(fleet.config), "--repo", str(fleet.repo),
+            "unit", "list", "--space", "*", "--where", clause, "-o", "json"]
+    seconds, proc = timed(argv, env={**synth.gitops_env(), **(env or {})}, check=True)
+    return seconds, len(json.loads(proc.stdout))
+
+
 def gitops_query(fleet: Fleet) -> list[Row]:
-    """A fleet-wide WHERE query whose metadata part excludes most units before any is parsed."""
-    clause = "spec.replicas > 2 AND Labels.layer = 'backend'"
-    seconds, proc = gitops(fleet, "unit", "list", "--space", "*", "--where", clause, "-o", "json")
-    found = len(json.loads(proc.stdout))
-    return verdict("gitops.query.where", f"gitops unit list --space '*' --where \"{clause}\"",
-                   seconds, None if found else "found nothing", f"{found} units found")
+    """A fleet-wide WHERE query: the first builds the field index (every manifest parsed once),
+    the next ones answer from it (median); the same clause unit by unit (GITOPS_FIELD_INDEX=off,
+    what every query cost before the index), once; and a text search against `git grep`, what a
+    user would otherwise run for it."""
+    (fleet.repo / INDEX).unlink(missing_ok=True)
+    first, found = _query(fleet, QUERY)
+    log(f"  gitops unit list --where (first: builds the index): {first:.2f} s, {found} units")
+    warm = [_query(fleet, QUERY) for _ in range(fleet.repeat)]
+    seconds, spread = median_of([t for t, _ in warm])
+    log(f"  gitops unit list --where (index): {seconds:.2f} s ({spread})")
+    slow, slow_found = _query(fleet, QUERY, {"GITOPS_FIELD_INDEX": "off"})
+    log(f"  gitops unit list --where (unit by unit): {slow:.2f} s")
+    problem = None if found and {f for _, f in warm} == {found} == {slow_found} else \
+        f"found {found} (first), {sorted({f for _, f in warm})} (index), {slow_found} (unit by unit)"
+    text = "Data CONTAINS 'traderx/trade-service:v2'"
+    data_times = [_query(fleet, text) for _ in range(fleet.repeat)]
+    data_seconds, data_spread = median_of([t for t, _ in data_times])
+    grep_seconds, grep = timed(["git", "-C", str(fleet.repo), "grep", "-l", "-F", "traderx/trade-service:v2",
+                                "HEAD", "--", "spaces"], check=False)
+    grep_found = len(grep.stdout.splitlines())
+    if data_times[0][1] != grep_found and problem is None:
+        problem = f"Data CONTAINS found {data_times[0][1]} units, git grep {grep_found} files"
+    log(f"  gitops unit list --where \"{text}\": {data_seconds:.2f} s; git grep -l: {grep_seconds:.2f} s")
+    return [
+        *verdict("gitops.query.where", f"gitops unit list --space '*' --where \"{QUERY}\"",
+                 seconds, problem, f"{found} units found, from the field index; {spread}; "
+                 f"unit by unit {slow / seconds:.1f}x slower"),
+        Row("gitops.query.where.first", first, f"the first query: builds the field index ({found} units found); 1 run"),
+        Row("gitops.query.where.unindexed", slow, f"GITOPS_FIELD_INDEX=off: unit by unit, manifests parsed as "
+            f"needed (what every query cost before the index); 1 run"),
+        Row("gitops.query.data", data_seconds, f"--where \"{text}\": {data_times[0][1]} units; {data_spread}"),
+        Row("git.grep", grep_seconds, f"git grep -l -F of the same text at HEAD: {grep_found} files; "
+            f"ratio git/gitops {grep_seconds / data_seconds:.2f}"),
+    ]
+
+
+def gitops_query_after_run(fleet: Fleet) -> list[Row]:
+    """The query again right after `run` changed N + 3 units: the index is brought to HEAD by
+    parsing those alone."""
+    seconds, found = _query(fleet, QUERY)
+    log(f"  gitops unit list --where after the run (index brought along): {seconds:.2f} s")
+    return [Row("gitops.query.where.after-change", seconds,
+                f"first query after `run` changed {fleet.n + 3} units: the index parses those alone; "
+                f"{found} units; 1 run")]
 
 
 def gitops_run_everywhere(fleet: Fleet) -> list[Row]:
@@ -464,6 +513,7 @@ MEASUREMENTS: list[Measurement] = [
     kustomize_matches_gitops,
     gitops_query,
     gitops_run_everywhere,
+    gitops_query_after_run,
     gitops_changeset_apply,
     gitops_history_and_audit,
 ]
@@ -486,6 +536,8 @@ SUMMARY = [
     ("gitops render --dry-run -o markdown, one field", "gitops.render.dry-run.one-field"),
     ("gitops upgrade, one base field", "gitops.upgrade.one-base-field"),
     ("gitops unit list --where", "gitops.query.where"),
+    ("--where, first (builds the index)", "gitops.query.where.first"),
+    ("--where, unit by unit", "gitops.query.where.unindexed"),
     ("gitops run set-image-reference, all", "gitops.run.set-image-reference"),
     ("gitops changeset apply, all prod", "gitops.changeset.apply"),
     ("git merge of that branch", "git.merge"),
@@ -504,7 +556,11 @@ commit); *no-op render* repeats it with nothing changed and must make no commit;
 edited* changes one region's trade-service replicas and renders: one commit of exactly that unit
 and its space record; *upgrade, one base field* patches the base trade-service's image and times
 `gitops upgrade --space '*'`, which merges it into every region (N + 2 units, one commit);
-*unit list --where* runs `spec.replicas > 2 AND Labels.layer = 'backend'` over every space;
+*unit list --where* runs `spec.replicas > 2 AND Labels.layer = 'backend'` over every space from
+the field index (median), after a first query that builds it and is reported on its own, and
+once more unit by unit (`GITOPS_FIELD_INDEX=off`); *Data CONTAINS* is timed beside `git grep -l
+-F` of the same text, and the query is timed once more right after the `run` below (the index
+brought to HEAD by parsing the units that run changed);
 *run set-image-reference, all* sets web-gui's image in every space (N + 3 units, one commit;
 it runs after the kustomize comparison, which it would otherwise disturb); *changeset apply,
 all prod* opens a changeset, sets trade-service's image in every prod region on it (N units),

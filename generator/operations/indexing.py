@@ -8,14 +8,16 @@ usable index commit (none yet, or one git no longer has) every space is written.
 
 The index is an accelerator, never the source of truth: whenever it cannot answer exactly
 (a view of another commit than HEAD, a clause with Revision, a manifest JSON cannot hold
-exactly, another process moving the index meanwhile) ``select`` returns None and the caller
-evaluates the clause unit by unit. Never changes the manifests repo.
+exactly, another process moving the index meanwhile, or ``GITOPS_FIELD_INDEX=off`` in the
+environment) ``select`` returns None and the caller evaluates the clause unit by unit. Never
+changes the manifests repo.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +45,8 @@ def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
            progress: Progress | None = None) -> list[Found] | None:
     """The units of the spaces matching ``space_glob`` (named ``unit`` if given) that
     ``chosen`` holds for, from the index; None when the index cannot answer exactly."""
-    if fleet.store.rev is not None or not sqlwhere.indexable(chosen.tree):
+    if (fleet.store.rev is not None or not sqlwhere.indexable(chosen.tree)
+            or os.environ.get("GITOPS_FIELD_INDEX") == "off"):
         return None
     index = fresh(fleet, progress)
     if index is None:

@@ -50,11 +50,14 @@ def head(cli: Cli) -> str:
 
 
 @pytest.mark.parametrize("clause", CLAUSES)
-def test_the_index_answers_as_the_clause_does_unit_by_unit(rendered: Cli, clause: str) -> None:
+def test_the_index_answers_as_the_clause_does_unit_by_unit(rendered: Cli, clause: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     found = listed(rendered, clause)
     assert set(found) == unit_by_unit(rendered.repo, clause)
     assert indexed_commit(rendered.repo) == head(rendered)
     assert rendered.git("status", "--porcelain") == ""
+    monkeypatch.setenv("GITOPS_FIELD_INDEX", "off")  # the same listing, unit by unit
+    assert listed(rendered, clause) == found
 
 
 def test_the_index_follows_commits_gitops_and_hand_made(rendered: Cli) -> None:
