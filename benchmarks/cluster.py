@@ -196,7 +196,7 @@ def measure(gitops_cmd: list[str], kubectl: str, source: Path, repeat: int) -> t
 WHAT = {
     "cluster.first.gitops": f"`gitops apply` of a new space: namespace and {UNITS - 1} objects in order, "
                             "waiting for each group's health",
-    "cluster.unchanged.gitops": "`gitops apply` of an unchanged space: one get, no apply",
+    "cluster.unchanged.gitops": "`gitops apply` of an unchanged space: its inventory read (one get), no apply",
     "cluster.unchanged.kubectl": f"`kubectl apply --server-side -f spaces/<space>/` ({UNITS} files), unchanged",
     "cluster.one.gitops": "`gitops apply --no-wait`, one unit changed: one get, one apply",
     "cluster.one.kubectl": "`kubectl apply --server-side -f spaces/<space>/`, one unit changed",

@@ -10,7 +10,8 @@ Each size is rendered with two more copies of the eu region, one that gitops app
 that kubectl applies, each in a namespace of its own, deleted at the end.
 
 Measured through the proxy, each the median of --repeat runs, wall clock around whole processes:
-- unchanged: the space as the cluster already has it, applied again;
+- unchanged: the space as the cluster already has it, applied again (gitops: its inventory read,
+  one request; and `gitops apply --live`, which reads every object instead, for comparison);
 - one changed unit: trade-service's replicas changed in git (`gitops run set-replicas`, not timed)
   then the whole space applied (gitops with `--no-wait`: kubectl apply does not wait);
 - bytes: what went through the proxy during the run, both ways (TLS included);
@@ -263,6 +264,8 @@ class _Bench:
             for _ in range(self.repeat):
                 expect(self.timed_into(got.get("unchanged.gitops"), apply(), env), [])
                 self.timed_into(got.get("unchanged.kubectl"), self.kube(*theirs_args))
+                expect(self.timed_into(got.get("live.gitops"), apply("--live"), env), [])
+            self.counted(got.get("live.gitops"), apply("--live"), counting_env)
             argvs = self.counted(got.get("unchanged.gitops"), apply(), counting_env)
             self.counted(got.get("unchanged.kubectl"), self.kube(*theirs_args, counting=True))
             if argvs:
@@ -301,6 +304,7 @@ def section(sizes: list[Size], floors: dict[str, Measure], where: str, delay_ms:
               "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     names = {"unchanged.gitops": "`gitops apply`, unchanged",
              "unchanged.kubectl": "`kubectl apply --server-side -f`, unchanged",
+             "live.gitops": "`gitops apply --live`, unchanged (every object read)",
              "one.gitops": "`gitops apply --no-wait`, one unit changed",
              "one.kubectl": "`kubectl apply --server-side -f`, one unit changed",
              "floor.get": "floor: gitops's one `kubectl get`, replayed"}

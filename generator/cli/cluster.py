@@ -48,17 +48,26 @@ def apply(
         "-1 the one before the newest) or a commit (tag, branch). Main stays as it is; `gitops "
         "status` says live is not main until the next plain apply. For an emergency, or to "
         "re-create a space on a DR cluster.")] = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="Read every object of the space from the cluster instead of trusting its "
+        "inventory, and apply again what is missing, differs from git or was edited by hand "
+        "(`kubectl edit`, `kubectl delete`).")] = False,
     kube: Kube,
     output_format: OutputOpt = None,
 ) -> None:
     """Apply the units of each space to its cluster: in Labels.order, server-side, waiting for health.
 
-    Only units whose content differs from what the cluster has (one `kubectl get` tells, from
-    the content hash each applied object carries) are applied: an unchanged space costs no
-    apply at all. A glob applies space after space, one line each, and stops at the first
-    that fails.
+    Only units whose content differs from what the cluster has are applied. The space's
+    inventory (ConfigMap gitops-inventory-SPACE in its namespace: what gitops applied there,
+    with content hashes) is read first: when it says the cluster has what git wants, the apply
+    is that one request; when not, it tells what to apply, and is written again after. Without
+    one, one `kubectl get` of the space's objects decides. An object edited or deleted by hand is not seen through the
+    inventory: `gitops drift` reports it, `apply --live` puts it back. A glob applies space
+    after space, one line each, and stops at the first that fails.
 
       gitops apply --space traderx-prod-eu --dry-run
+
+      gitops apply --space traderx-prod-eu --live
 
       gitops apply --space 'traderx-prod-*' --prune --timeout 120s
 
@@ -83,7 +92,7 @@ def apply(
         with output.progress_lines(f"applying {scope}") as progress:
             apply_op.apply_spaces(kube.kubectl(), g.fleet(), scope, selection.unit,
                                   selection.where, selection.filter_name, dry_run, prune, not kube.no_wait,
-                                  kube.timeout, progress, done, revision)
+                                  kube.timeout, progress, done, revision, live)
     except apply_op.ApplyError as e:
         if fmt != "table":
             reports.append(e.report)

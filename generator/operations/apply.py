@@ -3,8 +3,12 @@
 Units go in ``Labels.order`` groups (namespace 0 ... ingress 9). Each applied object carries the
 label ``gitops.dev/space`` and the annotations ``gitops.dev/unit``, ``gitops.dev/content-hash``
 (of the unit's manifest text) and ``gitops.dev/commit`` (the manifests-repo commit that applied
-it), so ONE ``kubectl get`` of the space's objects tells which units differ from git: an
-unchanged space costs that one call and no apply. An apply from an older revision
+it), so ONE ``kubectl get`` of the space's objects tells which units differ from git. Before
+that, the space's inventory (``operations/inventory.py``: one object listing what was applied,
+with the hashes) is read with one request: when it covers what git wants, the space is
+unchanged and nothing else is read or written; when not, it stands for that get. Only without
+one is the get made; ``live_read`` (``apply --live``) skips the inventory, reads every object
+and applies again what is missing, differs or was edited by hand. An apply from an older revision
 (``--revision``) also annotates ``gitops.dev/revision`` (and the number it was asked by): the
 next plain apply sees it, applies those objects again from main, and the annotation goes. Applies are server-side with field manager
 ``gitops`` (git wins a conflict over a field); after each group, what it changed must become
@@ -23,12 +27,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import state
+from generator import merge, state
 from generator.errors import GitopsError
 from generator.handoff import ORDER, SPACE_LABEL
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import NO_ORDER, UnitRef, apply_order, waves
-from generator.operations import history
+from generator.operations import history, inventory
 from generator.operations.fleet import Fleet
 from generator.operations.select import matched, select
 from generator.store import Store
@@ -69,6 +73,29 @@ class Desired:
         pinned = REVISION in self.data["metadata"]["annotations"]
         return bool(annotations.get(HASH) == self.hash and (pinned or REVISION not in annotations))
 
+    def drift(self, obj: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+        """The fields git sets that the live ``obj`` has otherwise (path, git, live); the commit
+        an older apply annotated is no drift."""
+        wanted = json.loads(json.dumps(self.data))
+        wanted["metadata"]["annotations"].pop(COMMIT, None)
+        return merge.drift(wanted, obj)
+
+    def entry(self) -> inventory.Entry:
+        return _entry(self.data["metadata"]["annotations"])
+
+
+def _as_live(entries: dict[tuple[str, str, str], inventory.Entry]) -> dict[tuple[str, str, str], Any]:
+    """The inventory's entries as ``live`` would give the objects: their annotations only."""
+    return {key: {"metadata": {"annotations": {UNIT: e.unit, HASH: e.hash, ORDER: e.order,
+                                                **({REVISION: e.revision} if e.revision else {})}}}
+            for key, e in entries.items()}
+
+
+def _entry(annotations: dict[str, Any]) -> inventory.Entry:
+    """An object's inventory entry, from the annotations apply puts on it."""
+    return inventory.Entry(str(annotations.get(UNIT, "")), str(annotations.get(HASH, "")),
+                           str(annotations.get(ORDER, "")), str(annotations.get(REVISION, "")))
+
 
 @dataclass(frozen=True)
 class Pinned:
@@ -107,13 +134,16 @@ class Report:
     failed: str | None = None
     kubectl_calls: int = 0
     pinned: Pinned | None = None  # applied from a revision other than main's head
+    inventory: str | None = None  # covered (nothing else read), written, current, not written: why
+
 
     def data(self) -> dict[str, Any]:
         pinned = {"commit": self.pinned.commit, "revision": self.pinned.number} if self.pinned else None
         return {"space": self.space, "commit": self.commit, "dryRun": self.dry_run, "pinned": pinned,
                 "applied": self.applied, "unchanged": self.unchanged, "pruned": self.pruned,
                 "notApplied": self.not_applied, "unchecked": self.unchecked,
-                "restored": self.restored, "failed": self.failed, "kubectlCalls": self.kubectl_calls}
+                "restored": self.restored, "failed": self.failed, "kubectlCalls": self.kubectl_calls,
+                "inventory": self.inventory}
 
     @contextlib.contextmanager
     def counting(self, kubectl: Kubectl) -> Iterator[None]:
@@ -243,7 +273,8 @@ def apply_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | No
                  where: str | None = None, filter_name: str | None = None, dry_run: bool = False,
                  prune: bool = False, wait: bool = True, timeout: str = "60s",
                  progress: Progress | None = None,
-                 done: Callable[[Report], None] | None = None, revision: str | None = None) -> list[Report]:
+                 done: Callable[[Report], None] | None = None, revision: str | None = None,
+                 live_read: bool = False) -> list[Report]:
     """``apply`` of every space the glob matches, one after another (``done`` hears each
     report as it is made); the first failure raises. A selection (--unit, --where,
     --filter) that matches no unit in any of them is an error before anything is applied.
@@ -251,7 +282,8 @@ def apply_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | No
     ``revision``: the units as they were then, main left as it is: a commit (tag, branch), or
     a number, with ``unit`` that unit's revision as ``gitops history`` numbers them, else the
     space's (the commits that changed ``spaces/S/``); negative counts back from the newest.
-    What goes on from a commit other than main's head is annotated so (``Pinned``)."""
+    What goes on from a commit other than main's head is annotated so (``Pinned``).
+    ``live_read``: every object read from the cluster, the inventory not trusted (see ``plan``)."""
     number = history.revision_number(revision) if revision is not None else None
     source = Fleet.at(fleet.store, revision) if revision is not None and number is None else fleet
     spaces = source.match(space_glob)
@@ -261,7 +293,7 @@ def apply_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | No
     for space in spaces:
         at, pinned = _at_revision(fleet, source, space.name, unit, number)
         report = apply(kubectl, at, space.name, unit, where, filter_name, dry_run, prune, wait,
-                       timeout, progress, pinned=pinned)
+                       timeout, progress, pinned=pinned, live_read=live_read)
         reports.append(report)
         if done is not None:
             done(report)
@@ -297,56 +329,90 @@ class Wave:
 
 @dataclass
 class SpacePlan:
-    """What ``apply`` of one space does, decided from one ``kubectl get`` before any change."""
+    """What ``apply`` of one space does, decided from its inventory or one ``kubectl get``
+    before any change."""
 
     space: str
     context: str
+    namespace: str  # where the space's inventory is
     items: list[Desired]
-    current: dict[tuple[str, str, str], Any]
+    current: dict[tuple[str, str, str], Any]  # empty when the inventory covered the space
     waves: list[Wave]
     prune: list[tuple[str, str, str]]  # objects whose unit left git, in deletion order
+    held: inventory.Held = field(default_factory=inventory.Held)
+    covered: bool = False  # the inventory says the cluster has it all: nothing else was read
 
 
 def plan(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
          where: str | None = None, filter_name: str | None = None, prune: bool = False,
-         only_changed: bool = True, only: set[str] | None = None, pinned: Pinned | None = None) -> SpacePlan:
+         only_changed: bool = True, only: set[str] | None = None, pinned: Pinned | None = None,
+         live_read: bool = False) -> SpacePlan:
     """Decide an apply of ``space`` (reads only): its units in waves, the ones the cluster
     already has from this very content left out (unless not ``only_changed``), and with
     ``prune`` the objects to delete. ``only`` restricts to those unit names; ``pinned``: the
-    fleet is of an older revision, so annotated."""
+    fleet is of an older revision, so annotated.
+
+    First the space's inventory (one request): if it covers the selection, nothing is left to
+    do and nothing else is read; if it does not, what it lists decides what differs (and what
+    ``prune`` deletes), as the live objects would. Without one it can read (or with
+    ``live_read``, or not ``only_changed``) one ``kubectl get`` of the space's objects decides;
+    with ``live_read`` a unit whose object was edited by hand (a field git sets differs) is
+    applied again too."""
     if prune and (unit or where or filter_name):
         raise GitopsError("--prune works on a whole space", "drop --unit/--where/--filter, or --prune")
-    context = fleet.space(space).target.context
+    target = fleet.space(space).target
+    context = target.context
     items = [d for d in desired(fleet, space, unit, where, filter_name, pinned)
              if only is None or d.ref.unit in only]
-    current = live(kubectl, space, context, kinds(items))
-    planned = [Wave(order, group, [d for d in group if not only_changed or not d.applied(current)])
-               for order, group in waves(items, lambda d: d.order)]
+    grouped = waves(items, lambda d: d.order)
+    held = inventory.Held()
+    if only_changed and not live_read:
+        held = inventory.read(kubectl, space, target.namespace, context)
+        if held.covers({d.key: d.entry() for d in items}, prune):
+            return SpacePlan(space, context, target.namespace, items, {},
+                             [Wave(order, group, []) for order, group in grouped], [], held, covered=True)
+    current = _as_live(held.entries) if held.state == "found" else live(kubectl, space, context, kinds(items))
+
+    def changed(d: Desired) -> bool:
+        return (not only_changed or not d.applied(current)
+                or (live_read and bool(d.drift(current[d.key]))))
+
+    planned = [Wave(order, group, [d for d in group if changed(d)]) for order, group in grouped]
     wanted = {d.key for d in items}
     going = deletion_order({key: obj for key, obj in current.items() if key not in wanted}) if prune else []
-    return SpacePlan(space, context, items, current, planned, going)
+    return SpacePlan(space, context, target.namespace, items, current, planned, going, held)
 
 
 def apply(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None = None,
           where: str | None = None, filter_name: str | None = None, dry_run: bool = False,
           prune: bool = False, wait: bool = True, timeout: str = "60s",
           progress: Progress | None = None, only_changed: bool = True,
-          only: set[str] | None = None, pinned: Pinned | None = None) -> Report:
+          only: set[str] | None = None, pinned: Pinned | None = None, live_read: bool = False) -> Report:
     """Apply the selected units of ``space`` in order (``plan``, then ``execute``); see the
     module doc."""
     report = Report(space, fleet.store.head(), dry_run, pinned=pinned)
     with report.counting(kubectl):
-        execute(kubectl, plan(kubectl, fleet, space, unit, where, filter_name, prune, only_changed, only, pinned),
-                report, wait, timeout, progress)
+        execute(kubectl, plan(kubectl, fleet, space, unit, where, filter_name, prune, only_changed, only, pinned,
+                              live_read), report, wait, timeout, progress)
     return report
 
 
 def execute(kubectl: Kubectl, planned: SpacePlan, report: Report, wait: bool = True,
             timeout: str = "60s", progress: Progress | None = None) -> None:
     """Carry out ``planned``: each wave applied server-side (a dry run if the report is one),
-    then waited for; then the prunes. A wave the cluster refuses stops it with ApplyError,
-    saying what was and was not applied."""
+    then waited for; then the prunes; then the space's inventory written (``_keep_inventory``).
+    A wave the cluster refuses stops it with ApplyError, saying what was and was not applied."""
     dry_run, context = report.dry_run, planned.context
+    if planned.covered:
+        report.unchanged += [str(d.ref) for d in planned.items]
+        report.inventory = "covered"
+        return
+    head = ""  # the inventory without what is about to change, ahead of the first wave's objects
+    if not dry_run and planned.held.may_exist and (planned.prune or any(w.changed for w in planned.waves)):
+        if planned.held.state == "found" and any(w.changed for w in planned.waves):
+            head = _pending(planned, report)
+        else:
+            _clear_inventory(kubectl, planned, report)
     for wave in planned.waves:
         report.unchanged += [str(d.ref) for d in wave.items if d not in wave.changed]
         changed = wave.changed
@@ -361,11 +427,15 @@ def execute(kubectl: Kubectl, planned: SpacePlan, report: Report, wait: bool = T
             changed = [d for d in changed if d.key[1] not in unmade]
             if not changed:
                 continue
+        carried, head = head, ""
         try:
-            kubectl.run(_apply_args(dry_run), context, stdin=stream(changed))
+            kubectl.run(_apply_args(dry_run), context, stdin=carried + stream(changed))
             if wait and not dry_run:
                 _wait(kubectl, changed, context, timeout)
         except KubectlError as e:
+            if carried:  # whether the smaller inventory went in is not known: none is safe
+                with contextlib.suppress(KubectlError):
+                    inventory.remove(kubectl, planned.space, planned.namespace, context)
             report.failed = f"order {wave.order} ({', '.join(d.ref.unit for d in changed)}): {e.message}"
             report.not_applied = [str(d.ref) for w in planned.waves if w.order >= wave.order
                                   for d in w.items if str(d.ref) not in report.unchanged]
@@ -374,6 +444,55 @@ def execute(kubectl: Kubectl, planned: SpacePlan, report: Report, wait: bool = T
                              f"{len(report.not_applied)} not applied; {e.hint}", report) from e
         report.applied += [str(d.ref) for d in changed]
     delete(kubectl, planned.prune, context, timeout, dry_run, report.pruned)
+    if not dry_run:
+        _keep_inventory(kubectl, planned, report)
+
+
+def _pending(planned: SpacePlan, report: Report) -> str:
+    """The inventory read, without the objects about to be applied or pruned, as a document
+    to apply ahead of the first wave's objects (in the same ``kubectl apply``, before them): an
+    apply that fails, or is stopped, part-way leaves an inventory that claims only what it did
+    not touch. The plan's ``held`` becomes it."""
+    going = {d.key for w in planned.waves for d in w.changed} | set(planned.prune)
+    entries = {key: e for key, e in planned.held.entries.items() if key not in going}
+    planned.held = inventory.Held("found", entries)
+    return "---\n" + json.dumps(inventory.document(planned.space, planned.namespace, report.commit or "", entries)) + "\n"
+
+
+def _clear_inventory(kubectl: Kubectl, planned: SpacePlan, report: Report) -> None:
+    """Remove the space's inventory before the first change (when there is no inventory read
+    to make a smaller one of, ``_pending``, or only prunes to make): an apply that fails, or is
+    stopped, part-way leaves none that claims what it did not apply (the next apply reads the
+    live objects). Cannot: nothing is applied."""
+    try:
+        inventory.remove(kubectl, planned.space, planned.namespace, planned.context)
+        planned.held = inventory.Held("absent")
+    except KubectlError as e:
+        report.failed = f"inventory: {e.message}"
+        report.not_applied = [str(d.ref) for w in planned.waves for d in w.changed]
+        raise ApplyError(f"apply of {planned.space} could not remove its inventory: {e.message}",
+                         f"nothing was applied; {e.hint}", report) from e
+
+
+def _keep_inventory(kubectl: Kubectl, planned: SpacePlan, report: Report) -> None:
+    """After a whole apply: the inventory made from the live objects read, with what was
+    applied and without what was pruned, written unless it already says so. Failing to write
+    it fails nothing (the next apply reads the live objects again): the report says so."""
+    entries = {key: _entry(obj.get("metadata", {}).get("annotations", {})) for key, obj in planned.current.items()
+               if HASH in obj.get("metadata", {}).get("annotations", {})
+               and not obj.get("metadata", {}).get("deletionTimestamp")}
+    applied = set(report.applied)
+    entries.update({d.key: d.entry() for d in planned.items if str(d.ref) in applied})
+    for key in planned.prune:
+        entries.pop(key, None)
+    if planned.held.state == "found" and entries == planned.held.entries and not report.applied:
+        report.inventory = "current"
+        return
+    try:
+        inventory.write(kubectl, planned.space, planned.namespace, planned.context, report.commit or "", entries)
+        report.inventory = "written"
+    except KubectlError as e:
+        report.inventory = f"not written: {e.message}"
 
 
 # --- all or nothing (changeset apply --deploy) ----------------------------------------------
@@ -502,6 +621,10 @@ def _apply_all(kubectl: Kubectl, before: Fleet, after: Fleet, units: list[UnitRe
         return
     done: list[_Change] = []
     try:
+        for space, changes in planned.items():  # no inventory may claim the old state meanwhile
+            if changes:
+                record = (after if space in after.spaces else before).space(space)
+                inventory.remove(kubectl, space, record.target.namespace, changes[0].context)
         for space, changes in planned.items():
             for order, group in waves((c for c in changes if c.wanted), lambda c: c.order):
                 wanted = [c.wanted for c in group if c.wanted]

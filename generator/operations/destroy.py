@@ -6,7 +6,8 @@ The objects are found by the ``gitops.dev/space`` label in one ``kubectl get`` p
 (``apply.deletion_order``, ``apply.delete``): an ingress before its services, the namespace
 last. Every space is planned (read) before anything is deleted. A production space
 (``select.critical``: environment=prod or critical=true) is destroyed only when ``--space``
-names it exactly, never through a glob. Nothing here writes to the manifests repo: the
+names it exactly, never through a glob. The space's inventory (``operations/inventory.py``)
+goes first, before any object: the next apply reads the live objects. Nothing here writes to the manifests repo: the
 configuration stays, and ``gitops apply`` brings the objects back.
 """
 
@@ -20,7 +21,7 @@ from generator.errors import GitopsError, NotFoundError
 from generator.handoff import SPACE_LABEL
 from generator.model import is_glob
 from generator.kubectl import Kubectl, KubectlError
-from generator.operations import apply
+from generator.operations import apply, inventory
 from generator.operations.fleet import Fleet
 from generator.operations.select import critical, matched
 
@@ -37,6 +38,7 @@ class Destroyed:
     going: list[Key]
     deleted: list[str] = field(default_factory=list)
     kubectl_calls: int = 0
+    namespace: str = ""  # where the space's inventory is
 
     def data(self) -> dict[str, Any]:
         return {"space": self.space, "context": self.context, "dryRun": self.dry_run,
@@ -73,7 +75,7 @@ def _plan(kubectl: Kubectl, fleet: Fleet, space: str, unit: str | None, where: s
         wanted = {d.key for d in items}
         current = {key: obj for key, obj in current.items() if key in wanted}
     return Destroyed(space, kubectl.context or context, dry_run, apply.deletion_order(current),
-                     kubectl_calls=len(kubectl.calls) - start)
+                     kubectl_calls=len(kubectl.calls) - start, namespace=fleet.space(space).target.namespace)
 
 
 def destroy_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | None = None,
@@ -96,6 +98,7 @@ def destroy_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | 
     for planned in plans:
         start = len(kubectl.calls) - planned.kubectl_calls
         try:
+            inventory.remove(kubectl, planned.space, planned.namespace, planned.context, dry_run)
             apply.delete(kubectl, planned.going, planned.context, timeout, dry_run, planned.deleted, wait, progress)
         except KubectlError as e:
             raise GitopsError(f"destroy of {planned.space} stopped: {e.message}",

@@ -13,12 +13,11 @@ space. Nothing here writes to the manifests repo, and only ``fix_drift`` writes 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import guard, merge
+from generator import guard
 from generator.errors import NotFoundError
 from generator.kubectl import FIELD_MANAGER, Kubectl
 from generator.operations import apply
@@ -148,10 +147,7 @@ def drift(kubectl: Kubectl, fleet: Fleet, space: str) -> list[dict[str, Any]]:
         if obj is None:
             rows.append({"unit": d.ref.unit, "field": "(object)", "git": "present", "live": "missing"})
             continue
-        wanted = json.loads(json.dumps(d.data))
-        for key in (apply.COMMIT,):  # an older apply's commit is not drift
-            wanted["metadata"]["annotations"].pop(key, None)
-        for path, want, have in merge.drift(wanted, obj):
+        for path, want, have in d.drift(obj):
             rows.append({"unit": d.ref.unit, "field": path, "git": guard.redact_value(path, want),
                          "live": guard.redact_value(path, have)})
     return rows
