@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-VERSION = 2
+VERSION = 3
+AVAILABLE = sqlite3.sqlite_version_info >= (3, 38)  # JSON's ``->`` (older: WHERE goes unit by unit)
 FILE = "gitops/where.sqlite"  # under the repo's git dir
 
 _SCHEMA = """
@@ -36,6 +37,9 @@ CREATE TABLE doc_text(id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE unit(space TEXT NOT NULL, name TEXT NOT NULL, doc INTEGER, labels TEXT NOT NULL,
                   upstream TEXT, upstream_space TEXT, PRIMARY KEY(space, name));
 CREATE INDEX unit_doc ON unit(doc);
+CREATE TABLE label(key TEXT NOT NULL, value TEXT NOT NULL, space TEXT NOT NULL, unit TEXT NOT NULL);
+CREATE INDEX label_value ON label(key, value);
+CREATE INDEX label_space ON label(space);
 """
 
 
@@ -90,22 +94,24 @@ class FieldIndex:
         return found
 
     def update(self, base: str | None, commit: str, spaces: dict[str, str], units: list[UnitRow],
-               docs: list[DocRow], gone: Iterable[str] = (), everything: bool = False) -> bool:
+               docs: Iterable[DocRow], gone: Iterable[str] = (), everything: bool = False) -> bool:
         """Make the index of ``base`` one of ``commit``: ``spaces`` (name -> labels JSON) are
         written with all their units (``units``), replacing what the index had of them; the
         spaces ``gone`` are removed; with ``everything``, every space not given is. Documents no
         unit points to are dropped. One transaction: a reader sees the old commit or the new
         one. False, and nothing written, when another process moved the index off ``base``
-        meanwhile (without ``everything``)."""
+        meanwhile (without ``everything``). ``docs`` is read as it is written: a generator keeps
+        a fleet's manifests out of memory."""
         with self._transaction() as db:
             if not everything and self.commit != base:
                 return False
             if everything:
-                db.execute("DELETE FROM unit")
-                db.execute("DELETE FROM space")
-            names = [*spaces, *gone]
-            db.executemany("DELETE FROM unit WHERE space = ?", [(n,) for n in names])
-            db.executemany("DELETE FROM space WHERE name = ?", [(n,) for n in names])
+                for table in ("unit", "space", "label"):
+                    db.execute(f"DELETE FROM {table}")
+            names = [(n,) for n in [*spaces, *gone]]
+            db.executemany("DELETE FROM unit WHERE space = ?", names)
+            db.executemany("DELETE FROM space WHERE name = ?", names)
+            db.executemany("DELETE FROM label WHERE space = ?", names)
             db.executemany("INSERT INTO space(name, labels) VALUES (?, ?)", spaces.items())
             for d in docs:
                 cursor = db.execute("INSERT OR IGNORE INTO doc(blob, exact, arrays) VALUES (?, ?, ?)",
@@ -118,6 +124,9 @@ class FieldIndex:
                 "INSERT INTO unit(space, name, doc, labels, upstream, upstream_space) "
                 "VALUES (?, ?, (SELECT id FROM doc WHERE blob = ?), ?, ?, ?)",
                 [(u.space, u.name, u.blob, u.labels, u.upstream, u.upstream_space) for u in units])
+            db.executemany("INSERT INTO label(key, value, space, unit) VALUES (?, ?, ?, ?)",
+                           [(key, str(value), u.space, u.name) for u in units
+                            for key, value in json.loads(u.labels).items()])
             for table in ("doc", "doc_json", "doc_text"):
                 db.execute(f"DELETE FROM {table} WHERE id NOT IN (SELECT doc FROM unit WHERE doc IS NOT NULL)")
             db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('commit', ?)", (commit,))
@@ -138,13 +147,21 @@ class FieldIndex:
         return {line for (text,) in rows for line in str(text).split("\n") if line}
 
     def select(self, where: str, params: list[Any], functions: dict[str, tuple[int, Callable[..., bool]]],
-               spaces: list[str] | None, unit: str | None) -> list[tuple[str, str, str, str | None]]:
+               spaces: list[str] | None, unit: str | None,
+               label: tuple[str, list[str]] | None = None) -> list[tuple[str, str, str, str | None]]:
         """(space, unit, labels JSON, upstream) of every unit of ``spaces`` (None: all), named
         ``unit`` if given, that ``where`` holds for; by space, then in the order the space's
-        record lists its units."""
+        record lists its units. ``label`` (key, values), a label every unit found has one of,
+        makes the label's index find the units to try (the rest are never looked at)."""
         for name, (arity, function) in functions.items():
             self.db.create_function(name, arity, function, deterministic=True)
-        sql = ("SELECT u.space, u.name, u.labels, u.upstream FROM unit u JOIN space s ON s.name = u.space "
+        units = "unit u"
+        if label is not None:
+            key, values = label
+            units = (f"label l JOIN unit u ON u.space = l.space AND u.name = l.unit AND l.key = ? "
+                     f"AND l.value IN ({', '.join('?' * len(values))})")
+            params = [key, *values, *params]
+        sql = (f"SELECT u.space, u.name, u.labels, u.upstream FROM {units} JOIN space s ON s.name = u.space "
                "LEFT JOIN doc_json dj ON dj.id = u.doc LEFT JOIN doc_text dt ON dt.id = u.doc "
                f"WHERE ({where})")
         if unit is not None:

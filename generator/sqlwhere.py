@@ -6,8 +6,9 @@ index's tables (generator.fieldindex owns them):
     unit u (space, name, labels JSON, upstream_space)  JOIN space s (name, labels JSON)
     LEFT JOIN doc_text dt (text: the manifest as committed)  LEFT JOIN doc_json dj (json: as JSON)
 
-Metadata becomes a column or a ``json_extract`` of the labels; a manifest path becomes
-``json_type``/``json_extract`` on ``dj.json``, with one ``json_each`` per ``*`` or number. What
+Metadata becomes a column or a ``json_extract`` of the labels; a manifest path becomes ``->``
+on ``dj.json`` (SQLite 3.38), with one ``json_each`` per ``*`` or number. A label test the
+whole clause depends on (``Sql.label``) lets the label index find the units to try. What
 SQL decides exactly by itself (a string equal to a string, LIKE as GLOB, CONTAINS as ``instr``,
 IS NULL) it decides; every other comparison calls back into ``query.holds`` through two SQL
 functions (``Sql.functions``), so the index and ``Query.matches`` cannot disagree on what a
@@ -19,6 +20,7 @@ evaluates such a clause unit by unit. No I/O, no sqlite3 here.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ class Sql:
     where: str
     params: list[Any] = field(default_factory=list)
     literals: list[tuple[str, Any]] = field(default_factory=list)
+    label: tuple[str, list[str]] | None = None  # a label every match has one value of: its index leads
 
     @property
     def functions(self) -> dict[str, tuple[int, Callable[..., bool]]]:
@@ -47,13 +50,20 @@ class Sql:
             op, literal = literals[k]
             return query.holds(op, value, literal)
 
-        def manifest(k: int, kind: str | None, value: Any) -> bool:
+        def element(k: int, kind: str | None, value: Any) -> bool:
             if kind is None:  # the path reaches nothing here
                 return False
             op, literal = literals[k]
             return query.holds(op, _decoded(kind, value), literal)
 
-        return {"gitops_holds": (2, metadata), "gitops_holds_json": (3, manifest)}
+        def node(k: int, text: str | None) -> bool:
+            if text is None:  # the path reaches nothing here
+                return False
+            op, literal = literals[k]
+            return query.holds(op, _parsed(text), literal)
+
+        return {"gitops_holds": (2, metadata), "gitops_holds_json": (3, element),
+                "gitops_holds_node": (2, node)}
 
 
 def _decoded(kind: str, value: Any) -> Any:
@@ -69,6 +79,16 @@ def _decoded(kind: str, value: Any) -> Any:
     if kind == "array":
         return []
     return value
+
+
+def _parsed(text: str) -> Any:
+    """A value as ``->`` gives it (its JSON text; numbers as written) -> as the YAML loader gave
+    it; a map or list only needs to be one."""
+    if text[0] == "{":
+        return {}
+    if text[0] == "[":
+        return []
+    return json.loads(text)
 
 
 def indexable(node: Node) -> bool:
@@ -99,13 +119,27 @@ def compile(node: Node) -> Sql:  # noqa: A001 - what it does
 
     >>> sql = compile(query.parse("Labels.layer = 'backend' AND spec.replicas > 2").tree)
     >>> print(sql.where)
-    (coalesce(json_extract(u.labels, '$."layer"') = ?, 0) AND coalesce((gitops_holds_json(0, json_type(dj.json, '$."spec"."replicas"'), json_extract(dj.json, '$."spec"."replicas"')) AND instr(dt.text, ?) > 0), 0))
-    >>> sql.params, sql.literals
-    (['backend', 'replicas'], [('>', 2)])
+    (coalesce(json_extract(u.labels, '$."layer"') = ?, 0) AND coalesce((gitops_holds_node(0, (dj.json -> '$."spec"."replicas"')) AND instr(dt.text, ?) > 0), 0))
+    >>> sql.params, sql.literals, sql.label
+    (['backend', 'replicas'], [('>', 2)], ('layer', ['backend']))
     """
     sql = Sql("")
     sql.where = _condition(node, sql)
+    sql.label = _leading_label(node)
     return sql
+
+
+def _leading_label(node: Node) -> tuple[str, list[str]] | None:
+    """A label test every unit the clause picks passes (the clause, or a part of its top AND):
+    ``Labels.k = 'v'`` or ``Labels.k IN ('v', ...)``."""
+    for part in node.parts if isinstance(node, And) else (node,):
+        if (isinstance(part, Compare) and part.field.metadata and part.field.parts[0] == "Labels"
+                and len(part.field.parts) == 2):
+            if part.op == "=" and isinstance(part.literal, str):
+                return part.field.parts[1], [part.literal]
+            if part.op == "in" and all(isinstance(x, str) for x in part.literal):
+                return part.field.parts[1], list(part.literal)
+    return None
 
 
 def _condition(node: Node, sql: Sql) -> str:
@@ -172,17 +206,21 @@ def _manifest(node: Compare, sql: Sql) -> str:
         # a scalar element is not JSON text: never parse it as such
         source = f"(CASE WHEN {alias}.type IN ('object', 'array') THEN {alias}.value ELSE '{{}}' END)"
         steps = []
-    if steps or not joins:
-        path = _json_path(tuple(steps))
-        kind, value = f"json_type({source}, '{path}')", f"json_extract({source}, '{path}')"
+    if steps or not joins:  # ``->``: the value's JSON text, one parse of the document
+        value = f"({source} -> '{_json_path(tuple(steps))}')"
+        if node.op == "is null":
+            test = f"coalesce({value}, 'null') != 'null'"
+        else:
+            sql.literals.append((node.op, node.literal))
+            test = f"gitops_holds_node({len(sql.literals) - 1}, {value})"
     else:
         alias = f"e{len(joins) - 1}"
-        kind, value = f"{alias}.type", f"{alias}.atom"
-    if node.op == "is null":
-        test = f"{kind} IS NOT NULL AND {kind} != 'null'"
-    else:
-        sql.literals.append((node.op, node.literal))
-        test = f"gitops_holds_json({len(sql.literals) - 1}, {kind}, {value})"
+        kind = f"{alias}.type"
+        if node.op == "is null":
+            test = f"{kind} IS NOT NULL AND {kind} != 'null'"
+        else:
+            sql.literals.append((node.op, node.literal))
+            test = f"gitops_holds_json({len(sql.literals) - 1}, {kind}, {alias}.atom)"
     if joins:
         test = f"EXISTS (SELECT 1 FROM {', '.join(joins)} WHERE {' AND '.join([*conditions, test])})"
     sql.params.append(query.needle(node.field))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +46,7 @@ def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
     """The units of the spaces matching ``space_glob`` (named ``unit`` if given) that
     ``chosen`` holds for, from the index; None when the index cannot answer exactly."""
     if (fleet.store.rev is not None or not sqlwhere.indexable(chosen.tree)
-            or os.environ.get("GITOPS_FIELD_INDEX") == "off"):
+            or os.environ.get("GITOPS_FIELD_INDEX") == "off" or not fieldindex.AVAILABLE):
         return None
     index = fresh(fleet, progress)
     if index is None:
@@ -65,7 +65,7 @@ def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
                 if depth is not None:
                     raise into_list(f, depth, chosen.clause)
         sql = sqlwhere.compile(chosen.tree)
-        rows = index.select(sql.where, sql.params, sql.functions, spaces, unit)
+        rows = index.select(sql.where, sql.params, sql.functions, spaces, unit, sql.label)
     finally:
         index.close()
     return [Found(UnitRef(space, name), json.loads(labels), upstream)
@@ -100,15 +100,17 @@ def fresh(fleet: Fleet, progress: Progress | None = None) -> FieldIndex | None:
         gone = {n for n in touched if n not in fleet.spaces}  # type: ignore[misc]
     spaces, units = _rows(fleet, sorted(names))
     new = sorted({u.blob for u in units if u.blob} - index.known(u.blob for u in units if u.blob))
-    docs: list[DocRow] = []
-    for start in range(0, len(new), 500):
-        if progress:
-            progress(start, len(new))
-        chunk = new[start:start + 500]
-        docs.extend(document(blob, text) for blob, text in fleet.store.read_blobs(chunk).items())
-    if progress and new:
-        progress(len(new), len(new))
-    if not index.update(base, head, spaces, units, docs, gone, everything):
+
+    def documents() -> Iterator[DocRow]:  # read and parsed as the index writes them
+        for start in range(0, len(new), 500):
+            if progress:
+                progress(start, len(new))
+            for blob, text in fleet.store.read_blobs(new[start:start + 500]).items():
+                yield document(blob, text)
+        if progress and new:
+            progress(len(new), len(new))
+
+    if not index.update(base, head, spaces, units, documents(), gone, everything):
         index.close()
         return None
     return index

@@ -101,7 +101,7 @@ def _by_index(index: FieldIndex, chosen: query.Query) -> set[tuple[str, str]]:
             if depth is not None:
                 raise query.into_list(f, depth, chosen.clause)
     sql = sqlwhere.compile(chosen.tree)
-    return {(s, n) for s, n, _, _ in index.select(sql.where, sql.params, sql.functions, None, None)}
+    return {(s, n) for s, n, _, _ in index.select(sql.where, sql.params, sql.functions, None, None, sql.label)}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
