@@ -197,7 +197,7 @@ def _edited(path: Path, old: str, new: str) -> str:
 def gitops_dry_run_one_field(fleet: Fleet) -> list[Row]:
     """One region's trade-service replicas edited, then `render --dry-run -o markdown`: the pull
     request's preview, end to end; it must name the unit and write nothing. The edit is undone."""
-    region = fleet.config / "regions" / "r0002.yaml"
+    region = fleet.config / "regions" / f"{synth.region_name(2, fleet.n)}.yaml"
     line = next(ln for ln in region.read_text().splitlines() if ln.startswith("  trade-service: "))
     text = _edited(region, line, f"  trade-service: {int(line.split(': ')[1]) % 9 + 1}")
     head = git_out(fleet, "rev-parse", "HEAD")
@@ -207,7 +207,7 @@ def gitops_dry_run_one_field(fleet: Fleet) -> list[Row]:
         _, proc = gitops(fleet, "render", "--dry-run", "-o", "markdown")
     finally:
         region.write_text(text)
-    space = f"{fleet.project}-prod-r0002"
+    space = f"{fleet.project}-prod-{synth.region_name(2, fleet.n)}"
     problem = None
     if f"<code>{space}</code>: 1 changed" not in proc.stdout or git_out(fleet, "rev-parse", "HEAD") != head:
         problem = f"expected a comment naming {space}/trade-service and no commit"
@@ -239,7 +239,8 @@ def gitops_dry_run_base_change(fleet: Fleet) -> list[Row]:
 def gitops_one_region_render(fleet: Fleet) -> list[Row]:
     """One region's replicas edited, then `gitops render`: one commit of exactly that unit and
     its space record, in a time that must not grow with the size of the fleet."""
-    region = fleet.config / "regions" / "r0001.yaml"
+    name = synth.region_name(1, fleet.n)  # r0001, or r00001 at 10,000 regions
+    region = fleet.config / "regions" / f"{name}.yaml"
     text = region.read_text()
     line = next(ln for ln in text.splitlines() if ln.startswith("  trade-service: "))
     replicas = int(line.split(": ")[1])
@@ -247,7 +248,7 @@ def gitops_one_region_render(fleet: Fleet) -> list[Row]:
     before = commit_count(fleet.repo)
     seconds, _ = gitops(fleet, "render", "-m", "benchmark: one region edited")
     changed = run(["git", "-C", str(fleet.repo), "show", "--name-only", "--format=", "HEAD"]).stdout.split()
-    space = f"{fleet.project}-prod-r0001"
+    space = f"{fleet.project}-prod-{name}"
     expected = [f".gitops/spaces/{space}.json", f"spaces/{space}/trade-service.yaml"]
     problem = None
     if commit_count(fleet.repo) != before + 1 or changed != expected:
@@ -365,7 +366,7 @@ def gitops_changeset_apply(fleet: Fleet) -> list[Row]:
                         "--image-reference", ":v7", "--space", f"{fleet.project}-prod-*",
                         "--changeset", name, "-o", "json")
     edited = len(json.loads(proc.stdout)["units"])
-    gitops(fleet, "run", "set-replicas", "--replicas", "4", "--space", f"{fleet.project}-prod-r0001",
+    gitops(fleet, "run", "set-replicas", "--replicas", "4", "--space", f"{fleet.project}-prod-{synth.region_name(1, fleet.n)}",
            "--unit", "trade-service")
     main = git_out(fleet, "rev-parse", "HEAD")
     settle()
@@ -396,7 +397,7 @@ def gitops_changeset_apply(fleet: Fleet) -> list[Row]:
 
 def gitops_history_and_audit(fleet: Fleet) -> list[Row]:
     """Reading the trail back: one unit's history, the whole audit, and a one-unit rollback."""
-    space = f"{fleet.project}-prod-r0001"
+    space = f"{fleet.project}-prod-{synth.region_name(1, fleet.n)}"
     h_seconds, proc = gitops(fleet, "history", "trade-service", "--space", space, "-o", "json")
     revisions = len(json.loads(proc.stdout))
     a_seconds, proc = gitops(fleet, "audit", "-o", "json")
