@@ -27,12 +27,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import merge, state
+from generator import state
 from generator.errors import GitopsError
 from generator.handoff import ORDER, SPACE_LABEL
 from generator.kubectl import FIELD_MANAGER, Kubectl, KubectlError
 from generator.model import NO_ORDER, UnitRef, apply_order, waves
-from generator.operations import history, inventory
+from generator.operations import inventory
 from generator.operations.fleet import Fleet
 from generator.operations.select import matched, select
 from generator.store import Store
@@ -76,6 +76,8 @@ class Desired:
     def drift(self, obj: dict[str, Any]) -> list[tuple[str, Any, Any]]:
         """The fields git sets that the live ``obj`` has otherwise (path, git, live); the commit
         an older apply annotated is no drift."""
+        from generator import merge  # not at start-up: only drift and `apply --live` compare fields
+
         wanted = json.loads(json.dumps(self.data))
         wanted["metadata"]["annotations"].pop(COMMIT, None)
         return merge.drift(wanted, obj)
@@ -284,7 +286,11 @@ def apply_spaces(kubectl: Kubectl, fleet: Fleet, space_glob: str, unit: str | No
     space's (the commits that changed ``spaces/S/``); negative counts back from the newest.
     What goes on from a commit other than main's head is annotated so (``Pinned``).
     ``live_read``: every object read from the cluster, the inventory not trusted (see ``plan``)."""
-    number = history.revision_number(revision) if revision is not None else None
+    number = None
+    if revision is not None:
+        from generator.operations import history  # not at start-up (50 ms): only --revision needs it
+
+        number = history.revision_number(revision)
     source = Fleet.at(fleet.store, revision) if revision is not None and number is None else fleet
     spaces = source.match(space_glob)
     if unit is not None or where is not None or filter_name is not None:
@@ -305,6 +311,8 @@ def _at_revision(fleet: Fleet, source: Fleet, space: str, unit: str | None,
     """The fleet ``space`` is applied from, and how that pins it: ``source`` (main, or the
     commit --revision named) when ``number`` is None, else the commit of revision ``number``
     of the unit (with ``unit``) or of the space."""
+    from generator.operations import history
+
     if number is None:
         commit = source.store.head()
         return source, Pinned(commit) if commit and source is not fleet and commit != fleet.store.head() else None
