@@ -18,11 +18,13 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-import git
-from git.exc import GitCommandError
+from typing import TYPE_CHECKING
 
 from generator.errors import RepoError
 from generator.snapshot import git_error
+
+if TYPE_CHECKING:  # the caller's git.Git brought GitPython in; each function imports its errors
+    import git
 
 STAGING_REF = "refs/gitops/staging"
 
@@ -72,6 +74,8 @@ def identity(cmd: git.Git, author: str | None = None) -> tuple[Ident, Ident]:
     Where git knows nobody (a fresh machine), the operating-system account stands in, as
     git itself does when it can: the person at the keyboard, never a made-up bot.
     """
+    from git.exc import GitCommandError
+
     try:
         committer = _parse_ident(str(cmd.var("GIT_COMMITTER_IDENT")))
         person = _parse_ident(str(cmd.var("GIT_AUTHOR_IDENT")))
@@ -98,6 +102,8 @@ def fast_import(cmd: git.Git, changes: Mapping[str, str | None], message: str, p
     """Start ``git fast-import`` on a commit of ``changes`` (path -> text, None deletes) onto
     STAGING_REF; the block runs while it works; on leaving, wait for it and set ``.commit``
     (or raise RepoError)."""
+    from git.exc import GitCommandError
+
     with tempfile.TemporaryFile() as stream:
         msg = message.encode()
         stream.write(f"commit {STAGING_REF}\n".encode())
@@ -129,5 +135,7 @@ def fast_import(cmd: git.Git, changes: Mapping[str, str | None], message: str, p
 
 def drop_staging(cmd: git.Git) -> None:
     """No ref is left at a commit that did not land (its objects go with the next gc)."""
+    from git.exc import GitCommandError
+
     with contextlib.suppress(GitCommandError):
         cmd.update_ref("-d", STAGING_REF)

@@ -5,24 +5,88 @@ writes.)
 A snapshot of ``rev`` None is the checked-out branch: its files are read from the work tree
 (what HEAD has, under the lock). Any other rev is read from git alone.
 
-Knows paths, text, commits and refs, not units, spaces or YAML; never writes anything.
+Knows paths, text, commits and refs, not units, spaces or YAML; never writes anything. Reads
+run git's own commands directly (one process each; blobs one at a time through one
+``git cat-file --batch``): a command that only reads never imports GitPython, which costs more
+than anything else it imports. ``repo`` (GitPython) is made when a writer first asks for it.
 """
 
 from __future__ import annotations
 
-import tempfile
+import subprocess
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-
-import git
-from git.exc import GitCommandError
+from typing import IO, TYPE_CHECKING
 
 from generator.blobs import EMPTY_TREE
 from generator.errors import RepoError
 
+if TYPE_CHECKING:
+    import git
+    from git.exc import GitCommandError
+
 _UNKNOWN = object()
 ZERO = "0" * 40
+
+
+class GitFailed(Exception):
+    """A git command that exited non-zero: its exit status and the last line it wrote to
+    stderr."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _CatFile:
+    """One ``git cat-file --batch`` for reading blobs one at a time (what GitPython's object
+    database does): started on the first read, ended with its snapshot."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def read(self, blob: str) -> bytes | None:
+        """The blob's content; None when there is no such blob."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            process = self.process = subprocess.Popen(
+                ["git", "cat-file", "--batch"], cwd=self.root, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            weakref.finalize(self, _end, process)
+        stdin, stdout = process.stdin, process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(blob.encode() + b"\n")
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3 or header[1] != b"blob":
+            return None
+        return _exactly(stdout, int(header[2]) + 1)[:-1]  # the content, then a line feed
+
+
+    def close(self) -> None:
+        """End the process, if one was started."""
+        if self.process is not None:
+            _end(self.process)
+            self.process = None
+
+
+def _exactly(stream: IO[bytes], size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise OSError("git cat-file ended early")
+    return data
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    if process.stdin:
+        process.stdin.close()
+    process.wait()
+    if process.stdout:
+        process.stdout.close()
 
 
 @dataclass(frozen=True)
@@ -45,21 +109,44 @@ class Commit:
 class Snapshot:
     """The manifests repo as of one commit (``rev``), or as checked out (``rev`` None)."""
 
-    def __init__(self, root: Path, repo: git.Repo, rev: str | None = None) -> None:
+    def __init__(self, root: Path, repo: git.Repo | None = None, rev: str | None = None,
+                 git_dir: Path | None = None) -> None:
         self.root = root
-        self.repo = repo
-        self.git = repo.git
+        self._repo = repo
         self.rev = rev  # None: the checked-out branch, read from its work tree
         self._head: str | None | object = _UNKNOWN
+        self._git_dir = git_dir or (Path(repo.git_dir) if repo is not None else None)
+        self._blobs = _CatFile(root)
+
+    @property
+    def repo(self) -> git.Repo:
+        """The repo as GitPython has it (imported when first asked for: writers use it)."""
+        if self._repo is None:
+            import git
+
+            self._repo = git.Repo(self.root)
+        return self._repo
+
+    @property
+    def git(self) -> git.Git:
+        """GitPython's git command runner."""
+        return self.repo.git
+
+    @property
+    def git_dir(self) -> Path:
+        """The repo's git dir (a linked worktree's own: ``.git/worktrees/<name>``)."""
+        if self._git_dir is None:
+            self._git_dir = Path(self._run("rev-parse", "--absolute-git-dir").strip())
+        return self._git_dir
 
     def private_path(self, name: str) -> Path:
         """A file of gitops's own under the repo's git dir (never committed), e.g. the field
         index; a linked worktree has its own."""
-        return Path(self.repo.git_dir) / name
+        return self.git_dir / name
 
     def view(self, rev: str) -> Snapshot:
         """The repo as of ``rev`` (a commit, a tag, a branch), read-only."""
-        return Snapshot(self.root, self.repo, rev)
+        return Snapshot(self.root, self._repo, rev, self._git_dir)
 
     def head(self) -> str | None:
         """The commit this snapshot is of (HEAD, or ``rev``), or None when there is none.
@@ -73,31 +160,25 @@ class Snapshot:
 
     def resolve(self, rev: str) -> str | None:
         """The commit id ``rev`` names, or None when it names no commit."""
-        try:
-            return str(self.git.rev_parse("--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"))
-        except GitCommandError:
-            return None
+        out = self._try("rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}")
+        return out.strip() if out else None
 
     def checked_out(self) -> str | None:
         """The branch the work tree has checked out (``refs/heads/main``); None when detached."""
-        try:
-            return str(self.git.symbolic_ref("-q", "HEAD"))
-        except GitCommandError:
-            return None
+        out = self._try("symbolic-ref", "-q", "HEAD")
+        return out.strip() if out else None
 
     def tree(self, *prefixes: str) -> dict[str, str]:
         """path -> blob id of every file under ``prefixes`` (empty before any commit)."""
         rev = self.head()
         if rev is None:
             return {}
-        try:  # path NUL blob NUL ...: split by C code, no loop over a fleet's files
-            out = str(self.git.execute(["git", "ls-tree", "-r", "-z", "--full-tree",
-                                        "--format=%(path)%x00%(objectname)", rev, "--", *prefixes],
-                                       strip_newline_in_stdout=False))
+        # path NUL blob NUL ...: split by C code, no loop over a fleet's files
+        out = self._try("ls-tree", "-r", "-z", "--full-tree", "--format=%(path)%x00%(objectname)",
+                        rev, "--", *prefixes)
+        if out is not None:  # None: git before 2.36 has no --format
             fields = out.split("\0")
             return dict(zip(fields[0::2], fields[1::2]))
-        except GitCommandError:  # git before 2.36 has no --format
-            pass
         out = self._run("ls-tree", "-r", "-z", "--full-tree", rev, "--", *prefixes)
         blobs = {}
         for entry in out.split("\0"):
@@ -111,8 +192,8 @@ class Snapshot:
         head = self.head()
         if not paths or head is None:
             return {}
-        out = self._run_input("cat-file", "--batch-check=%(objectname) %(objecttype)",
-                              data="".join(f"{head}:{p}\n" for p in paths).encode())
+        out = self._run("cat-file", "--batch-check=%(objectname) %(objecttype)",
+                        data="".join(f"{head}:{p}\n" for p in paths).encode())
         blobs = {}
         for path, line in zip(paths, out.splitlines()):
             name, _, kind = line.partition(" ")
@@ -136,9 +217,13 @@ class Snapshot:
     def read_blob(self, blob: str) -> str:
         """The text of a blob by id."""
         try:
-            return bytes(self.repo.odb.stream(bytes.fromhex(blob)).read()).decode()
-        except (ValueError, OSError, GitCommandError) as e:
+            bytes.fromhex(blob)  # an id, nothing that could talk to cat-file
+            data = self._blobs.read(blob)
+        except (ValueError, OSError) as e:
             raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`") from e
+        if data is None:
+            raise RepoError(f"blob {blob} is missing from {self.root}", "run `git fsck`")
+        return data.decode()
 
     def containing(self, texts: list[str], *prefixes: str) -> set[str] | None:
         """Paths of the files under ``prefixes`` at this snapshot's commit that contain every
@@ -153,13 +238,12 @@ class Snapshot:
             return set()
         patterns = [arg for text in texts for arg in ("-e", text)]
         try:
-            out = str(self.git.execute(["git", "--literal-pathspecs", "grep", "-l", "-z", "-F", "--no-color", "--no-textconv",
-                                        "--all-match", *patterns, head, "--", *prefixes],
-                                       strip_newline_in_stdout=False))
-        except GitCommandError as e:
+            out = self._git("--literal-pathspecs", "grep", "-l", "-z", "-F", "--no-color", "--no-textconv",
+                            "--all-match", *patterns, head, "--", *prefixes).decode()
+        except GitFailed as e:
             if e.status == 1:  # nothing matched
                 return set()
-            raise RepoError(f"git grep failed in {self.root}: {git_error(e)}",
+            raise RepoError(f"git grep failed in {self.root}: {e.message}",
                             "check the manifests repo with `git status`") from e
         start = len(head) + 1  # each path comes as <commit>:<path>
         return {entry[start:] for entry in out.split("\0") if entry}
@@ -169,14 +253,10 @@ class Snapshot:
         one by one costs a round trip to git each)."""
         if not blobs:
             return {}
-        with tempfile.TemporaryFile() as stream:
-            stream.write("".join(f"{blob}\n" for blob in blobs).encode())
-            stream.seek(0)
-            try:
-                out = bytes(self.git.execute(["git", "cat-file", "--batch"], istream=stream,
-                                             stdout_as_string=False, strip_newline_in_stdout=False))
-            except GitCommandError as e:
-                raise RepoError(f"git cat-file failed in {self.root}: {git_error(e)}", "run `git fsck`") from e
+        try:
+            out = self._git("cat-file", "--batch", data="".join(f"{blob}\n" for blob in blobs).encode())
+        except GitFailed as e:
+            raise RepoError(f"git cat-file failed in {self.root}: {e.message}", "run `git fsck`") from e
         texts, at = {}, 0
         for blob in blobs:
             end = out.index(b"\n", at)
@@ -233,18 +313,12 @@ class Snapshot:
 
     def merge_base(self, a: str, b: str) -> str | None:
         """The best common ancestor of two commits (None: unrelated histories)."""
-        try:
-            return str(self.git.merge_base(a, b)).strip() or None
-        except GitCommandError:
-            return None
+        out = self._try("merge-base", a, b)
+        return out.strip() or None if out else None
 
     def is_ancestor(self, a: str, b: str) -> bool:
         """Whether commit ``a`` is in the history of ``b``."""
-        try:
-            self.git.merge_base("--is-ancestor", a, b)
-            return True
-        except GitCommandError:
-            return False
+        return self._try("merge-base", "--is-ancestor", a, b) is not None
 
     def refs(self, prefix: str) -> dict[str, str]:
         """ref name -> commit id of every ref under ``prefix`` (``refs/heads/changeset/``)."""
@@ -253,27 +327,51 @@ class Snapshot:
 
     def get_setting(self, key: str) -> str | None:
         """A value of the repo's own git config (``gitops.changeset``), None when unset."""
+        out = self._try("config", "--local", "--get", key)
+        return out.strip() or None if out else None
+
+    def _git(self, *args: str, data: bytes | None = None) -> bytes:
+        """git's output; GitFailed when it exits non-zero."""
         try:
-            return str(self.git.config("--local", "--get", key)).strip() or None
-        except GitCommandError:
+            done = subprocess.run(["git", *args], cwd=self.root, input=data, capture_output=True,
+                                  stdin=None if data is not None else subprocess.DEVNULL, check=False)
+        except OSError as e:
+            raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
+        if done.returncode != 0:
+            lines = [ln.strip() for ln in done.stderr.decode(errors="replace").splitlines() if ln.strip()]
+            raise GitFailed(done.returncode, lines[-1] if lines else f"exit {done.returncode}")
+        return done.stdout
+
+    def _try(self, *args: str) -> str | None:
+        """git's output, or None when it exits non-zero (the answer "no")."""
+        try:
+            return self._git(*args).decode()
+        except GitFailed:
             return None
 
-    def _run(self, *args: str) -> str:
+    def _run(self, *args: str, data: bytes | None = None) -> str:
         try:
-            return str(self.git.execute(["git", *args], strip_newline_in_stdout=False))
-        except GitCommandError as e:
-            raise RepoError(f"git {args[0]} failed in {self.root}: {git_error(e)}",
+            return self._git(*args, data=data).decode()
+        except GitFailed as e:
+            raise RepoError(f"git {args[0]} failed in {self.root}: {e.message}",
                             "check the manifests repo with `git status`") from e
 
-    def _run_input(self, *args: str, data: bytes) -> str:
-        with tempfile.TemporaryFile() as stream:
-            stream.write(data)
-            stream.seek(0)
-            try:
-                return str(self.git.execute(["git", *args], istream=stream))
-            except GitCommandError as e:
-                raise RepoError(f"git {args[0]} failed in {self.root}: {git_error(e)}",
-                                "check the manifests repo with `git status`") from e
+
+def locate(path: Path) -> tuple[Path, Path] | str | None:
+    """The work tree ``path`` is the top of and its git dir; "bare" for a bare repository;
+    None when ``path`` is no repository's top (missing, not in one, or a folder inside one)."""
+    try:
+        done = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-bare-repository",
+                               "--absolute-git-dir", "--show-toplevel"], capture_output=True,
+                              stdin=subprocess.DEVNULL, check=False)
+    except OSError as e:
+        raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
+    lines = done.stdout.decode().splitlines()
+    if lines[:1] == ["true"]:
+        return "bare"
+    if done.returncode != 0 or len(lines) != 3 or Path(lines[2]).resolve() != path.resolve():
+        return None
+    return Path(lines[2]), Path(lines[1])
 
 
 def git_error(e: GitCommandError) -> str:

@@ -35,14 +35,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-import git
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from typing import TYPE_CHECKING
 
 from generator import commits
 from generator.blobs import blob_id
 from generator.errors import LockedError, RepoError
 from generator.worktree import WorkTree
-from generator.snapshot import _UNKNOWN, ZERO, Snapshot
+from generator.snapshot import _UNKNOWN, ZERO, Snapshot, locate
+
+if TYPE_CHECKING:  # GitPython is imported when a write first needs it (Snapshot.repo)
+    import git
 
 JOURNAL = "gitops-journal.json"
 LOCK = "gitops.lock"
@@ -55,10 +57,10 @@ class Store(Snapshot):
     """A manifests repo on disk: a normal git work tree whose files gitops writes; or, made
     by ``branch``, another branch whose commits move only that branch."""
 
-    def __init__(self, root: Path, repo: git.Repo, branch: str | None = None) -> None:
-        super().__init__(root, repo, branch)
-        self._git_dir = Path(repo.git_dir)  # a linked worktree's own: .git/worktrees/<name>
-        self._temp_dir = self._git_dir / TEMP_DIR
+    def __init__(self, root: Path, repo: git.Repo | None, branch: str | None = None,
+                 git_dir: Path | None = None) -> None:
+        super().__init__(root, repo, branch, git_dir)
+        self._temp_dir = self.git_dir / TEMP_DIR  # git_dir: a linked worktree's own
         self.files = WorkTree(self.root, self._temp_dir)
 
     def branch(self, ref: str) -> Store:
@@ -66,53 +68,51 @@ class Store(Snapshot):
         work tree nor the checked-out branch."""
         if not ref.startswith("refs/heads/"):
             raise RepoError(f"{ref} is not a branch: it cannot change", "commit to a branch")
-        return Store(self.root, self.repo, ref)
+        return Store(self.root, self._repo, ref, self._git_dir)
 
     # --- opening ---------------------------------------------------------------------------
 
     @classmethod
     def exists(cls, path: Path) -> bool:
         """Whether ``path`` holds a git repository (so ``open`` would not create one)."""
-        try:
-            git.Repo(path.expanduser().absolute())
-            return True
-        except (InvalidGitRepositoryError, NoSuchPathError):
-            return False
+        return locate(path.expanduser().absolute()) not in (None, "bare")
 
     def close(self) -> None:
         """Stop the git helper processes this store started (a long-running worker opens one
         store per cycle)."""
-        self.repo.close()
+        if self._repo is not None:
+            self._repo.close()
+        self._blobs.close()
 
     def discard_new(self) -> None:
         """Remove a repo this command created and has not committed to (after a failure)."""
         if self.head() is None:
-            self.repo.close()
+            self.close()
             shutil.rmtree(self.root)
 
     @classmethod
     def open(cls, path: Path, create: bool = False) -> Store:
         """Open the manifests repo at ``path``; with ``create``, ``git init`` it when missing."""
         path = path.expanduser().absolute()
-        try:
-            repo = git.Repo(path)
-        except (InvalidGitRepositoryError, NoSuchPathError) as e:
+        found = locate(path)  # git rev-parse: a command that only reads never imports GitPython
+        if found == "bare":
+            raise RepoError(f"{path} is a bare repository", "point --repo at a work tree")
+        if found is None:
             if not create:
                 raise RepoError(f"{path} is not a manifests repo (no git repository there)",
-                                "run `gitops render` to create it, or pass --repo PATH") from e
+                                "run `gitops render` to create it, or pass --repo PATH")
             if path.exists() and any(path.iterdir()):
                 raise RepoError(f"{path} exists, is not empty and is not a git repository",
-                                "pass --repo with an empty or new directory, or `git init` it") from e
+                                "pass --repo with an empty or new directory, or `git init` it")
+            import git
+
             path.mkdir(parents=True, exist_ok=True)
             repo = git.Repo.init(path, initial_branch="main")
-        if repo.bare:
-            raise RepoError(f"{path} is a bare repository", "point --repo at a work tree")
-        root = Path(repo.working_tree_dir or path)
-        if root.resolve() != path.resolve():
-            raise RepoError(f"{path} is inside the git repository {root}, not its top",
-                            f"pass --repo {root}, or a directory of its own for the manifests")
-        store = cls(root, repo)
-        if (store._git_dir / JOURNAL).exists():  # a command was killed mid-write: finish that
+            found = (Path(repo.working_tree_dir or path), Path(repo.git_dir))
+        assert not isinstance(found, str)
+        root, git_dir = found
+        store = cls(root, None, git_dir=git_dir)
+        if (store.git_dir / JOURNAL).exists():  # a command was killed mid-write: finish that
             with store.lock():                    # first, so that even a read sees whole files
                 pass
         elif not store._temp_dir.is_dir():  # first open by this version: sweep older temp files
@@ -142,7 +142,7 @@ class Store(Snapshot):
             else:
                 lines.append(f"update {ref} {new} {old or ZERO}")
         try:
-            self._run_input("update-ref", "--stdin", "-m", f"gitops: {why}",
+            self._run("update-ref", "--stdin", "-m", f"gitops: {why}",
                             data=("\n".join([*lines, "commit"]) + "\n").encode())
         except RepoError as e:
             raise RepoError(f"{next(iter(updates))} moved while this command ran; nothing changed",
@@ -177,6 +177,8 @@ class Store(Snapshot):
     def set_setting(self, key: str, value: str | None) -> None:
         """Set (or, with None, unset) a value of the repo's own git config."""
         if value is None:
+            from git.exc import GitCommandError
+
             with contextlib.suppress(GitCommandError):
                 self.git.config("--local", "--unset", key)
         else:
@@ -270,20 +272,20 @@ class Store(Snapshot):
         return importing.commit
 
     def _refresh_index(self, paths: list[str]) -> None:
-        self._run_input("update-index", "--add", "--remove", "-z", "--stdin",
+        self._run("update-index", "--add", "--remove", "-z", "--stdin",
                         data=b"\0".join(p.encode() for p in paths) + b"\0")
 
     # --- crash safety and the lock ---------------------------------------------------------
 
     def _write_journal(self, paths: list[str], old: str | None) -> None:
-        journal = self._git_dir / JOURNAL
+        journal = self.git_dir / JOURNAL
         tmp = journal.with_suffix(".tmp")
         tmp.write_text(json.dumps({"paths": paths, "old": old}))
         os.replace(tmp, journal)
 
     def _clear_journal(self) -> None:
         with contextlib.suppress(FileNotFoundError):
-            (self._git_dir / JOURNAL).unlink()
+            (self.git_dir / JOURNAL).unlink()
 
     def _restore(self, paths: list[str]) -> None:
         """Put ``paths`` back to what HEAD has, in the work tree and the index."""
@@ -291,7 +293,7 @@ class Store(Snapshot):
         keep = [p for p in paths if p in at_head]
         gone = [p for p in paths if p not in at_head]
         if keep:
-            self._run_input("checkout", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+            self._run("checkout", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
                             data=b"\0".join(p.encode() for p in keep) + b"\0")
         self.files.write({p: None for p in gone}, set())
         if gone:
@@ -301,7 +303,7 @@ class Store(Snapshot):
         """Finish what a killed command left: temp files gone, journaled paths back to HEAD.
         True if it did."""
         self._head = _UNKNOWN
-        journal = self._git_dir / JOURNAL
+        journal = self.git_dir / JOURNAL
         try:
             paths = json.loads(journal.read_text())["paths"]
         except FileNotFoundError:
@@ -320,7 +322,7 @@ class Store(Snapshot):
         (and, the first time, sweeping temp files older versions left)."""
         if timeout is None:
             timeout = float(os.environ.get("GITOPS_LOCK_TIMEOUT", "60"))
-        path = self._git_dir / LOCK
+        path = self.git_dir / LOCK
         with open(path, "a") as handle:
             deadline = time.monotonic() + timeout
             while True:

@@ -123,7 +123,7 @@ def test_crash_between_work_tree_and_ref_is_undone_by_the_next_lock(store: Store
     class Killed(BaseException):
         pass
 
-    real = Store._run_input
+    real = Store._run
 
     def die_at_ref_update(self: Store, *args, **kwargs):  # type: ignore[no-untyped-def]
         if args[0] == "update-ref":
@@ -131,7 +131,7 @@ def test_crash_between_work_tree_and_ref_is_undone_by_the_next_lock(store: Store
         return real(self, *args, **kwargs)
 
     # simulate kill -9 after the work tree was written: no cleanup code may run
-    monkeypatch.setattr(Store, "_run_input", die_at_ref_update)
+    monkeypatch.setattr(Store, "_run", die_at_ref_update)
     monkeypatch.setattr(Store, "recover", lambda self: False)
     with pytest.raises(Killed):
         store.commit({"spaces/a/x.yaml": "x: 9\n", "spaces/c/new.yaml": "n\n"}, "doomed\n")
