@@ -208,19 +208,17 @@ def _manifest(node: Compare, sql: Sql) -> str:
         steps = []
     if steps or not joins:  # ``->``: the value's JSON text, one parse of the document
         value = f"({source} -> '{_json_path(tuple(steps))}')"
-        if node.op == "is null":
-            test = f"coalesce({value}, 'null') != 'null'"
-        else:
-            sql.literals.append((node.op, node.literal))
-            test = f"gitops_holds_node({len(sql.literals) - 1}, {value})"
+        non_null = f"coalesce({value}, 'null') != 'null'"
+        function, arguments = "gitops_holds_node", value
     else:
         alias = f"e{len(joins) - 1}"
-        kind = f"{alias}.type"
-        if node.op == "is null":
-            test = f"{kind} IS NOT NULL AND {kind} != 'null'"
-        else:
-            sql.literals.append((node.op, node.literal))
-            test = f"gitops_holds_json({len(sql.literals) - 1}, {kind}, {alias}.atom)"
+        non_null = f"{alias}.type IS NOT NULL AND {alias}.type != 'null'"
+        function, arguments = "gitops_holds_json", f"{alias}.type, {alias}.atom"
+    if node.op == "is null":
+        test = non_null
+    else:
+        sql.literals.append((node.op, node.literal))
+        test = f"{function}({len(sql.literals) - 1}, {arguments})"
     if joins:
         test = f"EXISTS (SELECT 1 FROM {', '.join(joins)} WHERE {' AND '.join([*conditions, test])})"
     sql.params.append(query.needle(node.field))
