@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-VERSION = 3
+VERSION = 4
 AVAILABLE = sqlite3.sqlite_version_info >= (3, 38)  # JSON's ``->`` (older: WHERE goes unit by unit)
 FILE = "gitops/where.sqlite"  # under the repo's git dir
 
@@ -35,11 +35,12 @@ CREATE TABLE doc(id INTEGER PRIMARY KEY, blob TEXT NOT NULL UNIQUE, exact INTEGE
 CREATE TABLE doc_json(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE doc_text(id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE unit(space TEXT NOT NULL, name TEXT NOT NULL, doc INTEGER, labels TEXT NOT NULL,
-                  upstream TEXT, upstream_space TEXT, PRIMARY KEY(space, name));
+                  upstream TEXT, upstream_space TEXT, position INTEGER NOT NULL,
+                  PRIMARY KEY(space, name));
 CREATE INDEX unit_doc ON unit(doc);
 CREATE TABLE label(key TEXT NOT NULL, value TEXT NOT NULL, space TEXT NOT NULL, unit TEXT NOT NULL);
 CREATE INDEX label_value ON label(key, value);
-CREATE INDEX label_space ON label(space);
+CREATE INDEX label_unit ON label(space, unit);
 """
 
 
@@ -53,6 +54,7 @@ class UnitRow:
     labels: str
     upstream: str | None
     upstream_space: str | None
+    position: int  # its place in the space's record
 
 
 @dataclass(frozen=True)
@@ -95,42 +97,80 @@ class FieldIndex:
 
     def update(self, base: str | None, commit: str, spaces: dict[str, str], units: list[UnitRow],
                docs: Iterable[DocRow], gone: Iterable[str] = (), everything: bool = False) -> bool:
-        """Make the index of ``base`` one of ``commit``: ``spaces`` (name -> labels JSON) are
-        written with all their units (``units``), replacing what the index had of them; the
-        spaces ``gone`` are removed; with ``everything``, every space not given is. Documents no
-        unit points to are dropped. One transaction: a reader sees the old commit or the new
-        one. False, and nothing written, when another process moved the index off ``base``
-        meanwhile (without ``everything``). ``docs`` is read as it is written: a generator keeps
-        a fleet's manifests out of memory."""
+        """Make the index of ``base`` one of ``commit``: ``spaces`` (name -> labels JSON) get
+        exactly the units ``units`` (a unit whose labels, upstream and place are unchanged only
+        has its document pointer moved: a fleet-wide edit rewrites no label); the spaces
+        ``gone`` are removed; with ``everything``, every space not given is. Documents no unit
+        points to any more are dropped. One transaction: a reader sees the old commit or the
+        new one. False, and nothing written, when another process moved the index off ``base``
+        meanwhile (without ``everything``). ``docs`` is read as it is written, 500 at a time: a
+        generator keeps a fleet's manifests out of memory."""
         with self._transaction() as db:
             if not everything and self.commit != base:
                 return False
             if everything:
                 for table in ("unit", "space", "label"):
                     db.execute(f"DELETE FROM {table}")
-            names = [(n,) for n in [*spaces, *gone]]
-            db.executemany("DELETE FROM unit WHERE space = ?", names)
-            db.executemany("DELETE FROM space WHERE name = ?", names)
-            db.executemany("DELETE FROM label WHERE space = ?", names)
+            gone = list(gone)
+            db.executemany("DELETE FROM space WHERE name = ?", [(n,) for n in [*spaces, *gone]])
             db.executemany("INSERT INTO space(name, labels) VALUES (?, ?)", spaces.items())
-            for d in docs:
-                cursor = db.execute("INSERT OR IGNORE INTO doc(blob, exact, arrays) VALUES (?, ?, ?)",
-                                    (d.blob, d.json is not None, d.arrays))
-                if cursor.rowcount:
-                    db.execute("INSERT INTO doc_text(id, text) VALUES (?, ?)", (cursor.lastrowid, d.text))
-                    if d.json is not None:
-                        db.execute("INSERT INTO doc_json(id, json) VALUES (?, ?)", (cursor.lastrowid, d.json))
+            batch: list[DocRow] = []
+            for doc in docs:
+                batch.append(doc)
+                if len(batch) == 500:
+                    self._add_documents(batch)
+                    batch = []
+            self._add_documents(batch)
+            had = {} if everything else self._units([*spaces, *gone])
+            want = {(u.space, u.name): u for u in units}
+            moved = [(u.blob, u.space, u.name) for key, u in want.items()
+                     if key in had and had[key][1:] == _meta(u) and had[key][0] != u.blob]
+            stale = [key for key in had if key not in want or had[key][1:] != _meta(want[key])]
+            replaced = set(stale)
+            fresh = [u for key, u in want.items() if key not in had or key in replaced]
+            db.executemany("UPDATE unit SET doc = (SELECT id FROM doc WHERE blob = ?) "
+                           "WHERE space = ? AND name = ?", moved)
+            db.executemany("DELETE FROM unit WHERE space = ? AND name = ?", stale)
+            db.executemany("DELETE FROM label WHERE space = ? AND unit = ?", stale)
             db.executemany(
-                "INSERT INTO unit(space, name, doc, labels, upstream, upstream_space) "
-                "VALUES (?, ?, (SELECT id FROM doc WHERE blob = ?), ?, ?, ?)",
-                [(u.space, u.name, u.blob, u.labels, u.upstream, u.upstream_space) for u in units])
+                "INSERT INTO unit(space, name, doc, labels, upstream, upstream_space, position) "
+                "VALUES (?, ?, (SELECT id FROM doc WHERE blob = ?), ?, ?, ?, ?)",
+                [(u.space, u.name, u.blob, u.labels, u.upstream, u.upstream_space, u.position) for u in fresh])
             db.executemany("INSERT INTO label(key, value, space, unit) VALUES (?, ?, ?, ?)",
-                           [(key, str(value), u.space, u.name) for u in units
+                           [(key, str(value), u.space, u.name) for u in fresh
                             for key, value in json.loads(u.labels).items()])
+            if everything:
+                orphans = "SELECT id FROM doc WHERE id NOT IN (SELECT doc FROM unit WHERE doc IS NOT NULL)"
+                dropped = [r[0] for r in db.execute(orphans)]
+            else:  # only a document a changed unit pointed to can have lost its last unit
+                old = {had[key][0] for key in stale} | {had[(space, name)][0] for _, space, name in moved}
+                dropped = [r[0] for r in db.execute(
+                    "SELECT d.id FROM doc d WHERE d.blob IN (SELECT value FROM json_each(?)) "
+                    "AND NOT EXISTS (SELECT 1 FROM unit u WHERE u.doc = d.id)",
+                    (json.dumps(sorted(b for b in old if b)),))]
             for table in ("doc", "doc_json", "doc_text"):
-                db.execute(f"DELETE FROM {table} WHERE id NOT IN (SELECT doc FROM unit WHERE doc IS NOT NULL)")
+                db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in dropped])
             db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('commit', ?)", (commit,))
         return True
+
+    def _add_documents(self, docs: list[DocRow]) -> None:
+        """New documents (ones the index has are left as they are)."""
+        db = self.db
+        db.executemany("INSERT OR IGNORE INTO doc(blob, exact, arrays) VALUES (?, ?, ?)",
+                       [(d.blob, d.json is not None, d.arrays) for d in docs])
+        db.executemany("INSERT OR IGNORE INTO doc_text(id, text) SELECT id, ? FROM doc WHERE blob = ?",
+                       [(d.text, d.blob) for d in docs])
+        db.executemany("INSERT OR IGNORE INTO doc_json(id, json) SELECT id, ? FROM doc WHERE blob = ?",
+                       [(d.json, d.blob) for d in docs if d.json is not None])
+
+    def _units(self, spaces: list[str]) -> dict[tuple[str, str], tuple[str | None, str, str | None, str | None, int]]:
+        """What the index has of these spaces' units: (space, unit) -> (blob, labels,
+        upstream, upstream space, position)."""
+        rows = self.db.execute(
+            "SELECT u.space, u.name, d.blob, u.labels, u.upstream, u.upstream_space, u.position "
+            "FROM unit u LEFT JOIN doc d ON d.id = u.doc WHERE u.space IN (SELECT value FROM json_each(?))",
+            (json.dumps(spaces),))
+        return {(r[0], r[1]): (r[2], r[3], r[4], r[5], r[6]) for r in rows}
 
     def spaces(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM space ORDER BY name")]
@@ -167,7 +207,7 @@ class FieldIndex:
         if unit is not None:
             sql += " AND u.name = ?"
             params = [*params, unit]
-        return self._scoped(sql, spaces, " ORDER BY u.space, u.rowid", params)
+        return self._scoped(sql, spaces, " ORDER BY u.space, u.position", params)
 
     def _scoped(self, sql: str, spaces: list[str] | None, tail: str = "",
                 params: list[Any] | None = None) -> list[Any]:
@@ -186,6 +226,11 @@ class FieldIndex:
             self.db.rollback()
             raise
         self.db.commit()
+
+
+def _meta(u: UnitRow) -> tuple[str, str | None, str | None, int]:
+    """What a unit row holds besides its document."""
+    return u.labels, u.upstream, u.upstream_space, u.position
 
 
 def _connect(path: Path) -> sqlite3.Connection:

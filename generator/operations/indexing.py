@@ -129,15 +129,18 @@ def _space_of(path: str) -> str | None:
 def _rows(fleet: Fleet, names: list[str]) -> tuple[dict[str, str], list[UnitRow]]:
     """The index rows of these spaces, as the Fleet reads them."""
     spaces, units = {}, []
+    records = fleet.spaces
     for name in names:
-        space = fleet.spaces[name]
+        # a space whose files are what its record lists is its record (no Space kept for writing)
+        space = (state.space_from_record(records.raw(name), state.record_path(name))
+                 if records.consistent(name) else records[name])
         spaces[name] = json.dumps(space.labels, sort_keys=True)
-        for unit, unit_state in space.units.items():
+        for position, (unit, unit_state) in enumerate(space.units.items()):
             upstream = unit_state.upstream
             units.append(UnitRow(name, unit, fleet.blobs.get(state.unit_path(UnitRef(name, unit))),
                                  json.dumps(unit_state.labels, sort_keys=True),
                                  str(upstream) if upstream else None,
-                                 upstream.space if upstream else None))
+                                 upstream.space if upstream else None, position))
     return spaces, units
 
 

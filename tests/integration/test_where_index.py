@@ -88,6 +88,31 @@ def test_the_index_follows_commits_gitops_and_hand_made(rendered: Cli) -> None:
     assert listed(rendered, clause) == [("traderx-prod-eu", "trade-service")]
     assert indexed_commit(rendered.repo) == head(rendered)
 
+    # a fleet-wide change, then the index brought along equals one built from nothing
+    rendered.ok("run", "set-image-reference", "--container-name", "web-gui", "--image-reference", ":v9",
+                "--space", "*", "--reason", "everywhere")
+    rendered.ok("unit", "update", "trade-service", "--space", "traderx-dev", "--patch",
+                '{"metadata":{"labels":{"tier":"gold"}}}')
+    assert listed(rendered, "Data CONTAINS 'web-gui:v9'") != []
+    along = contents(rendered.repo)
+    (rendered.repo / ".git" / FILE).unlink()
+    assert listed(rendered, "Data CONTAINS 'web-gui:v9'") != []
+    assert contents(rendered.repo) == along
+
+
+def contents(repo: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the index but its row ids: what it says, however it got there."""
+    with sqlite3.connect(repo / ".git" / FILE) as db:
+        return {
+            "unit": sorted(db.execute("SELECT u.space, u.name, d.blob, u.labels, u.upstream, u.upstream_space, "
+                                      "u.position FROM unit u LEFT JOIN doc d ON d.id = u.doc")),
+            "label": sorted(db.execute("SELECT key, value, space, unit FROM label")),
+            "space": sorted(db.execute("SELECT name, labels FROM space")),
+            "doc": sorted(db.execute("SELECT d.blob, d.exact, d.arrays, t.text, j.json FROM doc d "
+                                     "JOIN doc_text t ON t.id = d.id LEFT JOIN doc_json j ON j.id = d.id")),
+            "state": sorted(db.execute("SELECT key, value FROM state")),
+        }
+
 
 def test_a_damaged_or_foreign_index_is_built_again(rendered: Cli) -> None:
     clause = "spec.replicas > 2 AND Labels.layer = 'backend'"

@@ -87,8 +87,8 @@ def _index(path: Path, units: list[Unit]) -> FieldIndex:
     index = FieldIndex(path)
     spaces = {u.space: json.dumps(u.space_labels) for u in units}
     rows = [UnitRow(u.space, u.unit, blob_id(u.body), json.dumps(u.labels),
-                    f"{u.upstream_space}/{u.unit}" if u.upstream_space else None, u.upstream_space)
-            for u in units]
+                    f"{u.upstream_space}/{u.unit}" if u.upstream_space else None, u.upstream_space, i)
+            for i, u in enumerate(units)]
     docs = [document(blob_id(u.body), u.body) for u in units]
     assert index.update(None, "c" * 40, spaces, rows, docs, everything=True)
     return index
