@@ -9,7 +9,9 @@ the same manifest as JSON (``doc_json``) are tables of their own, so a query sca
 one it reads. generator.operations.indexing keeps it equal to HEAD; generator.sqlwhere writes
 the conditions run here.
 
-A file of another schema version, or one SQLite cannot read, is started again empty.
+A file of another schema version, or one SQLite cannot read, is started again empty. Inside
+``answering()``, whatever else goes wrong with SQLite or the file (another process writing it
+for longer than two seconds, a full disk) is ``Unavailable``: the caller answers without it.
 Knows tables and rows, not git, YAML or the WHERE grammar.
 """
 
@@ -42,6 +44,20 @@ CREATE TABLE label(key TEXT NOT NULL, value TEXT NOT NULL, space TEXT NOT NULL, 
 CREATE INDEX label_value ON label(key, value);
 CREATE INDEX label_unit ON label(space, unit);
 """
+
+
+class Unavailable(Exception):
+    """The index cannot be used now (another process holds it for writing, the disk is full,
+    the file is damaged): the caller answers without it."""
+
+
+@contextmanager
+def answering() -> Iterator[None]:
+    """SQLite's errors, and the file system's, as Unavailable."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as e:
+        raise Unavailable(str(e)) from e
 
 
 @dataclass(frozen=True)
@@ -250,7 +266,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    # a writer waits this long for another (building a fleet's index takes minutes: then the
+    # query goes on without the index rather than wait)
+    db = sqlite3.connect(path, timeout=2, isolation_level=None)
     db.execute("PRAGMA journal_mode = DELETE")
     db.execute("PRAGMA synchronous = NORMAL")
     return db

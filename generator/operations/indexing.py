@@ -48,6 +48,20 @@ def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
     if (fleet.store.rev is not None or not sqlwhere.indexable(chosen.tree)
             or os.environ.get("GITOPS_FIELD_INDEX") == "off" or not fieldindex.AVAILABLE):
         return None
+    try:
+        with fieldindex.answering():
+            rows = _answer(fleet, space_glob, unit, chosen, progress)
+    except fieldindex.Unavailable:
+        return None
+    if rows is None:
+        return None
+    return [Found(UnitRef(space, name), json.loads(labels), upstream)
+            for space, name, labels, upstream in rows]
+
+
+def _answer(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
+            progress: Progress | None) -> list[tuple[str, str, str, str | None]] | None:
+    """``select``'s rows from the index brought to HEAD; None when it cannot answer exactly."""
     index = fresh(fleet, progress)
     if index is None:
         return None
@@ -65,11 +79,9 @@ def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
                 if depth is not None:
                     raise into_list(f, depth, chosen.clause)
         sql = sqlwhere.compile(chosen.tree)
-        rows = index.select(sql.where, sql.params, sql.functions, spaces, unit, sql.label)
+        return index.select(sql.where, sql.params, sql.functions, spaces, unit, sql.label)
     finally:
         index.close()
-    return [Found(UnitRef(space, name), json.loads(labels), upstream)
-            for space, name, labels, upstream in rows]
 
 
 def _matching(names: list[str], pattern: str) -> list[str]:

@@ -151,3 +151,19 @@ def test_what_the_index_cannot_hold_is_answered_unit_by_unit(rendered: Cli) -> N
     assert "traderx-dev/trade-service.yaml" in result.err
     # metadata alone never needs the broken manifest
     assert ("traderx-dev", "trade-service") in listed(rendered, "Slug = 'trade-service'")
+
+
+def test_an_index_another_process_is_writing_is_waited_for_briefly_then_gone_around(rendered: Cli) -> None:
+    clause = "spec.replicas = 6"
+    assert listed(rendered, clause) == []  # the index is built, of this HEAD
+    rendered.ok("run", "set-replicas", "--replicas", "6", "--space", "traderx-prod-asia",
+                "--unit", "trade-service", "--reason", "more")
+    with sqlite3.connect(rendered.repo / ".git" / FILE, isolation_level=None) as other:
+        other.execute("BEGIN IMMEDIATE")  # another gitops bringing it along (a long first build)
+        try:
+            assert listed(rendered, clause) == [("traderx-prod-asia", "trade-service")]
+        finally:
+            other.execute("ROLLBACK")
+    assert indexed_commit(rendered.repo) != head(rendered)  # answered without it
+    assert listed(rendered, clause) == [("traderx-prod-asia", "trade-service")]
+    assert indexed_commit(rendered.repo) == head(rendered)
