@@ -140,7 +140,9 @@ def unit_lines(text: str) -> dict[str, str]:
     for line in text.splitlines():
         # Names and label values hold no braces: a whole unit's line has as many { as }.
         if line.startswith('    "') and '": {' in line and line.count("{") == line.count("}"):
-            lines[json.loads(line[4:line.index('": {') + 1])] = line.rstrip(",")
+            end = line.index('": {')
+            name = line[5:end]  # a checked name needs no decoding (an escaped one has a backslash)
+            lines[json.loads(line[4:end + 1]) if "\\" in name else name] = line.rstrip(",")
     return lines
 
 

@@ -444,15 +444,19 @@ class Engine(Draft):
         self.plan.conflicts += [dataclasses.replace(c, ref=target) for c in conflicts]
         self.set_local(target, merged, target_state)
 
-    def set_local(self, ref: UnitRef, text: str, unit_state: UnitState, data: Any = None) -> None:
+    def set_local(self, ref: UnitRef, text: str, unit_state: UnitState, data: Any = None,
+                  was: tuple[str, str, str, str] | None = None) -> None:
         """A local edit of ``ref``: checked, written, and its origin kept beside it. ``data``:
-        ``text`` parsed, when the caller has it (plain data that the emitter wrote as ``text``)."""
+        ``text`` parsed, when the caller has it (plain data that the emitter wrote as ``text``);
+        ``was``: the unit's object_id before the edit, when the caller has it."""
         if data is None:
             data = yamlio.load(text, str(ref))
         self.checks.validate(data, ref)
         blob = blob_id(text)
         before = self.blob(ref)
-        if before is not None and object_id(data, "") != object_id(self._as_planned(ref), ""):
+        if was is None and before is not None:
+            was = object_id(self._as_planned(ref), "")
+        if before is not None and object_id(data, "") != was:
             self.recheck(ref.space)  # the edit made it another object
         # A unit without local edits yet is its origin: its text is at hand, no blob to read.
         generated = (self.text(ref) if before == unit_state.origin

@@ -13,7 +13,7 @@ from generator import state, yamlio
 from generator.functions import Function
 from generator.model import UnitRef, UnitState
 from generator.operations import mutation, select
-from generator.operations.derive import Engine, Plan
+from generator.operations.derive import Engine, Plan, object_id
 from generator.operations.fleet import Fleet
 from generator.store import Store
 
@@ -41,7 +41,13 @@ def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function
     for ref in containing(fleet, refs, function.prefilter):
         text = engine.text(ref)
         unit_state = fleet.spaces[ref.space].units[ref.unit]
-        if "#" in text:
+        own = None if "#" in text else yamlio.load_own(text)
+        if own is not None:  # the emitter's layout, read as private data: plain data will do
+            was = object_id(own, "")
+            result = function.change(own)
+            if result:
+                engine.set_local(ref, yamlio.dump(own), unit_state, own, was)
+        elif "#" in text:
             result = _round_trip(engine, ref, text, function, unit_state)
         else:
             data = fleet.data(ref)
@@ -69,14 +75,15 @@ def _round_trip(engine: Engine, ref: UnitRef, text: str, function: Function,
 
 def containing(fleet: Fleet, refs: list[UnitRef], texts: tuple[str, ...]) -> list[UnitRef]:
     """Those of ``refs`` whose unit contains every one of ``texts``: git searches the fleet's
-    commit for them (a fleet-wide run reads and parses only the units that can change); when
+    files for them (the work tree, when it is the checked-out branch's) (a fleet-wide run reads and parses only the units that can change); when
     it cannot answer exactly, each unit is read here."""
     if not texts:
         return refs
     spaces = sorted({ref.space for ref in refs})
     under = ([state.SPACES_DIR + "/"] if len(spaces) == len(fleet.spaces)
              else [f"{state.SPACES_DIR}/{space}/" for space in spaces])
-    paths = fleet.store.containing(list(texts), *under)
+    # mutate found the work tree clean under the lock before the fleet was loaded
+    paths = fleet.store.containing(list(texts), *under, clean=True)
     found = refs if paths is None else [ref for ref in refs if state.unit_path(ref) in paths]
     fleet.read(found)
     return [ref for ref in found if all(text in fleet.text(ref) for text in texts)]

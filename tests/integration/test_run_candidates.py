@@ -70,3 +70,30 @@ def test_read_gives_what_read_blob_gives(rendered: Cli) -> None:
     fresh = Fleet.load(store)
     for ref in refs:
         assert fleet.text(ref) == fresh.text(ref) == store.read_blob(fleet.blobs[f"spaces/{ref.space}/{ref.unit}.yaml"])
+
+
+def test_containing_in_a_clean_work_tree_answers_as_the_commit_does(rendered: Cli) -> None:
+    store = Store.open(rendered.repo)
+    for texts in (["containers", "web-gui"], ["containers"], ["no such text anywhere"]):
+        for under in ("spaces/", "spaces/traderx-dev/"):
+            assert store.containing(texts, under, clean=True) == store.containing(texts, under)
+    head = rendered.git("rev-parse", "HEAD").strip()
+    assert store.view(head).containing(["containers"], "spaces/", clean=True) == store.containing(
+        ["containers"], "spaces/")
+
+
+def test_a_run_changes_only_what_the_function_changes(rendered: Cli) -> None:
+    """Units in the emitter's layout are read by the fast path: each file afterwards is the
+    unit as before with the one image changed, its origin kept beside it."""
+    paths = [p for p in rendered.git("ls-files", "spaces").split() if p.endswith("/web-gui.yaml")]
+    before = {p: yaml.safe_load((rendered.repo / p).read_text()) for p in paths}
+    rendered.ok("run", "set-image-reference", "--container-name", "web-gui",
+                "--image-reference", ":v9", "--space", "*")
+    for path, old in before.items():
+        new = yaml.safe_load((rendered.repo / path).read_text())
+        container = old["spec"]["template"]["spec"]["containers"][0]
+        container["image"] = container["image"].rsplit(":", 1)[0] + ":v9"
+        assert new == old, path
+        origin = rendered.repo / ".gitops" / "origins" / path.removeprefix("spaces/")
+        assert origin.exists(), origin
+    assert rendered.git("status", "--porcelain").strip() == ""
