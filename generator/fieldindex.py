@@ -9,6 +9,11 @@ the same manifest as JSON (``doc_json``) are tables of their own, so a query sca
 one it reads. generator.operations.indexing keeps it equal to HEAD; generator.sqlwhere writes
 the conditions run here.
 
+A path of named steps a query has asked for (``spec.replicas``) gets its values taken out of
+every document once (``value``: one row per document the path reaches something in), and kept
+for every document added after; a later query on it looks each unit's value up instead of
+parsing the unit's JSON. The last ``PATHS`` paths asked for are kept (the oldest is dropped).
+
 A file of another schema version, or one SQLite cannot read, is started again empty. Inside
 ``answering()``, whatever else goes wrong with SQLite or the file (another process writing it
 for longer than two seconds, a full disk) is ``Unavailable``: the caller answers without it.
@@ -25,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-VERSION = 4
+VERSION = 5
 AVAILABLE = sqlite3.sqlite_version_info >= (3, 38)  # JSON's ``->`` (older: WHERE goes unit by unit)
 FILE = "gitops/where.sqlite"  # under the repo's git dir
+PATHS = 32  # the paths whose values are kept (the oldest asked for goes first)
 
 _SCHEMA = """
 CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,6 +49,10 @@ CREATE INDEX unit_doc ON unit(doc);
 CREATE TABLE label(key TEXT NOT NULL, value TEXT NOT NULL, space TEXT NOT NULL, unit TEXT NOT NULL);
 CREATE INDEX label_value ON label(key, value);
 CREATE INDEX label_unit ON label(space, unit);
+CREATE TABLE path(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, parent TEXT NOT NULL,
+                  last TEXT NOT NULL);
+CREATE TABLE value(path INTEGER NOT NULL, doc INTEGER NOT NULL, type TEXT NOT NULL, atom,
+                   PRIMARY KEY(path, doc)) WITHOUT ROWID;
 """
 
 
@@ -166,6 +176,8 @@ class FieldIndex:
                     (json.dumps(sorted(b for b in old if b)),))]
             for table in ("doc", "doc_json", "doc_text"):
                 db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in dropped])
+            db.executemany("DELETE FROM value WHERE path IN (SELECT id FROM path) AND doc = ?",
+                           [(i,) for i in dropped])
             db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('commit', ?)", (commit,))
         return True
 
@@ -178,6 +190,38 @@ class FieldIndex:
                        [(d.text, d.blob) for d in docs])
         db.executemany("INSERT OR IGNORE INTO doc_json(id, json) SELECT id, ? FROM doc WHERE blob = ?",
                        [(d.json, d.blob) for d in docs if d.json is not None])
+        if docs:
+            self._take_values("d.blob IN (SELECT value FROM json_each(?))",
+                              [json.dumps([d.blob for d in docs])])
+
+    def paths(self, paths: Iterable[tuple[str, str, str]]) -> None:
+        """Make sure the index keeps the values of these paths (SQLite JSON path, the path
+        of its parent, its last step) for every document: a path not kept yet has its values
+        taken out of every document now, and the oldest kept beyond ``PATHS`` is dropped."""
+        kept = {r[0] for r in self.db.execute("SELECT name FROM path")}
+        wanted = {p for p in paths if p[0] not in kept}
+        if not wanted:
+            return
+        with self._transaction() as db:
+            for name, parent, last in sorted(wanted):  # (another process may have added it)
+                if db.execute("INSERT OR IGNORE INTO path(name, parent, last) VALUES (?, ?, ?)",
+                              (name, parent, last)).rowcount:
+                    self._take_values("p.name = ?", [name])
+            for (old,) in db.execute("SELECT id FROM path ORDER BY id DESC LIMIT -1 OFFSET ?",
+                                     (max(PATHS, len(wanted)),)).fetchall():
+                db.execute("DELETE FROM value WHERE path = ?", (old,))
+                db.execute("DELETE FROM path WHERE id = ?", (old,))
+
+    def _take_values(self, which: str, params: list[Any]) -> None:
+        """Rows of ``value`` for the kept paths and documents ``which`` picks (over ``p``
+        and ``d``): what the path reaches in a document whose text has its last key (as the
+        WHERE does without the index). A map or a list is kept as its type alone."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO value(path, doc, type, atom) "
+            "SELECT p.id, d.id, e.type, CASE WHEN e.type IN ('object', 'array') THEN NULL ELSE e.atom END "
+            "FROM path p, doc d JOIN doc_json j ON j.id = d.id JOIN doc_text t ON t.id = d.id, "
+            "json_each(j.json, p.parent) e "
+            f"WHERE ({which}) AND e.key = p.last AND instr(t.text, p.last) > 0", params)
 
     def _units(self, spaces: list[str]) -> dict[tuple[str, str], tuple[str | None, str, str | None, str | None, int]]:
         """What the index has of these spaces' units: (space, unit) -> (blob, labels,

@@ -6,13 +6,16 @@ index's tables (generator.fieldindex owns them):
     unit u (space, name, labels JSON, upstream_space)  JOIN space s (name, labels JSON)
     LEFT JOIN doc_text dt (text: the manifest as committed)  LEFT JOIN doc_json dj (json: as JSON)
 
-Metadata becomes a column or a ``json_extract`` of the labels; a manifest path becomes ``->``
-on ``dj.json`` (SQLite 3.38), with one ``json_each`` per ``*`` or number. A label test the
+Metadata becomes a column or a ``json_extract`` of the labels. A manifest path of named steps
+(``spec.replicas``) is looked up in ``value`` (the values the index keeps per path: ``Sql.paths``
+says which it must keep); one with a ``*`` or a number is one ``json_each`` per such step over
+``dj.json``, and ``->`` (SQLite 3.38) for the named steps after the last. A label test the
 whole clause depends on (``Sql.label``) lets the label index find the units to try. What
-SQL decides exactly by itself (a string equal to a string, LIKE as GLOB, CONTAINS as ``instr``,
-IS NULL) it decides; every other comparison calls back into ``query.holds`` through two SQL
-functions (``Sql.functions``), so the index and ``Query.matches`` cannot disagree on what a
-comparison means. ``Data CONTAINS`` is an exact substring test on the committed text.
+SQL decides exactly by itself (a string equal to a string, a number compared with a number,
+LIKE as GLOB, CONTAINS as ``instr``, IS NULL) it decides; every other comparison calls back
+into ``query.holds`` through SQL functions (``Sql.functions``), so the index and
+``Query.matches`` cannot disagree on what a comparison means. ``Data CONTAINS`` is an exact
+substring test on the committed text.
 
 Revision (a count over git history) is not in the index: ``indexable`` says no and the caller
 evaluates such a clause unit by unit. No I/O, no sqlite3 here.
@@ -30,6 +33,8 @@ from generator import query
 from generator.query import And, Compare, Field, Node, Not, Or
 
 SEPARATOR = "\x1f"  # between the steps of a generalised path (``shape``)
+_SQL_OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_EXACT = 2 ** 53  # below it, SQLite's comparison of numbers is Python's of their floats
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Sql:
     params: list[Any] = field(default_factory=list)
     literals: list[tuple[str, Any]] = field(default_factory=list)
     label: tuple[str, list[str]] | None = None  # a label every match has one value of: its index leads
+    paths: list[tuple[str, str, str]] = field(default_factory=list)  # kept values it reads: FieldIndex.paths
 
     @property
     def functions(self) -> dict[str, tuple[int, Callable[..., bool]]]:
@@ -119,9 +125,9 @@ def compile(node: Node) -> Sql:  # noqa: A001 - what it does
 
     >>> sql = compile(query.parse("Labels.layer = 'backend' AND spec.replicas > 2").tree)
     >>> print(sql.where)
-    (coalesce(json_extract(u.labels, '$."layer"') = ?, 0) AND coalesce((gitops_holds_node(0, (dj.json -> '$."spec"."replicas"')) AND instr(dt.text, ?) > 0), 0))
-    >>> sql.params, sql.literals, sql.label
-    (['backend', 'replicas'], [('>', 2)], ('layer', ['backend']))
+    (coalesce(json_extract(u.labels, '$."layer"') = ?, 0) AND coalesce(EXISTS (SELECT 1 FROM value v WHERE v.path = (SELECT id FROM path WHERE name = ?) AND v.doc = u.doc AND (CASE WHEN v.type IN ('integer', 'real') THEN v.atom > ? ELSE gitops_holds_json(0, v.type, v.atom) END)), 0))
+    >>> sql.params, sql.literals, sql.label, sql.paths
+    (['backend', '$."spec"."replicas"', 2], [('>', 2)], ('layer', ['backend']), [('$."spec"."replicas"', '$."spec"', 'replicas')])
     """
     sql = Sql("")
     sql.where = _condition(node, sql)
@@ -187,9 +193,11 @@ def _metadata(node: Compare, sql: Sql) -> str:
 
 
 def _manifest(node: Compare, sql: Sql) -> str:
-    """The values a path reaches: json_each per ``*`` or number, json_type/json_extract for
-    the named steps after the last; IS NULL holds when none of them is non-null. A unit whose
-    text lacks the path's last key has no value there (as in ``Query.matches``)."""
+    """The values a path reaches: json_each per ``*`` or number, ``->`` for the named steps
+    after the last; IS NULL holds when none of them is non-null. A unit whose text lacks the
+    path's last key has no value there (as in ``Query.matches``)."""
+    if all(step != "*" and not step.isdigit() for step in node.field.parts):
+        return _kept(node, sql)
     source = "dj.json"
     steps: list[str] = []
     joins: list[str] = []
@@ -206,19 +214,18 @@ def _manifest(node: Compare, sql: Sql) -> str:
         # a scalar element is not JSON text: never parse it as such
         source = f"(CASE WHEN {alias}.type IN ('object', 'array') THEN {alias}.value ELSE '{{}}' END)"
         steps = []
-    if steps or not joins:  # ``->``: the value's JSON text, one parse of the document
+    if steps:  # ``->``: the value's JSON text
         value = f"({source} -> '{_json_path(tuple(steps))}')"
         non_null = f"coalesce({value}, 'null') != 'null'"
-        function, arguments = "gitops_holds_node", value
+        if node.op == "is null":
+            test = non_null
+        else:
+            sql.literals.append((node.op, node.literal))
+            test = f"gitops_holds_node({len(sql.literals) - 1}, {value})"
     else:
         alias = f"e{len(joins) - 1}"
         non_null = f"{alias}.type IS NOT NULL AND {alias}.type != 'null'"
-        function, arguments = "gitops_holds_json", f"{alias}.type, {alias}.atom"
-    if node.op == "is null":
-        test = non_null
-    else:
-        sql.literals.append((node.op, node.literal))
-        test = f"{function}({len(sql.literals) - 1}, {arguments})"
+        test = non_null if node.op == "is null" else _test(node, sql, f"{alias}.type", f"{alias}.atom")
     if joins:
         test = f"EXISTS (SELECT 1 FROM {', '.join(joins)} WHERE {' AND '.join([*conditions, test])})"
     sql.params.append(query.needle(node.field))
@@ -226,6 +233,35 @@ def _manifest(node: Compare, sql: Sql) -> str:
     if node.op == "is null":
         return f"(NOT ({test}) OR NOT {present})"
     return f"({test} AND {present})"
+
+
+def _kept(node: Compare, sql: Sql) -> str:
+    """A path of named steps: its value in the unit's document as the index keeps it (no row:
+    the path reaches nothing there, or the text lacks its last key)."""
+    steps = node.field.parts
+    name = _json_path(steps)
+    sql.paths.append((name, _json_path(steps[:-1]), steps[-1]))
+    sql.params.append(name)
+    row = "SELECT 1 FROM value v WHERE v.path = (SELECT id FROM path WHERE name = ?) AND v.doc = u.doc"
+    if node.op == "is null":
+        return f"NOT EXISTS ({row} AND v.type != 'null')"
+    return f"EXISTS ({row} AND {_test(node, sql, 'v.type', 'v.atom')})"
+
+
+def _test(node: Compare, sql: Sql, kind: str, atom: str) -> str:
+    """One value (its JSON type, its SQL value) passing ``node``'s test: a number against a
+    number, or text equal to text, in SQL; the rest through ``query.holds``."""
+    op, literal = node.op, node.literal
+    sql.literals.append((op, literal))
+    held = f"gitops_holds_json({len(sql.literals) - 1}, {kind}, {atom})"
+    if (op in _SQL_OPS and type(literal) in (int, float) and math.isfinite(literal)
+            and abs(literal) < _EXACT):
+        sql.params.append(literal)
+        return f"(CASE WHEN {kind} IN ('integer', 'real') THEN {atom} {_SQL_OPS[op]} ? ELSE {held} END)"
+    if op in ("=", "!=") and isinstance(literal, str):
+        sql.params.append(literal)
+        return f"(CASE WHEN {kind} = 'text' THEN {atom} {op} ? ELSE {held} END)"
+    return held
 
 
 def _json_path(steps: tuple[str, ...]) -> str:

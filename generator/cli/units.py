@@ -58,12 +58,11 @@ def unit_list(
       gitops unit list --space 'traderx-prod-*' --where "spec.replicas > 2 AND Labels.layer = 'backend'"
     """
     from generator.operations import select as select_op
-    from generator.operations import units as units_op
 
     g = globals_of(ctx)
     fmt = g.fmt(output_format)
     with output.progress("indexing manifests for --where") as progress:
-        rows = units_op.list_units(g.fleet(), space, where, filter_name, progress)
+        rows = select_op.list_units(g.fleet(), space, where, filter_name, progress)
     output.listing(rows, fmt, [
         ("SPACE", lambda r: r["space"]),
         ("UNIT", lambda r: r["unit"]),

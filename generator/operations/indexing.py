@@ -6,6 +6,9 @@ whose record or files changed are written again from the Fleet (so a hand-made c
 the Fleet reads it), and only manifests the index does not have yet are parsed. Without a
 usable index commit (none yet, or one git no longer has) every space is written.
 
+A manifest path of named steps a clause reads has its values kept by the index from then on
+(``FieldIndex.paths``): the first query on it reads every manifest's JSON once.
+
 The index is an accelerator, never the source of truth: whenever it cannot answer exactly
 (a view of another commit than HEAD, a clause with Revision, a manifest JSON cannot hold
 exactly, another process moving the index meanwhile, or ``GITOPS_FIELD_INDEX=off`` in the
@@ -25,7 +28,7 @@ from typing import Any
 from generator import fieldindex, sqlwhere, state, yamlio
 from generator.fieldindex import DocRow, FieldIndex, UnitRow
 from generator.errors import YamlError
-from generator.model import UnitRef, is_glob
+from generator.model import UnitRef, UnitState, is_glob
 from generator.operations.fleet import Fleet
 from generator.query import Query, into_list
 
@@ -39,6 +42,16 @@ class Found:
     ref: UnitRef
     labels: dict[str, str]
     upstream: str | None
+
+    @classmethod
+    def of(cls, ref: UnitRef, unit: UnitState) -> Found:
+        """A unit as its space's record has it."""
+        return cls(ref, unit.labels, str(unit.upstream) if unit.upstream else None)
+
+    def row(self) -> dict[str, Any]:
+        """What ``unit list -o json`` prints of it."""
+        return {"space": self.ref.space, "unit": self.ref.unit, "labels": self.labels,
+                "upstream": self.upstream}
 
 
 def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
@@ -79,6 +92,7 @@ def _answer(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
                 if depth is not None:
                     raise into_list(f, depth, chosen.clause)
         sql = sqlwhere.compile(chosen.tree)
+        index.paths(sql.paths)
         return index.select(sql.where, sql.params, sql.functions, spaces, unit, sql.label)
     finally:
         index.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 from generator import query, state
 from generator.errors import GitopsError, NotFoundError
-from generator.model import Space, UnitRef
+from generator.model import Space, UnitRef, apply_order
 from generator.operations import indexing
 from generator.operations.fleet import Fleet
 from generator.operations.indexing import Found
@@ -98,6 +98,15 @@ def find(fleet: Fleet, space_glob: str = "*", unit: str | None = None, where: st
     return evaluate(fleet, names, unit, chosen)
 
 
+def list_units(fleet: Fleet, space_glob: str = "*", where: str | None = None,
+               filter_name: str | None = None, progress: indexing.Progress | None = None) -> list[dict[str, Any]]:
+    """What ``unit list`` prints: every unit of every space matching the glob (and the
+    clause), ordered by space, then Labels.order, then name; ``progress`` sees the field index
+    brought up to date."""
+    rows = [f.row() for f in find(fleet, space_glob, None, where, filter_name, progress)]
+    return sorted(rows, key=lambda row: (row["space"], apply_order(row["labels"]), row["unit"]))
+
+
 def evaluate(fleet: Fleet, names: list[str], unit: str | None, chosen: query.Query | None) -> list[Found]:
     """The units of the spaces ``names`` that pass --unit and the clause, unit by unit."""
     found = []
@@ -107,9 +116,7 @@ def evaluate(fleet: Fleet, names: list[str], unit: str | None, chosen: query.Que
             if unit_name not in space.units:
                 continue
             if chosen is None or chosen.matches(UnitView(fleet, space, unit_name)):
-                unit_state = space.units[unit_name]
-                found.append(Found(UnitRef(name, unit_name), unit_state.labels,
-                                   str(unit_state.upstream) if unit_state.upstream else None))
+                found.append(Found.of(UnitRef(name, unit_name), space.units[unit_name]))
     return found
 
 

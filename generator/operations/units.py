@@ -12,10 +12,9 @@ from typing import Any
 
 from generator import guard, merge, state, yamlio
 from generator.errors import GitopsError, NotFoundError
-from generator.model import Space, UnitRef, UnitState, apply_order, check_name
+from generator.model import Space, UnitRef, UnitState, check_name
 from generator.operations.fleet import Fleet
-from generator.operations import indexing
-from generator.operations.select import find
+from generator.operations.indexing import Found
 from generator.operations.derive import Engine, Plan, order
 from generator.blobs import blob_id
 from generator.operations import mutation
@@ -24,22 +23,7 @@ from generator.store import Store
 
 def summary(fleet: Fleet, ref: UnitRef) -> dict[str, Any]:
     """A unit's metadata, without its manifest: what ``unit list -o json`` prints per unit."""
-    unit = fleet.spaces[ref.space].units[ref.unit]
-    return {
-        "space": ref.space,
-        "unit": ref.unit,
-        "labels": unit.labels,
-        "upstream": str(unit.upstream) if unit.upstream else None,
-    }
-
-
-def list_units(fleet: Fleet, space_pattern: str = "*", where: str | None = None,
-               filter_name: str | None = None, progress: indexing.Progress | None = None) -> list[dict[str, Any]]:
-    """Every unit of every space matching the glob (and the clause), ordered by space, then
-    Labels.order, then name; ``progress`` sees the field index brought up to date."""
-    rows = [{"space": f.ref.space, "unit": f.ref.unit, "labels": f.labels, "upstream": f.upstream}
-            for f in find(fleet, space_pattern, None, where, filter_name, progress)]
-    return sorted(rows, key=lambda row: (row["space"], apply_order(row["labels"]), row["unit"]))
+    return Found.of(ref, fleet.spaces[ref.space].units[ref.unit]).row()
 
 
 def get_unit(fleet: Fleet, space: str, unit: str) -> dict[str, Any]:

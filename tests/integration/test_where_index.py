@@ -93,10 +93,13 @@ def test_the_index_follows_commits_gitops_and_hand_made(rendered: Cli) -> None:
                 "--space", "*", "--reason", "everywhere")
     rendered.ok("unit", "update", "trade-service", "--space", "traderx-dev", "--patch",
                 '{"metadata":{"labels":{"tier":"gold"}}}')
-    assert listed(rendered, "Data CONTAINS 'web-gui:v9'") != []
+    kept = ["Data CONTAINS 'web-gui:v9'", clause, "data.replicas = 7"]  # the paths in the order first asked
+    answers = [listed(rendered, c) for c in kept]
+    assert answers[0] != [] and answers[1] == [("traderx-prod-eu", "trade-service")]
     along = contents(rendered.repo)
+    assert {name for name, _, _ in along["path"]} == {'$."spec"."replicas"', '$."data"."replicas"'}
     (rendered.repo / ".git" / FILE).unlink()
-    assert listed(rendered, "Data CONTAINS 'web-gui:v9'") != []
+    assert [listed(rendered, c) for c in kept] == answers
     assert contents(rendered.repo) == along
 
 
@@ -111,6 +114,11 @@ def contents(repo: Path) -> dict[str, list[tuple[object, ...]]]:
             "doc": sorted(db.execute("SELECT d.blob, d.exact, d.arrays, t.text, j.json FROM doc d "
                                      "JOIN doc_text t ON t.id = d.id LEFT JOIN doc_json j ON j.id = d.id")),
             "state": sorted(db.execute("SELECT key, value FROM state")),
+            "path": sorted(db.execute("SELECT name, parent, last FROM path")),
+            # a value of a document gone (blob None) would show here
+            "value": sorted(db.execute("SELECT p.name, d.blob, v.type, v.atom FROM value v "
+                                       "JOIN path p ON p.id = v.path LEFT JOIN doc d ON d.id = v.doc"),
+                            key=repr),
         }
 
 

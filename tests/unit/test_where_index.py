@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import query, sqlwhere, yamlio
+from generator import fieldindex, query, sqlwhere, yamlio
 from generator.blobs import blob_id
 from generator.fieldindex import FieldIndex, UnitRow
 from generator.operations.indexing import document
@@ -83,8 +83,12 @@ class Unit:
         return yamlio.load(self.body)
 
 
-def _index(path: Path, units: list[Unit]) -> FieldIndex:
+def _index(path: Path, units: list[Unit], paths: list[tuple[str, str, str]] | None = None) -> FieldIndex:
+    """An index of ``units``; one that keeps ``paths`` before the documents come (their values
+    are then taken as each document is added, not by ``paths``)."""
     index = FieldIndex(path)
+    if paths is not None:
+        index.paths(paths)
     spaces = {u.space: json.dumps(u.space_labels) for u in units}
     rows = [UnitRow(u.space, u.unit, blob_id(u.body), json.dumps(u.labels),
                     f"{u.upstream_space}/{u.unit}" if u.upstream_space else None, u.upstream_space, i)
@@ -101,18 +105,21 @@ def _by_index(index: FieldIndex, chosen: query.Query) -> set[tuple[str, str]]:
             if depth is not None:
                 raise query.into_list(f, depth, chosen.clause)
     sql = sqlwhere.compile(chosen.tree)
+    index.paths(sql.paths)
     return {(s, n) for s, n, _, _ in index.select(sql.where, sql.params, sql.functions, None, None, sql.label)}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(manifests, labels, st.booleans()), min_size=1, max_size=4), clauses)
-def test_the_index_picks_what_the_clause_picks(units: list[tuple[Any, dict[str, str], bool]], clause: str) -> None:
+@given(st.lists(st.tuples(manifests, labels, st.booleans()), min_size=1, max_size=4), clauses, st.booleans())
+def test_the_index_picks_what_the_clause_picks(units: list[tuple[Any, dict[str, str], bool]], clause: str,
+                                                kept_first: bool) -> None:
     made = [Unit("prod-eu" if i % 2 else "dev", f"u{i}", unit_labels, {"region": "eu"} if i % 2 else {},
                  "base" if upstream else None, yamlio.dump(manifest))
             for i, (manifest, unit_labels, upstream) in enumerate(units)]
     chosen = query.parse(clause)
     with tempfile.TemporaryDirectory() as tmp:
-        index = _index(Path(tmp) / "index.sqlite", made)
+        index = _index(Path(tmp) / "index.sqlite", made,
+                       sqlwhere.compile(chosen.tree).paths if kept_first else None)
         try:
             try:
                 expected = {(u.space, u.unit) for u in made if chosen.matches(u)}
@@ -144,3 +151,22 @@ def test_documents_json_cannot_hold_exactly_are_marked() -> None:
 def test_revision_is_not_indexable() -> None:
     assert not sqlwhere.indexable(query.parse("Revision > 2 AND Slug = 'x'").tree)
     assert sqlwhere.indexable(query.parse("spec.replicas > 2 AND Labels.layer = 'backend'").tree)
+
+
+def test_the_paths_kept_are_the_last_asked_for_and_answer_as_before(tmp_path: Path) -> None:
+    made = [Unit("dev", f"u{i}", {}, {}, None, yamlio.dump({f"k{j}": i for j in range(3)}))
+            for i in range(3)]
+    index = _index(tmp_path / "index.sqlite", made)
+    try:
+        first = query.parse("k0 > 0")
+        assert _by_index(index, first) == {("dev", "u1"), ("dev", "u2")}
+        for j in range(fieldindex.PATHS):  # as many other paths: k0 is the oldest, and goes
+            _by_index(index, query.parse(f"other{j} = 1"))
+        kept = [r[0] for r in index.db.execute("SELECT name FROM path ORDER BY id")]
+        assert len(kept) == fieldindex.PATHS and '$."k0"' not in kept
+        assert index.db.execute("SELECT count(*) FROM value v WHERE v.path NOT IN "
+                                "(SELECT id FROM path)").fetchone() == (0,)
+        assert _by_index(index, first) == {("dev", "u1"), ("dev", "u2")}  # taken again
+        assert _by_index(index, query.parse("k1 = 2 OR k2 IS NULL")) == {("dev", "u2")}
+    finally:
+        index.close()
