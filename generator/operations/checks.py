@@ -57,9 +57,11 @@ class Checks:
     def validate(self, data: Any, ref: UnitRef) -> None:
         """The secret guard, then the schema check; both skip data already found good up to
         namespace and label values (the schema types both as free strings; they are what most
-        regions differ in)."""
+        regions differ in), the schema check also up to its containers' env var values (free
+        strings too: a region's name in an env var)."""
         key = _shape_key(data)
         self.secrets(data, ref, key)
+        key = _shape_key(data, env=True) if key and _with_env(data) else key
         if not key or key not in self._valid:
             try:
                 self.validator.validate(data, str(ref))
@@ -79,8 +81,38 @@ class Checks:
             self._guarded.add(blob)
 
 
-def _shape_key(data: Any) -> bytes:
-    """A manifest up to its namespace and metadata.labels values (b"" when it cannot be keyed)."""
+# Workloads whose spec.template.spec is a PodSpec: there, containers[].env[].value is an EnvVar's
+# value, which the schema types as a free string (no format, pattern or enum).
+_POD_TEMPLATES = {("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
+                  ("apps/v1", "ReplicaSet"), ("batch/v1", "Job")}
+
+
+def _with_env(data: Any) -> bool:
+    return isinstance(data, dict) and (data.get("apiVersion"), data.get("kind")) in _POD_TEMPLATES
+
+
+def _env_free(spec: Any) -> Any:
+    """A workload's spec with the string values of its containers' env vars blanked (only the
+    path to them copied)."""
+    template = spec.get("template") if isinstance(spec, dict) else None
+    pod = template.get("spec") if isinstance(template, dict) else None
+    if not isinstance(pod, dict):
+        return spec
+    normal = dict(pod)
+    for field in ("containers", "initContainers"):
+        containers = pod.get(field)
+        if isinstance(containers, list):
+            normal[field] = [
+                {**c, "env": [{**v, "value": ""} if isinstance(v, dict) and isinstance(v.get("value"), str)
+                              else v for v in c["env"]]}
+                if isinstance(c, dict) and isinstance(c.get("env"), list) else c
+                for c in containers]
+    return {**spec, "template": {**template, "spec": normal}}
+
+
+def _shape_key(data: Any, env: bool = False) -> bytes:
+    """A manifest up to its namespace and metadata.labels values (b"" when it cannot be keyed);
+    with ``env``, of a workload (_POD_TEMPLATES), also up to its containers' env var values."""
     metadata = data.get("metadata") if isinstance(data, dict) else None
     shape = data
     if isinstance(metadata, dict):
@@ -90,6 +122,8 @@ def _shape_key(data: Any) -> bytes:
         if isinstance(normal.get("labels"), dict):
             normal["labels"] = {k: "" if isinstance(v, str) else v for k, v in normal["labels"].items()}
         shape = {**data, "metadata": normal}
+    if env and isinstance(shape, dict) and "spec" in shape:
+        shape = {**shape, "spec": _env_free(shape["spec"])}
     try:
         # marshal version 2 writes no back-references: equal data, equal bytes.
         return hashlib.sha1(marshal.dumps(shape, 2)).digest()  # noqa: S324 - a cache key

@@ -1,0 +1,92 @@
+"""operations.checks.Checks: what it remembers as good never lets through what a fresh check
+would refuse. The schema check is skipped for data equal up to namespace, label and env var
+values; the secret guard still reads every env var value."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from generator.errors import SchemaError
+from generator.guard import SecretError
+from generator.model import UnitRef
+from generator.operations.checks import Checks
+from generator.schema import SchemaValidator
+from tests.unit.test_schema import VERSION, deployment
+
+
+def region(name: str, value: Any) -> dict[str, Any]:
+    data = deployment()
+    data["metadata"] = {"name": "x", "namespace": f"ns-{name}", "labels": {"region": name}}
+    data["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "REGION", "value": value}]
+    return data
+
+
+def counting(checks: Checks) -> list[str]:
+    seen: list[str] = []
+    validate = checks.validator.validate
+
+    def counted(data: Any, source: str) -> None:
+        seen.append(source)
+        validate(data, source)
+    checks.validator.validate = counted  # type: ignore[method-assign]
+    return seen
+
+
+def test_regions_that_differ_in_env_values_are_schema_checked_once() -> None:
+    checks = Checks(VERSION, ())
+    seen = counting(checks)
+    for name in ("r1", "r2", "r3"):
+        checks.validate(region(name, name.upper()), UnitRef(f"s-{name}", "web"))
+    assert seen == ["s-r1/web"]
+
+
+def test_an_env_value_of_another_type_is_still_refused() -> None:
+    checks = Checks(VERSION, ())
+    checks.validate(region("r1", "R1"), UnitRef("s-r1", "web"))
+    with pytest.raises(SchemaError, match="s-r2/web"):
+        checks.validate(region("r2", 5), UnitRef("s-r2", "web"))
+
+
+def test_other_differences_are_checked_again() -> None:
+    checks = Checks(VERSION, ())
+    checks.validate(region("r1", "R1"), UnitRef("s-r1", "web"))
+    bad = region("r2", "R2")
+    bad["spec"]["template"]["spec"]["containers"][0]["env"][0]["valu"] = "x"
+    with pytest.raises(SchemaError):
+        checks.validate(bad, UnitRef("s-r2", "web"))
+    custom = copy.deepcopy(region("r3", "R3"))
+    custom["apiVersion"] = "example.com/v1"  # not a PodSpec for all we know: keyed in full
+    seen = counting(checks)
+    checks.validate(custom, UnitRef("s-r3", "web"))
+    checks.validate(region("r4", "R4") | {"apiVersion": "example.com/v1"}, UnitRef("s-r4", "web"))
+    assert seen == ["s-r3/web", "s-r4/web"]
+
+
+def test_the_secret_guard_still_reads_every_env_value() -> None:
+    checks = Checks(VERSION, ())
+    checks.validate(region("r1", "R1"), UnitRef("s-r1", "web"))
+    leaked = region("r2", "R2")
+    leaked["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "AWS_ACCESS_KEY_ID", "value": "AKIAIOSFODNN7EXAMPLE"}]
+    with pytest.raises(SecretError):
+        checks.validate(leaked, UnitRef("s-r2", "web"))
+
+
+def test_the_schema_types_an_env_value_as_a_free_string() -> None:
+    """What skipping the check for other env values rests on: kubernetes-validate's schema for
+    EnvVar.value has no format, pattern or enum (if a version adds one, this fails)."""
+    from generator import schema
+
+    folders = list(schema._SCHEMA_ROOT.glob("v*-local-strict"))
+    assert folders
+    for folder in folders:
+        definitions = json.loads((folder / "_definitions.json").read_text())
+        env_var = (definitions.get("$defs") or definitions["definitions"])["io.k8s.api.core.v1.EnvVar"]
+        value = env_var["properties"]["value"]
+        assert set(value) <= {"type", "description"}, folder
+        assert "string" in value["type"]
+    SchemaValidator(VERSION).validate(region("r1", "any text at all: $(X) é"), "x")
