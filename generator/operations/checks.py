@@ -96,7 +96,7 @@ def _env_free(spec: Any) -> Any:
     path to them copied)."""
     template = spec.get("template") if isinstance(spec, dict) else None
     pod = template.get("spec") if isinstance(template, dict) else None
-    if not isinstance(pod, dict):
+    if not isinstance(template, dict) or not isinstance(pod, dict):
         return spec
     normal = dict(pod)
     for field in ("containers", "initContainers"):
