@@ -175,7 +175,9 @@ def document(blob: str, text: str) -> DocRow:
     hold exactly, is kept as text alone: a clause that needs its fields falls back to reading
     it (and says what is wrong with it, as without the index)."""
     try:
-        data: Any = yamlio.load(text, blob)
+        data: Any = yamlio.load_own(text)  # what gitops wrote: read line by line
+        if data is None:
+            data = yamlio.load(text, blob)
     except YamlError:
         return DocRow(blob, text, None, "")
     exact, arrays = sqlwhere.shape(data)
