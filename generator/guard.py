@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
 
 from generator.errors import GitopsError
@@ -327,6 +330,25 @@ class _Detectors:
 
 @lru_cache(maxsize=1)
 def _detectors() -> _Detectors:
+    with _without_requests():
+        return _made_detectors()
+
+
+@contextmanager
+def _without_requests() -> Iterator[None]:
+    """detect-secrets imports ``requests`` (and urllib3, charset_normalizer, ssl: ~0.25 s) only
+    to verify a finding online, which gitops never asks for (``analyze_string`` is offline):
+    while it is imported, ``requests`` is an empty module, unless the real one is loaded."""
+    stub = ModuleType("requests")
+    placed = sys.modules.setdefault("requests", stub) is stub
+    try:
+        yield
+    finally:
+        if placed and sys.modules.get("requests") is stub:
+            del sys.modules["requests"]
+
+
+def _made_detectors() -> _Detectors:
     from detect_secrets.plugins import (
         artifactory, aws, azure_storage_key, basic_auth, discord, github_token, gitlab_token,
         high_entropy_strings, jwt, keyword, mailchimp, npm, openai, private_key, pypi_token,
