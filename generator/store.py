@@ -52,6 +52,7 @@ LOCK = "gitops.lock"
 # work tree's filesystem (so a rename into place is atomic). The directory stays once made: it
 # also says that the work tree has been swept of the temp files older versions left.
 TEMP_DIR = "gitops-tmp"
+MANY_PATHS = 1000  # a commit of this many paths rebuilds the index's cached trees
 
 class Store(Snapshot):
     """A manifests repo on disk: a normal git work tree whose files gitops writes; or, made
@@ -274,6 +275,12 @@ class Store(Snapshot):
     def _refresh_index(self, paths: list[str]) -> None:
         self._run("update-index", "--add", "--remove", "-z", "--stdin",
                         data=b"\0".join(p.encode() for p in paths) + b"\0")
+        if len(paths) >= MANY_PATHS:
+            # update-index forgets the index's cached trees along every path it changes; with
+            # them gone from most of the tree, each `git status` compares every entry with HEAD
+            # (0.3-0.6 s at 220,000 files, where it is otherwise 0.04 s). write-tree puts them
+            # back, as `git commit` would (the trees exist: the commit made them).
+            self._try("write-tree")
 
     # --- crash safety and the lock ---------------------------------------------------------
 
