@@ -64,25 +64,32 @@ def look(root: Path, stamp: dict[str, Any] | None = None) -> Seen:
     old: dict[str, Any] = stamp["files"] if isinstance(stamp.get("files"), dict) else {}
     written: int = stamp["written"] if isinstance(stamp.get("written"), int) else 0
     files: dict[str, list[Any]] = {}
-    top = str(root)
-    for rel in _config_files(root):
-        path = os.path.join(top, rel)
-        try:
-            st = os.stat(path)
+    for folder, names in _config_files(root):
+        try:  # stat by name in an open directory: 10,000 region files in 0.1 s, not 0.2 s
+            fd = os.open(root / folder if folder else root, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             continue
-        entry: list[Any] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-        known = old.get(rel)
-        if (isinstance(known, list) and known[:4] == entry and len(known) == 5
-                and max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS < written):
-            files[rel] = known
-            continue
         try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        files[rel] = [*entry, hashlib.sha1(data).hexdigest()]  # noqa: S324 - a change check
+            for name in names:
+                rel = f"{folder}/{name}" if folder else name
+                try:
+                    st = os.stat(name, dir_fd=fd)
+                except OSError:
+                    continue
+                entry: list[Any] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+                known = old.get(rel)
+                if (isinstance(known, list) and len(known) == 5 and known[:4] == entry
+                        and max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS < written):
+                    files[rel] = known
+                    continue
+                try:
+                    with open(os.open(name, os.O_RDONLY, dir_fd=fd), "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                files[rel] = [*entry, hashlib.sha1(data).hexdigest()]  # noqa: S324 - a change check
+        finally:
+            os.close(fd)
     return Seen(str(root.absolute()), _code(), files)
 
 
@@ -126,22 +133,22 @@ def forget(store: Store) -> None:
 
 
 def _path(store: Store) -> Path:
-    return Path(store.repo.git_dir) / STAMP
+    return store.git_dir / STAMP  # git's own dir, found without GitPython
 
 
-def _config_files(root: Path) -> list[str]:
-    files = [name for name in _FILES if (root / name).is_file()]
+def _config_files(root: Path) -> list[tuple[str, list[str]]]:
+    """(folder relative to ``root``, "" for root itself; the names in it), sorted."""
+    found = [("", [name for name in _FILES if (root / name).is_file()])]
     for folder in _FOLDERS:
         try:
             names = sorted(e.name for e in os.scandir(root / folder) if e.name.endswith(".yaml"))
         except OSError:
             continue
-        files += [f"{folder}/{name}" for name in names]
+        found.append((folder, names))
     for tree in _TREES:
         for directory, _, names in sorted(os.walk(root / tree)):
-            rel = Path(directory).relative_to(root).as_posix()
-            files += [f"{rel}/{name}" for name in sorted(names)]
-    return files
+            found.append((Path(directory).relative_to(root).as_posix(), sorted(names)))
+    return found
 
 
 def _code() -> str:
