@@ -3,7 +3,8 @@
 
 Only the objects: no branch, file or index moves here (``store.Store.commit`` lands what this
 makes). This module knows paths, text and git identities, not units, spaces or YAML; it runs
-git through the GitPython command object the store hands it.
+git's commands itself in the repo's work tree (``root``): a commit needs no GitPython, whose
+import costs more than the commit's own git processes.
 """
 
 from __future__ import annotations
@@ -13,18 +14,14 @@ import getpass
 import json
 import os
 import socket
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from generator.errors import RepoError
-from generator.snapshot import git_error
-
-if TYPE_CHECKING:  # the caller's git.Git brought GitPython in; each function imports its errors
-    import git
 
 STAGING_REF = "refs/gitops/staging"
 
@@ -68,18 +65,31 @@ def parse_author(text: str) -> tuple[str, str]:
     return name.strip(), email.strip()
 
 
-def identity(cmd: git.Git, author: str | None = None) -> tuple[Ident, Ident]:
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, stdin=subprocess.DEVNULL,
+                              check=False)
+    except OSError as e:
+        raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
+
+
+def _last_line(stderr: bytes, status: int) -> str:
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit {status}"
+
+
+def identity(root: Path, author: str | None = None) -> tuple[Ident, Ident]:
     """(author, committer): the person from git config / GIT_* env, or ``--author``.
 
     Where git knows nobody (a fresh machine), the operating-system account stands in, as
     git itself does when it can: the person at the keyboard, never a made-up bot.
     """
-    from git.exc import GitCommandError
-
-    try:
-        committer = _parse_ident(str(cmd.var("GIT_COMMITTER_IDENT")))
-        person = _parse_ident(str(cmd.var("GIT_AUTHOR_IDENT")))
-    except GitCommandError:
+    committer_var = _git(root, "var", "GIT_COMMITTER_IDENT")
+    author_var = _git(root, "var", "GIT_AUTHOR_IDENT") if committer_var.returncode == 0 else committer_var
+    if committer_var.returncode == 0 and author_var.returncode == 0:
+        committer = _parse_ident(committer_var.stdout.decode().strip())
+        person = _parse_ident(author_var.stdout.decode().strip())
+    else:
         user = getpass.getuser()
         when = f"{int(time.time())} +0000"
         committer = person = Ident(user, f"{user}@{socket.gethostname() or 'localhost'}", when)
@@ -97,14 +107,12 @@ class Import:
 
 
 @contextlib.contextmanager
-def fast_import(cmd: git.Git, changes: Mapping[str, str | None], message: str, person: Ident,
+def fast_import(root: Path, changes: Mapping[str, str | None], message: str, person: Ident,
                 committer: Ident, parent: str | None) -> Iterator[Import]:
     """Start ``git fast-import`` on a commit of ``changes`` (path -> text, None deletes) onto
     STAGING_REF; the block runs while it works; on leaving, wait for it and set ``.commit``
     (or raise RepoError)."""
-    from git.exc import GitCommandError
-
-    with tempfile.TemporaryFile() as stream:
+    with tempfile.TemporaryFile() as stream, tempfile.TemporaryFile() as errors:
         msg = message.encode()
         stream.write(f"commit {STAGING_REF}\n".encode())
         stream.write(f"author {person.line()}\ncommitter {committer.line()}\n".encode())
@@ -120,22 +128,25 @@ def fast_import(cmd: git.Git, changes: Mapping[str, str | None], message: str, p
         stream.write(b"done\n")
         stream.seek(0)
         result = Import()
-        process = cmd.execute(["git", "-c", "gc.auto=0", "fast-import", "--quiet", "--done", "--force"],
-                              istream=stream, as_process=True, env=_FAST_IMPORT_ENV)
+        try:
+            process = subprocess.Popen(["git", "-c", "gc.auto=0", "fast-import", "--quiet", "--done", "--force"],
+                                       cwd=root, stdin=stream, stdout=subprocess.DEVNULL, stderr=errors,
+                                       env={**os.environ, **_FAST_IMPORT_ENV})
+        except OSError as e:
+            raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
         try:
             yield result
         finally:
-            try:
-                process.wait()
-            except GitCommandError as e:
-                raise RepoError(f"git fast-import failed: {git_error(e)}",
-                                "run `git fsck` in the manifests repo") from e
-        result.commit = str(cmd.rev_parse(STAGING_REF))
+            if process.wait() != 0:
+                errors.seek(0)
+                raise RepoError(f"git fast-import failed: {_last_line(errors.read(), process.returncode)}",
+                                "run `git fsck` in the manifests repo")
+        done = _git(root, "rev-parse", "--verify", "-q", STAGING_REF)
+        if done.returncode != 0:
+            raise RepoError("git fast-import made no commit", "run `git fsck` in the manifests repo")
+        result.commit = done.stdout.decode().strip()
 
 
-def drop_staging(cmd: git.Git) -> None:
+def drop_staging(root: Path) -> None:
     """No ref is left at a commit that did not land (its objects go with the next gc)."""
-    from git.exc import GitCommandError
-
-    with contextlib.suppress(GitCommandError):
-        cmd.update_ref("-d", STAGING_REF)
+    _git(root, "update-ref", "-d", STAGING_REF)

@@ -30,22 +30,32 @@ class Checks:
         self.findings: list[Problem] | None = None  # a list: collect, do not raise
         self._guarded: set[str] = set()  # blob ids the secret guard found nothing in
         self._clean: set[bytes] = set()  # shape keys (_shape_key) the secret guard found nothing in
+        self._clean_env: set[bytes] = set()  # the same, keyed up to env var values too
         self._last: tuple[Any, UnitRef, bool] | None = None  # data checked last, for whom, clean
         self._valid: set[bytes] = set()  # shape keys the schema found valid
 
-    def secrets(self, data: Any, ref: UnitRef, key: bytes | None = None) -> bool:
+    def secrets(self, data: Any, ref: UnitRef, key: bytes | None = None,
+                env_key: bytes | None = None) -> bool:
         """The secret guard: raise (naming the field, masking the value) on a credential.
-        Data found clean up to namespace and label values (``key``) is checked for those alone.
+        Data found clean up to namespace and label values (``key``) is checked for those alone;
+        a workload found clean up to those and its env var values (``env_key``), for those
+        alone (every finding is of one value at one path: the rest was found clean).
         Returns whether nothing at all was found (not even what the allow-list lets by)."""
         if self._last is not None and self._last[0] is data and self._last[1] == ref:
             return self._last[2]
         key = _shape_key(data) if key is None else key
+        if env_key is None:
+            env_key = _shape_key(data, env=True) if key and _with_env(data) else b""
         if key and key in self._clean:
             found = guard.scan_metadata(data, ref.space, ref.unit)
+        elif env_key and env_key in self._clean_env:
+            found = guard.scan(_env_and_metadata(data), ref.space, ref.unit)
         else:
             found = guard.scan(data, ref.space, ref.unit)
             if not found and key:
                 self._clean.add(key)
+                if env_key:
+                    self._clean_env.add(env_key)
         refused = guard.unallowed(found, self.allowed)
         if self.findings is None:
             guard.refuse(refused)
@@ -60,8 +70,9 @@ class Checks:
         regions differ in), the schema check also up to its containers' env var values (free
         strings too: a region's name in an env var)."""
         key = _shape_key(data)
-        self.secrets(data, ref, key)
-        key = _shape_key(data, env=True) if key and _with_env(data) else key
+        env_key = _shape_key(data, env=True) if key and _with_env(data) else b""
+        self.secrets(data, ref, key, env_key)
+        key = env_key or key
         if not key or key not in self._valid:
             try:
                 self.validator.validate(data, str(ref))
@@ -108,6 +119,24 @@ def _env_free(spec: Any) -> Any:
                 if isinstance(c, dict) and isinstance(c.get("env"), list) else c
                 for c in containers]
     return {**spec, "template": {**template, "spec": normal}}
+
+
+def _env_and_metadata(data: Any) -> Any:
+    """A workload with only what may differ from one found clean under its env_key: its
+    metadata and its containers' env vars (under their names, at the same places: every path
+    the guard names is as in the whole), with apiVersion and kind, in the whole's order."""
+    spec = data.get("spec")
+    template = spec.get("template") if isinstance(spec, dict) else None
+    pod = template.get("spec") if isinstance(template, dict) else None
+    if not isinstance(pod, dict):
+        return data
+    kept: dict[str, Any] = {}
+    for field in ("containers", "initContainers"):
+        if isinstance(pod.get(field), list):
+            kept[field] = [{k: v for k, v in c.items() if k in ("name", "env")} if isinstance(c, dict) else c
+                           for c in pod[field]]
+    return {k: {"template": {"spec": kept}} if k == "spec" else v for k, v in data.items()
+            if k in ("apiVersion", "kind", "metadata", "spec")}
 
 
 def _shape_key(data: Any, env: bool = False) -> bytes:

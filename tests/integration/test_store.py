@@ -385,3 +385,23 @@ def test_a_commit_to_another_branch_writes_no_file(store: Store) -> None:
     store.branch("refs/heads/side").commit(_fleet_wide_change("v2"), "on the side\n")
     assert _work_tree_files(store.root) == before and _temp_files(temp_dir) == []
     assert git(store.root, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_a_commit_needs_no_gitpython_and_names_who_made_it(store: Store) -> None:
+    """Committing runs git's own commands (GitPython's import costs more than the commit):
+    author and committer come from git's config and environment, or --author."""
+    script = ("import sys; from pathlib import Path; from generator.store import Store; "
+              "s = Store.open(Path(sys.argv[1])); "
+              "print(s.commit({'spaces/a/x.yaml': 'x: 2\\n'}, 'second\\n', author='Jo Doe <jo@example.com>')); "
+              "print('git' in sys.modules)")
+    env = {**os.environ, "GIT_COMMITTER_NAME": "Ci Bot", "GIT_COMMITTER_EMAIL": "ci@example.com"}
+    done = subprocess.run([os.environ.get("PYTHON", "python3"), "-c", script, str(store.root)],
+                          capture_output=True, text=True, env=env, check=True)
+    commit, imported = done.stdout.split()
+    assert imported == "False"
+    assert git(store.root, "rev-parse", "HEAD").strip() == commit
+    assert git(store.root, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%s").strip() == (
+        "Jo Doe <jo@example.com>|Ci Bot <ci@example.com>|second")
+    assert (store.root / "spaces/a/x.yaml").read_text() == "x: 2\n"
+    assert git(store.root, "status", "--porcelain").strip() == ""
+    assert git(store.root, "for-each-ref", "refs/gitops/").strip() == ""  # no staging ref left

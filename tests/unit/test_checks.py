@@ -90,3 +90,32 @@ def test_the_schema_types_an_env_value_as_a_free_string() -> None:
         assert set(value) <= {"type", "description"}, folder
         assert "string" in value["type"]
     SchemaValidator(VERSION).validate(region("r1", "any text at all: $(X) é"), "x")
+
+
+def test_a_secret_in_an_env_value_is_found_where_the_rest_was_found_clean() -> None:
+    checks = Checks(VERSION, ())
+    checks.validate(region("r1", "R1"), UnitRef("s-r1", "web"))
+    with pytest.raises(SecretError, match=r"s-r2.*containers\[c\]\.env\[REGION\]\.value"):
+        checks.validate(region("r2", "AKIAIOSFODNN7EXAMPLE"), UnitRef("s-r2", "web"))
+    labelled = region("r3", "R3")
+    labelled["metadata"]["labels"]["token"] = "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"
+    with pytest.raises(SecretError, match="metadata.labels.token"):
+        checks.validate(labelled, UnitRef("s-r3", "web"))
+    other = region("r4", "R4")
+    other["spec"]["template"]["spec"]["containers"][0]["args"] = ["AKIAIOSFODNN7EXAMPLE"]
+    with pytest.raises(SecretError, match="args"):
+        checks.validate(other, UnitRef("s-r4", "web"))
+
+
+def test_what_the_guard_finds_is_what_a_fresh_check_finds() -> None:
+    """The same findings, same paths, through the short way as through a fresh Checks."""
+    seasoned = Checks(VERSION, ())
+    seasoned.findings = []
+    seasoned.validate(region("r1", "R1"), UnitRef("s", "web"))
+    fresh = Checks(VERSION, ())
+    fresh.findings = []
+    leaked = region("r2", "sk_live_4eC39HqLyjWDarjtT1zdp7dc")
+    leaked["metadata"]["labels"]["k"] = "AKIAIOSFODNN7EXAMPLE"
+    seasoned.validate(leaked, UnitRef("s", "web"))
+    fresh.validate(leaked, UnitRef("s", "web"))
+    assert seasoned.findings and seasoned.findings == fresh.findings
