@@ -97,20 +97,21 @@ def unit_get(
 
       gitops unit get trade-service --space traderx-prod-eu --live -o json
     """
-    from generator.operations import drift as drift_op
-    from generator.operations import history as history_op
-    from generator.operations import units as units_op
-
     if live and revision is not None:
         raise typer.BadParameter("give --live (the cluster's object) or --revision (git's), not both",
                                  param_hint="'--live' / '--revision'")
     g = globals_of(ctx)
     fmt = g.fmt(output_format, default="yaml")
-    if live:
+    if live:  # (each import only where it is needed: reading git's unit stays quick)
+        from generator.operations import drift as drift_op
         output.emit(drift_op.live_object(kube.kubectl(), g.fleet(), space, unit), "json" if fmt == "json" else "yaml")
         return
-    found = (history_op.unit_at(g.fleet(), space, unit, revision) if revision is not None
-             else units_op.get_unit(g.fleet(), space, unit))
+    if revision is not None:
+        from generator.operations import history as history_op
+        found = history_op.unit_at(g.fleet(), space, unit, revision)
+    else:
+        from generator.operations import units as units_op
+        found = units_op.get_unit(g.fleet(), space, unit)
     if fmt == "json":
         output.emit({k: v for k, v in found.items() if k != "text"}, "json")
     else:
