@@ -190,6 +190,12 @@ def load_record(text: str, source: str) -> dict[str, Any]:
                         f"restore it with `git checkout HEAD -- {source}` in the manifests repo") from e
 
 
+@lru_cache(maxsize=4096)
+def _upstream(text: str) -> UnitRef:
+    """``space/unit`` as a UnitRef: one object for the many units of a fleet that name it."""
+    return UnitRef(*text.split("/", 1))
+
+
 def space_from_record(record: dict[str, Any], source: str) -> Space:
     """The Space a raw record describes."""
     try:
@@ -206,7 +212,7 @@ def space_from_record(record: dict[str, Any], source: str) -> Space:
                 name: UnitState(
                     labels=dict(unit["labels"]),
                     # Written by dump_space from checked names: split, no need to check again.
-                    upstream=UnitRef(*unit["upstream"].split("/", 1)) if unit.get("upstream") else None,
+                    upstream=_upstream(unit["upstream"]) if unit.get("upstream") else None,
                     origin=unit["origin"],
                     fingerprint=unit["fingerprint"],
                     upstream_blob=unit.get("upstreamBlob"),

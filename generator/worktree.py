@@ -43,8 +43,9 @@ class WorkTree:
                 _prune_empty_dirs(Path(target).parent, self.root)
             else:
                 by_dir.setdefault(os.path.dirname(target), []).append((path, text))
-        for parent in by_dir:
-            os.makedirs(parent, exist_ok=True)
+        for parent, files in by_dir.items():  # a file being replaced is there: so is its folder
+            if any(path in new for path, _ in files):
+                os.makedirs(parent, exist_ok=True)
         # Tasks of at most 64 files: a directory of a thousand space records is shared out too.
         tasks = [(parent, files[i:i + 64]) for parent, files in by_dir.items()
                  for i in range(0, len(files), 64)]
@@ -78,7 +79,11 @@ class WorkTree:
                            os.path.join(parent, f".{os.path.basename(target)}{OLD_TEMP_SUFFIX}"))
                     _write_all(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
                                text.encode())
-                    os.replace(tmp, target)
+                    try:
+                        os.replace(tmp, target)
+                    except FileNotFoundError:  # its folder removed by hand meanwhile
+                        os.makedirs(parent, exist_ok=True)
+                        os.replace(tmp, target)
 
         if len(tasks) < threads:
             take_lane()

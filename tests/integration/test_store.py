@@ -405,3 +405,14 @@ def test_a_commit_needs_no_gitpython_and_names_who_made_it(store: Store) -> None
     assert (store.root / "spaces/a/x.yaml").read_text() == "x: 2\n"
     assert git(store.root, "status", "--porcelain").strip() == ""
     assert git(store.root, "for-each-ref", "refs/gitops/").strip() == ""  # no staging ref left
+
+
+def test_a_file_whose_folder_was_removed_by_hand_is_written_all_the_same(store: Store) -> None:
+    """Folders are made for new files only: a replaced file's folder is there, unless a person
+    removed it meanwhile, and then it is made again."""
+    for path in (store.root / "spaces/a").iterdir():
+        path.unlink()
+    (store.root / "spaces/a").rmdir()
+    store.commit({"spaces/a/x.yaml": "x: 3\n", "spaces/b/new.yaml": "n: 1\n"}, "third\n")
+    assert (store.root / "spaces/a/x.yaml").read_text() == "x: 3\n"
+    assert (store.root / "spaces/b/new.yaml").read_text() == "n: 1\n"
