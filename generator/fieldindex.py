@@ -40,6 +40,8 @@ CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE space(name TEXT PRIMARY KEY, labels TEXT NOT NULL);
 CREATE TABLE doc(id INTEGER PRIMARY KEY, blob TEXT NOT NULL UNIQUE, exact INTEGER NOT NULL,
                  arrays TEXT NOT NULL);
+CREATE INDEX doc_arrays ON doc(arrays);
+CREATE INDEX doc_inexact ON doc(exact) WHERE NOT exact;
 CREATE TABLE doc_json(id INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE doc_text(id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE unit(space TEXT NOT NULL, name TEXT NOT NULL, doc INTEGER, labels TEXT NOT NULL,
@@ -237,13 +239,17 @@ class FieldIndex:
 
     def inexact(self, spaces: list[str] | None) -> bool:
         """Whether a unit of ``spaces`` (None: all) has a document JSON does not hold exactly."""
+        if spaces is None:  # every document is some unit's
+            return self.db.execute("SELECT 1 FROM doc WHERE NOT exact LIMIT 1").fetchone() is not None
         return self._scoped("SELECT 1 FROM unit u JOIN doc d ON d.id = u.doc WHERE NOT d.exact",
                             spaces, " LIMIT 1") != []
 
     def arrays(self, spaces: list[str] | None) -> set[str]:
         """Every path where a document of ``spaces`` has a non-empty list."""
-        rows = self._scoped("SELECT DISTINCT d.arrays FROM unit u JOIN doc d ON d.id = u.doc WHERE 1",
-                            spaces)
+        if spaces is None:  # every document is some unit's
+            rows = self.db.execute("SELECT DISTINCT arrays FROM doc").fetchall()
+        else:
+            rows = self._scoped("SELECT DISTINCT d.arrays FROM unit u JOIN doc d ON d.id = u.doc WHERE 1", spaces)
         return {line for (text,) in rows for line in str(text).split("\n") if line}
 
     def select(self, where: str, params: list[Any], functions: dict[str, tuple[int, Callable[..., bool]]],
