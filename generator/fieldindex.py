@@ -49,7 +49,7 @@ CREATE TABLE unit(space TEXT NOT NULL, name TEXT NOT NULL, doc INTEGER, labels T
                   PRIMARY KEY(space, name));
 CREATE INDEX unit_doc ON unit(doc);
 CREATE TABLE label(key TEXT NOT NULL, value TEXT NOT NULL, space TEXT NOT NULL, unit TEXT NOT NULL);
-CREATE INDEX label_value ON label(key, value);
+CREATE INDEX label_value ON label(key, value, space, unit);  -- all a query reads of it
 CREATE INDEX label_unit ON label(space, unit);
 CREATE TABLE path(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, parent TEXT NOT NULL,
                   last TEXT NOT NULL);
@@ -321,4 +321,5 @@ def _open(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=2, isolation_level=None)
     db.execute("PRAGMA journal_mode = DELETE")
     db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA mmap_size = 268435456")  # read pages in place, not copied (a fleet's index is large)
     return db
