@@ -146,9 +146,13 @@ def progress(label: str) -> Iterator[Callable[[int, int], None]]:
 
 @contextmanager
 def progress_lines(label: str) -> Iterator[Callable[[str], None]]:
-    """A spinner with the current step on stderr when it is a terminal; else one line per step."""
-    if not _console(True).is_terminal:
-        yield lambda step: _console(True).print(f"{label}: {step}", highlight=False, markup=False)
+    """A spinner with the current step on stderr when it is a terminal; else one line per step
+    (written as it is: rich is imported only for a spinner)."""
+    if not sys.stderr.isatty() or not _console(True).is_terminal:
+        def line(step: str) -> None:
+            sys.stderr.write(f"{label}: {step}\n")
+            sys.stderr.flush()
+        yield line
         return
     with _console(True).status(label) as spinner:
         yield lambda step: spinner.update(f"{label}: {step}")
