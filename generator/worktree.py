@@ -43,9 +43,6 @@ class WorkTree:
                 _prune_empty_dirs(Path(target).parent, self.root)
             else:
                 by_dir.setdefault(os.path.dirname(target), []).append((path, text))
-        for parent, files in by_dir.items():  # a file being replaced is there: so is its folder
-            if any(path in new for path, _ in files):
-                os.makedirs(parent, exist_ok=True)
         # Tasks of at most 64 files: a directory of a thousand space records is shared out too.
         tasks = [(parent, files[i:i + 64]) for parent, files in by_dir.items()
                  for i in range(0, len(files), 64)]
@@ -67,6 +64,8 @@ class WorkTree:
         def write_files(number: int, task: tuple[str, list[tuple[str, str]]]) -> None:
             parent, files = task
             lane = local.lane
+            if any(path in new for path, _ in files):  # a replaced file's folder is there
+                os.makedirs(parent, exist_ok=True)
             for index, (path, text) in enumerate(files):
                 target = os.path.join(self.root, path)
                 # os.open/os.write: a plain open() costs three more system calls per file
