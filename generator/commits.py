@@ -3,8 +3,8 @@
 
 Only the objects: no branch, file or index moves here (``store.Store.commit`` lands what this
 makes). This module knows paths, text and git identities, not units, spaces or YAML; it runs
-git's commands itself in the repo's work tree (``root``): a commit needs no GitPython, whose
-import costs more than the commit's own git processes.
+git's commands through the repo's Snapshot (``repo``), which starts them: a commit needs no
+GitPython, whose import costs more than the commit's own git processes.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ import getpass
 import json
 import os
 import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.errors import RepoError
+
+if TYPE_CHECKING:
+    from generator.snapshot import Snapshot
 
 STAGING_REF = "refs/gitops/staging"
 
@@ -65,30 +67,22 @@ def parse_author(text: str) -> tuple[str, str]:
     return name.strip(), email.strip()
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, stdin=subprocess.DEVNULL,
-                              check=False)
-    except OSError as e:
-        raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
-
-
 def _last_line(stderr: bytes, status: int) -> str:
     lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
     return lines[-1] if lines else f"exit {status}"
 
 
-def identity(root: Path, author: str | None = None) -> tuple[Ident, Ident]:
+def identity(repo: Snapshot, author: str | None = None) -> tuple[Ident, Ident]:
     """(author, committer): the person from git config / GIT_* env, or ``--author``.
 
     Where git knows nobody (a fresh machine), the operating-system account stands in, as
     git itself does when it can: the person at the keyboard, never a made-up bot.
     """
-    committer_var = _git(root, "var", "GIT_COMMITTER_IDENT")
-    author_var = _git(root, "var", "GIT_AUTHOR_IDENT") if committer_var.returncode == 0 else committer_var
-    if committer_var.returncode == 0 and author_var.returncode == 0:
-        committer = _parse_ident(committer_var.stdout.decode().strip())
-        person = _parse_ident(author_var.stdout.decode().strip())
+    committer_var = repo.output("var", "GIT_COMMITTER_IDENT")
+    author_var = repo.output("var", "GIT_AUTHOR_IDENT") if committer_var is not None else None
+    if committer_var is not None and author_var is not None:
+        committer = _parse_ident(committer_var.strip())
+        person = _parse_ident(author_var.strip())
     else:
         user = getpass.getuser()
         when = f"{int(time.time())} +0000"
@@ -107,7 +101,7 @@ class Import:
 
 
 @contextlib.contextmanager
-def fast_import(root: Path, changes: Mapping[str, str | None], message: str, person: Ident,
+def fast_import(repo: Snapshot, changes: Mapping[str, str | None], message: str, person: Ident,
                 committer: Ident, parent: str | None) -> Iterator[Import]:
     """Start ``git fast-import`` on a commit of ``changes`` (path -> text, None deletes) onto
     STAGING_REF; the block runs while it works; on leaving, wait for it and set ``.commit``
@@ -128,12 +122,8 @@ def fast_import(root: Path, changes: Mapping[str, str | None], message: str, per
         stream.write(b"done\n")
         stream.seek(0)
         result = Import()
-        try:
-            process = subprocess.Popen(["git", "-c", "gc.auto=0", "fast-import", "--quiet", "--done", "--force"],
-                                       cwd=root, stdin=stream, stdout=subprocess.DEVNULL, stderr=errors,
-                                       env={**os.environ, **_FAST_IMPORT_ENV})
-        except OSError as e:
-            raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
+        process = repo.start(["-c", "gc.auto=0", "fast-import", "--quiet", "--done", "--force"],
+                             stream, errors, _FAST_IMPORT_ENV)
         try:
             yield result
         finally:
@@ -141,12 +131,12 @@ def fast_import(root: Path, changes: Mapping[str, str | None], message: str, per
                 errors.seek(0)
                 raise RepoError(f"git fast-import failed: {_last_line(errors.read(), process.returncode)}",
                                 "run `git fsck` in the manifests repo")
-        done = _git(root, "rev-parse", "--verify", "-q", STAGING_REF)
-        if done.returncode != 0:
+        made = repo.output("rev-parse", "--verify", "-q", STAGING_REF)
+        if made is None:
             raise RepoError("git fast-import made no commit", "run `git fsck` in the manifests repo")
-        result.commit = done.stdout.decode().strip()
+        result.commit = made.strip()
 
 
-def drop_staging(root: Path) -> None:
+def drop_staging(repo: Snapshot) -> None:
     """No ref is left at a commit that did not land (its objects go with the next gc)."""
-    _git(root, "update-ref", "-d", STAGING_REF)
+    repo.output("update-ref", "-d", STAGING_REF)

@@ -13,6 +13,7 @@ than anything else it imports. ``repo`` (GitPython) is made when a writer first 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import weakref
 from dataclasses import dataclass
@@ -345,6 +346,20 @@ class Snapshot:
             lines = [ln.strip() for ln in done.stderr.decode(errors="replace").splitlines() if ln.strip()]
             raise GitFailed(done.returncode, lines[-1] if lines else f"exit {done.returncode}")
         return done.stdout
+
+    def output(self, *args: str) -> str | None:
+        """git's output for ``args``, or None when it exits non-zero (commits.py's questions)."""
+        return self._try(*args)
+
+    def start(self, args: list[str], stdin: IO[bytes], stderr: IO[bytes],
+              env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """git ``args`` started in the work tree with ``env`` added to this process's, its input
+        read from ``stdin`` and its output dropped (commits.py's ``git fast-import``)."""
+        try:
+            return subprocess.Popen(["git", *args], cwd=self.root, stdin=stdin, stdout=subprocess.DEVNULL,
+                                    stderr=stderr, env={**os.environ, **env})
+        except OSError as e:
+            raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
 
     def _try(self, *args: str) -> str | None:
         """git's output, or None when it exits non-zero (the answer "no")."""

@@ -230,7 +230,7 @@ class Store(Snapshot):
         if in_the_way:
             raise RepoError(f"untracked file {in_the_way[0]} is in the way of a file gitops must write",
                             "move it away (or commit it) and run the command again")
-        person, committer = commits.identity(self.root, author)
+        person, committer = commits.identity(self, author)
         ref = self.branch_ref()
         # git packs the objects on one core while this process writes the work tree; with a
         # gate, nothing is written until the gate has passed.
@@ -238,7 +238,7 @@ class Store(Snapshot):
         if write_now:
             self._write_journal(sorted(effective), old)
         try:
-            with commits.fast_import(self.root, effective, message, person, committer, old or start) as importing:
+            with commits.fast_import(self, effective, message, person, committer, old or start) as importing:
                 if write_now:
                     self.files.write(effective, created)
             new = importing.commit
@@ -249,7 +249,7 @@ class Store(Snapshot):
                     self.files.write(effective, created)
         except BaseException:
             self.recover()
-            commits.drop_staging(self.root)
+            commits.drop_staging(self)
             raise
         try:
             self.update_refs({ref: (new, old), commits.STAGING_REF: (None, None), **(also or {})},
@@ -266,10 +266,10 @@ class Store(Snapshot):
     def prepare(self, changes: Mapping[str, str | None], message: str, author: str | None = None) -> str:
         """The commit of ``changes`` on top of this store's commit, made but not landed: no
         branch, file or index moves (a view of it shows the state ``commit`` would make)."""
-        person, committer = commits.identity(self.root, author)
-        with commits.fast_import(self.root, changes, message, person, committer, self.head()) as importing:
+        person, committer = commits.identity(self, author)
+        with commits.fast_import(self, changes, message, person, committer, self.head()) as importing:
             pass
-        commits.drop_staging(self.root)
+        commits.drop_staging(self)
         return importing.commit
 
     def _refresh_index(self, paths: list[str]) -> None:
@@ -319,7 +319,7 @@ class Store(Snapshot):
             paths = []
         self.files.remove_temp_files(paths)
         self._restore(paths)
-        commits.drop_staging(self.root)
+        commits.drop_staging(self)
         self._clear_journal()
         return True
 
