@@ -279,6 +279,7 @@ def gitops_upgrade_all(fleet: Fleet) -> list[Row]:
 
 
 QUERY = "spec.replicas > 2 AND Labels.layer = 'backend'"
+NEW_PATH_QUERY = "spec.strategy.rollingUpdate.maxSurge >= 1 AND Space.Labels.environment = 'prod'"
 INDEX = Path(".git") / "gitops" / "where.sqlite"
 
 
@@ -304,6 +305,11 @@ def gitops_query(fleet: Fleet) -> list[Row]:
     log(f"  gitops unit list --where (unit by unit): {slow:.2f} s")
     problem = None if found and {f for _, f in warm} == {found} == {slow_found} else \
         f"found {found} (first), {sorted({f for _, f in warm})} (index), {slow_found} (unit by unit)"
+    new_path, new_found = _query(fleet, NEW_PATH_QUERY)  # a question on paths not asked before
+    log(f"  gitops unit list --where \"{NEW_PATH_QUERY}\" (first time: keeps the path's values): "
+        f"{new_path:.2f} s, {new_found} units")
+    if not new_found and problem is None:
+        problem = f"--where \"{NEW_PATH_QUERY}\" found nothing"
     text = "Data CONTAINS 'traderx/trade-service:v2'"
     data_times = [_query(fleet, text) for _ in range(fleet.repeat)]
     data_seconds, data_spread = median_of([t for t, _ in data_times])
@@ -318,6 +324,8 @@ def gitops_query(fleet: Fleet) -> list[Row]:
                  seconds, problem, f"{found} units found, from the field index; {spread}; "
                  f"unit by unit {slow / seconds:.1f}x slower"),
         Row("gitops.query.where.first", first, f"the first query: builds the field index ({found} units found); 1 run"),
+        Row("gitops.query.where.new-path", new_path, f"--where \"{NEW_PATH_QUERY}\", a path not asked for "
+            f"before: its values taken out of every manifest once ({new_found} units); 1 run"),
         Row("gitops.query.where.unindexed", slow, f"GITOPS_FIELD_INDEX=off: unit by unit, manifests parsed as "
             f"needed (what every query cost before the index); 1 run"),
         Row("gitops.query.data", data_seconds, f"--where \"{text}\": {data_times[0][1]} units; {data_spread}"),
@@ -538,6 +546,8 @@ SUMMARY = [
     ("gitops upgrade, one base field", "gitops.upgrade.one-base-field"),
     ("gitops unit list --where", "gitops.query.where"),
     ("--where, first (builds the index)", "gitops.query.where.first"),
+    ("--where on a path not asked before", "gitops.query.where.new-path"),
+    ("--where after the run (index brought along)", "gitops.query.where.after-change"),
     ("--where, unit by unit", "gitops.query.where.unindexed"),
     ("gitops run set-image-reference, all", "gitops.run.set-image-reference"),
     ("gitops changeset apply, all prod", "gitops.changeset.apply"),
