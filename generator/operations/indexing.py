@@ -4,7 +4,8 @@ The index (generator.fieldindex, a SQLite file under ``.git/``) is of one commit
 another, it is brought there from the diff between the two (``git diff-tree``): the spaces
 whose record or files changed are written again from the Fleet (so a hand-made commit reads as
 the Fleet reads it), and only manifests the index does not have yet are parsed. Without a
-usable index commit (none yet, or one git no longer has) every space is written.
+usable index commit (none yet, or one git no longer has) every space is written. Many new
+manifests (a first index of a fleet) are parsed by forked worker processes, one per core.
 
 A manifest path of named steps a clause reads has its values kept by the index from then on
 (``FieldIndex.paths``): the first query on it reads every manifest's JSON once.
@@ -20,8 +21,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import multiprocessing
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +38,8 @@ from generator.operations.fleet import Fleet
 from generator.query import Query, into_list
 
 Progress = Callable[[int, int], None]
+CHUNK = 500  # documents read from git, parsed and written to the index at a time
+PARALLEL_FROM = 4000  # documents: fewer are parsed in this process (workers cost more to start)
 
 
 @dataclass(frozen=True)
@@ -127,19 +134,47 @@ def fresh(fleet: Fleet, progress: Progress | None = None) -> FieldIndex | None:
     spaces, units = _rows(fleet, sorted(names))
     new = sorted({u.blob for u in units if u.blob} - index.known(u.blob for u in units if u.blob))
 
-    def documents() -> Iterator[DocRow]:  # read and parsed as the index writes them
-        for start in range(0, len(new), 500):
-            if progress:
-                progress(start, len(new))
-            for blob, text in fleet.store.read_blobs(new[start:start + 500]).items():
-                yield document(blob, text)
-        if progress and new:
-            progress(len(new), len(new))
-
-    if not index.update(base, head, spaces, units, documents(), gone, everything):
+    if not index.update(base, head, spaces, units, _documents(fleet, new, progress), gone, everything):
         index.close()
         return None
     return index
+
+
+def _documents(fleet: Fleet, blobs: list[str], progress: Progress | None) -> Iterator[DocRow]:
+    """The documents of ``blobs``, read and parsed as the index writes them, 500 at a time.
+    Many (a first index of a fleet) are parsed by a worker process per core while this one
+    reads the next from git and writes the last to the index."""
+    chunks = [blobs[start:start + CHUNK] for start in range(0, len(blobs), CHUNK)]
+    workers = min(os.cpu_count() or 1, 8)
+    if (len(blobs) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        parsed: Iterator[list[DocRow]] = (_parse(list(fleet.store.read_blobs(c).items())) for c in chunks)
+    else:
+        parsed = _in_workers(fleet, chunks, workers)
+    for done, rows in enumerate(parsed):
+        if progress:
+            progress(done * CHUNK, len(blobs))
+        yield from rows
+    if progress and blobs:
+        progress(len(blobs), len(blobs))
+
+
+def _in_workers(fleet: Fleet, chunks: list[list[str]], workers: int) -> Iterator[list[DocRow]]:
+    """``_parse`` of each chunk in a pool of ``workers`` processes, in order; at most two chunks
+    a worker read ahead (a fleet's manifests are never all in memory). Forked: a worker
+    imports nothing and never touches the index or git."""
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: deque[Future[list[DocRow]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_parse, list(fleet.store.read_blobs(chunk).items())))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _parse(texts: list[tuple[str, str]]) -> list[DocRow]:
+    return [document(blob, text) for blob, text in texts]
 
 
 def _space_of(path: str) -> str | None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from generator import query
 from generator.fieldindex import FILE
-from generator.operations import select
+from generator.fieldindex import DocRow
+from generator.operations import indexing, select
 from generator.operations.fleet import Fleet
 from generator.store import Store
 from tests.conftest import Cli
@@ -120,6 +122,29 @@ def contents(repo: Path) -> dict[str, list[tuple[object, ...]]]:
                                        "JOIN path p ON p.id = v.path LEFT JOIN doc d ON d.id = v.doc"),
                             key=repr),
         }
+
+
+def test_an_index_parsed_by_worker_processes_equals_one_parsed_in_process(
+        rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    clause = "spec.replicas > 2 AND Labels.layer = 'backend'"
+    answer = listed(rendered, clause)
+    built_here = contents(rendered.repo)
+    (rendered.repo / ".git" / FILE).unlink()
+    pools: list[int] = []
+    in_workers = indexing._in_workers
+
+    def counted(fleet: Fleet, chunks: list[list[str]], workers: int) -> Iterator[list[DocRow]]:
+        pools.append(len(chunks))
+        return in_workers(fleet, chunks, workers)
+
+    # every fleet in workers, 7 documents a chunk: many chunks, more than the window reads ahead
+    monkeypatch.setattr(indexing, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(indexing, "CHUNK", 7)
+    monkeypatch.setattr(indexing.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(indexing, "_in_workers", counted)
+    assert listed(rendered, clause) == answer
+    assert pools and pools[0] > 4
+    assert contents(rendered.repo) == built_here
 
 
 def test_a_damaged_or_foreign_index_is_built_again(rendered: Cli) -> None:
