@@ -5,6 +5,7 @@ index's tables (generator.fieldindex owns them):
 
     unit u (space, name, labels JSON, upstream_space)  JOIN space s (name, labels JSON)
     LEFT JOIN doc_text dt (text: the manifest as committed)  LEFT JOIN doc_json dj (json: as JSON)
+    value v (path, doc, type, atom: what a kept path reaches in a document), path (name -> id)
 
 Metadata becomes a column or a ``json_extract`` of the labels. A manifest path of named steps
 (``spec.replicas``) is looked up in ``value`` (the values the index keeps per path: ``Sql.paths``
@@ -33,7 +34,7 @@ from generator import query
 from generator.query import And, Compare, Field, Node, Not, Or
 
 SEPARATOR = "\x1f"  # between the steps of a generalised path (``shape``)
-_SQL_OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_SQL_OPS = ("=", "!=", "<", "<=", ">", ">=")  # written the same in SQL
 _EXACT = 2 ** 53  # below it, SQLite's comparison of numbers is Python's of their floats
 
 
@@ -257,7 +258,7 @@ def _test(node: Compare, sql: Sql, kind: str, atom: str) -> str:
     if (op in _SQL_OPS and type(literal) in (int, float) and math.isfinite(literal)
             and abs(literal) < _EXACT):
         sql.params.append(literal)
-        return f"(CASE WHEN {kind} IN ('integer', 'real') THEN {atom} {_SQL_OPS[op]} ? ELSE {held} END)"
+        return f"(CASE WHEN {kind} IN ('integer', 'real') THEN {atom} {op} ? ELSE {held} END)"
     if op in ("=", "!=") and isinstance(literal, str):
         sql.params.append(literal)
         return f"(CASE WHEN {kind} = 'text' THEN {atom} {op} ? ELSE {held} END)"
