@@ -92,10 +92,12 @@ def conflict_line(conflict: Conflict) -> str:
 
 
 def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
-           summary: Callable[[Plan], str], edit: Edit = Edit()) -> Outcome:
+           summary: Callable[[Plan], str], edit: Edit = Edit(),
+           clean: Callable[[Store], None] = check_clean) -> Outcome:
     """The transaction every mutating verb runs: under the lock, load the fleet, plan with
     ``build``, and commit the plan as one commit (or return it, for a dry run); on the edit's
-    changeset's branch when it has one."""
+    changeset's branch when it has one. ``clean`` refuses uncommitted edits (render passes the
+    answer of the check it ran beside its look at the config dir)."""
     reason, author, dry_run = edit.reason, edit.author, edit.dry_run
     changeset = chosen_changeset(store, edit.changeset)
     with store.lock():
@@ -103,7 +105,7 @@ def mutate(store: Store, build: Callable[[Fleet], Plan], operation: str,
         if changeset is not None:
             target = changeset_store(store, changeset)
         else:
-            check_clean(store)
+            clean(store)
         fleet = Fleet.load(target)
         plan = build(fleet)
         if dry_run:

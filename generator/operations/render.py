@@ -257,11 +257,12 @@ def render(project: Project, repo: Path, message: str | None = None,
 
 def _render(project: Project, repo: Path, message: str | None, edit: mutation.Edit, prefer: str,
             progress: Progress | None, partial_at: str | None = None,
-            whole: Callable[[], Project] | None = None) -> tuple[Store, mutation.Outcome, _Render]:
+            whole: Callable[[], Project] | None = None,
+            clean: Callable[[Store], None] = mutation.check_clean) -> tuple[Store, mutation.Outcome, _Render]:
     """``render``, and the _Render that made the plan. ``partial_at``: the project has only the
     spaces that changed since a render that left HEAD at that commit, the others are not
     looked at; if HEAD has moved since (another command committed), the ``whole`` project is
-    rendered instead."""
+    rendered instead. ``clean``: mutate's check for uncommitted edits."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
     renders: list[_Render] = []
@@ -278,7 +279,7 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
         return renders[-1].run()
 
     try:
-        outcome = mutation.mutate(store, build, "render", summary, edit)
+        outcome = mutation.mutate(store, build, "render", summary, edit, clean)
     except BaseException:
         if created:
             store.discard_new()
@@ -296,26 +297,29 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     on_main = edit.changeset is None
     stamp: dict[str, Any] | None = None
     head = None
+    clean: Callable[[Store], None] = mutation.check_clean
     if repo is not None and Store.exists(repo):
         store = Store.open(repo)
         on_main = on_main and chosen_changeset(store, None) is None
         stamp = render_stamp.load(store) if on_main else None
         head = store.head()
         # Uncommitted edits are refused, as a full render refuses them: when the stamp is of this
-        # HEAD, git status (0.3 s at 220,000 files) runs beside the look at the config dir.
+        # HEAD, git status (0.3 s at 220,000 files) runs beside the look at the config dir, and
+        # a render of what changed does not run it again.
         beside = ThreadPoolExecutor(1) if stamp is not None and stamp.get("head") == head else None
         try:
-            clean = beside.submit(mutation.check_clean, store) if beside is not None else None
+            checked = beside.submit(mutation.check_clean, store) if beside is not None else None
             seen = render_stamp.look(root, stamp)  # before anything is read: a later edit is seen next time
+            if checked is not None:
+                checked.result()  # its error, if it found uncommitted edits
+                clean = _checked_at(head)
             if seen.fresh(stamp, head):
-                assert clean is not None  # fresh: the stamp is of this HEAD
-                clean.result()  # its error, if it found uncommitted edits
                 if stamp is not None and stamp.get("files") != seen.files:
                     # files touched, not changed: not read next time
                     render_stamp.save(store, seen, stamp.get("spaces"), stamp.get("others"))
                 return store, mutation.Outcome(None, Plan())
         finally:
-            if beside is not None:  # not fresh: the render checks again, under the lock
+            if beside is not None:
                 beside.shutdown()
         store.close()
     else:
@@ -331,13 +335,22 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     if only is not None and _made(project) != {rel: made[rel] for rel in only}:
         only, project = None, load_project(root)  # a region file now makes another space
     store, outcome, done = _render(project, repo or project.repo, message, edit, prefer, progress,
-                                   head if only is not None else None, lambda: load_project(root))
+                                   head if only is not None else None, lambda: load_project(root), clean)
     if on_main and outcome.changeset is None and not outcome.plan.conflicts:
         made = {**made, **_made(done.project)} if done.partial else _made(done.project)
         render_stamp.save(store, seen, made, done.others)
     else:
         render_stamp.forget(store)
     return store, outcome
+
+
+def _checked_at(head: str | None) -> Callable[[Store], None]:
+    """The clean check of a render that checked the repo at ``head`` already: again only if
+    HEAD has moved since."""
+    def clean(store: Store) -> None:
+        if store.head() != head:
+            mutation.check_clean(store)
+    return clean
 
 
 def _made(project: Project) -> dict[str, str]:

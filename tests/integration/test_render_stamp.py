@@ -101,3 +101,40 @@ def test_a_changed_gitops_renders_in_full(stamped: Cli, monkeypatch: pytest.Monk
     assert loads.regions == [None]
     stamped.ok("render")
     assert loads.regions == [None]  # stamped again, with the new code
+
+
+def test_a_region_edit_with_an_uncommitted_unit_edit_is_refused(
+        stamped: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    region = stamped.config / "regions" / "eu.yaml"
+    region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
+    unit = stamped.repo / "spaces/traderx-dev/web-gui.yaml"
+    unit.write_text(unit.read_text() + "# mine\n")
+    head, loads = stamped.git("rev-parse", "HEAD"), Loads(monkeypatch)
+    result = stamped("render")
+    assert result.code == 1 and "uncommitted changes in the manifests repo: spaces/traderx-dev/web-gui.yaml" in result.err
+    assert loads.regions == [] and stamped.git("rev-parse", "HEAD") == head
+    assert unit.read_text().endswith("# mine\n")
+
+
+def test_an_edit_left_by_a_commit_made_while_a_render_starts_is_refused(
+        stamped: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check beside the look counts for HEAD as it was then: HEAD moved, it runs again."""
+    real = render_op.load_project
+    unit = stamped.repo / "spaces/traderx-dev/web-gui.yaml"
+
+    def meanwhile(root: Path, regions: set[str] | None = None) -> Project:
+        readme = stamped.repo / "NOTES.md"
+        readme.write_text("mine\n")
+        stamped.git("add", "NOTES.md")
+        stamped.git("commit", "-q", "-m", "meanwhile, by hand")
+        unit.write_text(unit.read_text() + "# mine\n")  # and not committed
+        return real(root, regions)
+
+    monkeypatch.setattr(render_op, "load_project", meanwhile)
+    region = stamped.config / "regions" / "eu.yaml"
+    region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
+    head = stamped.git("rev-parse", "HEAD")
+    result = stamped("render")
+    assert result.code == 1 and "uncommitted changes in the manifests repo: spaces/traderx-dev/web-gui.yaml" in result.err
+    assert stamped.git("rev-parse", "HEAD~1") == head  # only the person's commit
+    assert unit.read_text().endswith("# mine\n")
