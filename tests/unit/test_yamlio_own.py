@@ -12,7 +12,9 @@ from generator import yamlio
 from tests.unit.test_yamlio import TRICKY, json_like
 
 plain_text = st.from_regex(r"[a-z][-a-z0-9./:]{0,12}", fullmatch=True)
-k8s_scalar = st.none() | st.booleans() | st.integers(-10**6, 10**6) | plain_text | st.sampled_from(TRICKY)
+# (a string ending in two line breaks is written `|+`, which load_own leaves to load)
+k8s_scalar = (st.none() | st.booleans() | st.integers(-10**6, 10**6) | plain_text
+              | st.sampled_from([t for t in TRICKY if not t.endswith("\n\n")]))
 k8s_data = st.recursive(
     k8s_scalar,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(plain_text, inner, max_size=3),
