@@ -27,13 +27,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from generator import fieldindex, sqlwhere, state, yamlio
 from generator.fieldindex import DocRow, FieldIndex, UnitRow
 from generator.errors import YamlError
-from generator.model import UnitRef, UnitState, is_glob
+from generator.model import UnitRef, is_glob
 from generator.operations.fleet import Fleet
 from generator.query import Query, into_list
 
@@ -42,29 +41,11 @@ CHUNK = 500  # documents read from git, parsed and written to the index at a tim
 PARALLEL_FROM = 4000  # documents: fewer are parsed in this process (workers cost more to start)
 
 
-@dataclass(frozen=True)
-class Found:
-    """A unit the index found, with what ``unit list`` shows of it."""
-
-    ref: UnitRef
-    labels: dict[str, str]
-    upstream: str | None
-
-    @classmethod
-    def of(cls, ref: UnitRef, unit: UnitState) -> Found:
-        """A unit as its space's record has it."""
-        return cls(ref, unit.labels, str(unit.upstream) if unit.upstream else None)
-
-    def row(self) -> dict[str, Any]:
-        """What ``unit list -o json`` prints of it."""
-        return {"space": self.ref.space, "unit": self.ref.unit, "labels": self.labels,
-                "upstream": self.upstream}
-
-
 def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
-           progress: Progress | None = None) -> list[Found] | None:
+           progress: Progress | None = None) -> list[tuple[UnitRef, dict[str, str], str | None]] | None:
     """The units of the spaces matching ``space_glob`` (named ``unit`` if given) that
-    ``chosen`` holds for, from the index; None when the index cannot answer exactly."""
+    ``chosen`` holds for, from the index, with their labels and upstream; None when the index
+    cannot answer exactly."""
     if (fleet.store.rev is not None or not sqlwhere.indexable(chosen.tree)
             or os.environ.get("GITOPS_FIELD_INDEX") == "off" or not fieldindex.AVAILABLE):
         return None
@@ -75,8 +56,7 @@ def select(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,
         return None
     if rows is None:
         return None
-    return [Found(UnitRef(space, name), json.loads(labels), upstream)
-            for space, name, labels, upstream in rows]
+    return [(UnitRef(space, name), json.loads(labels), upstream) for space, name, labels, upstream in rows]
 
 
 def _answer(fleet: Fleet, space_glob: str, unit: str | None, chosen: Query,

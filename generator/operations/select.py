@@ -6,14 +6,34 @@ read and parsed only when the clause still needs it (see generator.query)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator import query, state
 from generator.errors import GitopsError, NotFoundError
-from generator.model import Space, UnitRef, apply_order
-from generator.operations import indexing
+from generator.model import Space, UnitRef, UnitState, apply_order
 from generator.operations.fleet import Fleet
-from generator.operations.indexing import Found
+
+if TYPE_CHECKING:
+    from generator.operations.indexing import Progress
+
+
+@dataclass(frozen=True)
+class Found:
+    """A unit chosen, with what ``unit list`` shows of it."""
+
+    ref: UnitRef
+    labels: dict[str, str]
+    upstream: str | None
+
+    @classmethod
+    def of(cls, ref: UnitRef, unit: UnitState) -> Found:
+        """A unit as its space's record has it."""
+        return cls(ref, unit.labels, str(unit.upstream) if unit.upstream else None)
+
+    def row(self) -> dict[str, Any]:
+        """What ``unit list -o json`` prints of it."""
+        return {"space": self.ref.space, "unit": self.ref.unit, "labels": self.labels,
+                "upstream": self.upstream}
 
 
 @dataclass
@@ -83,7 +103,7 @@ def select(fleet: Fleet, space_glob: str = "*", unit: str | None = None,
 
 
 def find(fleet: Fleet, space_glob: str = "*", unit: str | None = None, where: str | None = None,
-         filter_name: str | None = None, progress: indexing.Progress | None = None) -> list[Found]:
+         filter_name: str | None = None, progress: Progress | None = None) -> list[Found]:
     """``select`` with each unit's labels and upstream: a clause is answered from the field
     index when it can be (operations.indexing; ``progress`` sees it brought up to date), else
     unit by unit, reading a manifest only when the clause still needs it."""
@@ -92,14 +112,16 @@ def find(fleet: Fleet, space_glob: str = "*", unit: str | None = None, where: st
     chosen = clause(fleet, where, filter_name)
     names = fleet.match_names(space_glob)
     if chosen is not None:
+        from generator.operations import indexing  # (SQLite and the index: for a clause only)
+
         found = indexing.select(fleet, space_glob, unit, chosen, progress)
         if found is not None:
-            return found
+            return [Found(*row) for row in found]
     return evaluate(fleet, names, unit, chosen)
 
 
 def list_units(fleet: Fleet, space_glob: str = "*", where: str | None = None,
-               filter_name: str | None = None, progress: indexing.Progress | None = None) -> list[dict[str, Any]]:
+               filter_name: str | None = None, progress: Progress | None = None) -> list[dict[str, Any]]:
     """What ``unit list`` prints: every unit of every space matching the glob (and the
     clause), ordered by space, then Labels.order, then name; ``progress`` sees the field index
     brought up to date."""

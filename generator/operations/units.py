@@ -14,7 +14,7 @@ from generator import guard, merge, state, yamlio
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, check_name
 from generator.operations.fleet import Fleet
-from generator.operations.indexing import Found
+from generator.operations.select import Found
 from generator.operations.derive import Engine, Plan, order
 from generator.blobs import blob_id
 from generator.operations import mutation
