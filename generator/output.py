@@ -115,11 +115,26 @@ def line(text: str) -> None:
     sys.stdout.flush()
 
 
+def _to_stderr(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def info(message: str) -> None:
+    """A message on stderr: as it is off a terminal (rich is imported only to style it)."""
+    if not sys.stderr.isatty():
+        _to_stderr(message)
+        return
     _console(True).print(escape(message))
 
 
 def error(message: str, hint: str = "") -> None:
+    """``error: message`` and ``hint: hint`` on stderr (red and dim on a terminal)."""
+    if not sys.stderr.isatty():
+        _to_stderr(f"error: {message}")
+        if hint:
+            _to_stderr(f"hint: {hint}")
+        return
     _console(True).print(f"[bold red]error:[/bold red] {escape(message)}")
     if hint:
         _console(True).print(f"[dim]hint: {escape(hint)}[/dim]")
@@ -149,10 +164,7 @@ def progress_lines(label: str) -> Iterator[Callable[[str], None]]:
     """A spinner with the current step on stderr when it is a terminal; else one line per step
     (written as it is: rich is imported only for a spinner)."""
     if not sys.stderr.isatty() or not _console(True).is_terminal:
-        def line(step: str) -> None:
-            sys.stderr.write(f"{label}: {step}\n")
-            sys.stderr.flush()
-        yield line
+        yield lambda step: _to_stderr(f"{label}: {step}")
         return
     with _console(True).status(label) as spinner:
         yield lambda step: spinner.update(f"{label}: {step}")
