@@ -35,16 +35,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from generator import commits
 from generator.blobs import blob_id
 from generator.errors import LockedError, RepoError
-from generator.worktree import WorkTree
 from generator.snapshot import _UNKNOWN, ZERO, Snapshot, locate
 
 if TYPE_CHECKING:  # GitPython is imported when a write first needs it (Snapshot.repo)
     import git
+
+    from generator.worktree import WorkTree
 
 JOURNAL = "gitops-journal.json"
 LOCK = "gitops.lock"
@@ -62,7 +63,14 @@ class Store(Snapshot):
                  git_dir: Path | None = None) -> None:
         super().__init__(root, repo, branch, git_dir)
         self._temp_dir = self.git_dir / TEMP_DIR  # git_dir: a linked worktree's own
-        self.files = WorkTree(self.root, self._temp_dir)
+
+    @cached_property
+    def files(self) -> WorkTree:
+        """The work tree's files as commits write them (made, and its threads' module imported,
+        when a write first needs it: a command that only reads never does)."""
+        from generator.worktree import WorkTree
+
+        return WorkTree(self.root, self._temp_dir)
 
     def branch(self, ref: str) -> Store:
         """Another branch (``refs/heads/...``, a changeset's): commits move it, and neither the
@@ -213,6 +221,8 @@ class Store(Snapshot):
         before any file or ref changes: if it raises, the repo is exactly as it was (the
         commit is left unreferenced) and the error goes on to the caller.
         """
+        from generator import commits  # (identity and fast-import: a writer's imports)
+
         old = self.head()
         if old is not None and start is not None:
             raise RepoError(f"{self.branch_ref()} already exists", "pick another name")
@@ -266,6 +276,8 @@ class Store(Snapshot):
     def prepare(self, changes: Mapping[str, str | None], message: str, author: str | None = None) -> str:
         """The commit of ``changes`` on top of this store's commit, made but not landed: no
         branch, file or index moves (a view of it shows the state ``commit`` would make)."""
+        from generator import commits  # (identity and fast-import: a writer's imports)
+
         person, committer = commits.identity(self, author)
         with commits.fast_import(self, changes, message, person, committer, self.head()) as importing:
             pass
@@ -309,6 +321,8 @@ class Store(Snapshot):
     def recover(self) -> bool:
         """Finish what a killed command left: temp files gone, journaled paths back to HEAD.
         True if it did."""
+        from generator import commits  # (identity and fast-import: a writer's imports)
+
         self._head = _UNKNOWN
         journal = self.git_dir / JOURNAL
         try:
