@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, handoff, query, state, yamlio
+from generator import __version__, state, yamlio
 from generator.errors import ConfigError, GitopsError
 from generator.guard import Allowed, parse_allow
 from generator.model import Overlay, SpaceSpec, Target, check_name
@@ -240,6 +240,8 @@ def load_project(root: Path, regions: set[str] | None = None) -> Project:
     base_name = f"{project}-base"
     base_namespace = str(values.get("namespace") or project)
     base = SpaceSpec(base_name, base_labels, None, Target(base_name, base_namespace), None)
+    from generator import handoff  # (a render's: a command that only reads never loads a project)
+
     exports = handoff.parse_exports(settings.get("export"), CONFIG_FILE)
     # export: changes every unit; without it, the fingerprint is what it was before export existed
     fingerprint = _fingerprint(templates, values, version, *([list(exports)] if exports else []))
@@ -275,6 +277,8 @@ def _filters(root: Path) -> dict[str, str]:
                               "write e.g. critical-services: [trade-service, reference-data]")
         quoted = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
         named[check_name("set", str(name))] = f"Labels.service IN ({quoted})"
+    from generator import query  # (the WHERE grammar: only a project's filters need it here)
+
     for name, text in named.items():
         try:
             query.parse(text)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from generator import query, state
+from generator import state
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, apply_order
 from generator.operations.fleet import Fleet
 
 if TYPE_CHECKING:
+    from generator import query
     from generator.operations.indexing import Progress
 
 
@@ -81,6 +82,10 @@ def filters(fleet: Fleet) -> dict[str, str]:
 
 def clause(fleet: Fleet, where: str | None, filter_name: str | None) -> query.Query | None:
     """The clause to select with: --where, a named --filter, or both (ANDed)."""
+    if where is None and filter_name is None:
+        return None
+    from generator import query  # (the WHERE grammar: for a clause only)
+
     parts = []
     if filter_name is not None:
         named = filters(fleet)
