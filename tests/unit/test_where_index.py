@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from generator import fieldindex, query, sqlwhere, yamlio
 from generator.blobs import blob_id
 from generator.fieldindex import FieldIndex, UnitRow
+from generator.operations import indexing
 from generator.operations.indexing import document
 
 KEYS = ["a", "b", "replicas", "0", "1", "x-y"]
@@ -170,3 +172,20 @@ def test_the_paths_kept_are_the_last_asked_for_and_answer_as_before(tmp_path: Pa
         assert _by_index(index, query.parse("k1 = 2 OR k2 IS NULL")) == {("dev", "u2")}
     finally:
         index.close()
+
+
+def test_manifests_are_parsed_in_forked_workers_beside_a_progress_bar_but_not_a_working_thread() -> None:
+    stop = threading.Event()
+    refresh = threading.Thread(target=stop.wait, daemon=True)  # as rich's progress bar refreshes
+    work = threading.Thread(target=stop.wait)
+    try:
+        assert not indexing._busy()
+        refresh.start()
+        assert not indexing._busy()
+        work.start()
+        assert indexing._busy()
+    finally:
+        stop.set()
+        for thread in (refresh, work):
+            if thread.is_alive():
+                thread.join()
