@@ -208,20 +208,30 @@ def space_from_record(record: dict[str, Any], source: str) -> Space:
             managed_by=record.get("managedBy", "config"),
             fingerprint=record.get("fingerprint", ""),
             overlay=load_overlay(record.get("overlay")),
-            units={
-                name: UnitState(
-                    labels=dict(unit["labels"]),
-                    # Written by dump_space from checked names: split, no need to check again.
-                    upstream=_upstream(unit["upstream"]) if unit.get("upstream") else None,
-                    origin=unit["origin"],
-                    fingerprint=unit["fingerprint"],
-                    upstream_blob=unit.get("upstreamBlob"),
-                    local=bool(unit.get("local", False)),
-                )
-                for name, unit in record["units"].items()
-            },
+            units={name: _unit_state(unit) for name, unit in record["units"].items()},
             deleted={str(k): str(v or "") for k, v in (record.get("deleted") or {}).items()},
         )
-    except (ValueError, KeyError, TypeError) as e:
-        raise RepoError(f"{source}: damaged space record ({type(e).__name__}: {e})",
-                        f"restore it with `git checkout HEAD -- {source}` in the manifests repo") from e
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise _damaged(source, e) from e
+
+
+def unit_from_record(record: dict[str, Any], unit: str, source: str) -> UnitState:
+    """One unit of a raw record, as ``space_from_record`` makes it, without the rest (a unit the
+    record does not list: KeyError)."""
+    found = record["units"][unit]
+    try:
+        return _unit_state(found)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise _damaged(source, e) from e
+
+
+def _unit_state(unit: dict[str, Any]) -> UnitState:
+    upstream = unit.get("upstream")
+    # Written by dump_space from checked names: split, no need to check again.
+    return UnitState(dict(unit["labels"]), _upstream(upstream) if upstream else None, unit["origin"],
+                     unit["fingerprint"], unit.get("upstreamBlob"), bool(unit.get("local", False)))
+
+
+def _damaged(source: str, e: Exception) -> RepoError:
+    return RepoError(f"{source}: damaged space record ({type(e).__name__}: {e})",
+                     f"restore it with `git checkout HEAD -- {source}` in the manifests repo")

@@ -18,6 +18,7 @@ import hashlib
 import marshal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from generator import __version__, guard, merge, merge3, state, yamlio
@@ -93,7 +94,6 @@ class Draft:
         self.emitter = yamlio.Emitter()
         self._planned: dict[UnitRef, tuple[str, Loader, str]] = {}  # blob, data, text
         self._parsed: dict[UnitRef, Any] = {}
-        self._lines = fleet.spaces.lines  # unit lines of records as read: rewritten as they were
         self._written: set[UnitRef] = set()
         self._touched: set[str] = set()
         self._recheck: set[str] = set()  # spaces where a unit may now be another's object
@@ -229,7 +229,7 @@ class Draft:
         old = self.fleet.spaces.get(space.name)
         # (A record that disagrees with its files, after a hand-made commit, is rewritten.)
         if old != space or (space.name in self.fleet.spaces and not self.fleet.spaces.consistent(space.name)):
-            self.plan.changes[state.record_path(space.name)] = state.dump_space(space, self._lines)
+            self.plan.changes[state.record_path(space.name)] = state.dump_space(space, self.fleet.spaces.lines(space.name))
             self.touch(space.name)
         self.plan.all_units[space.name] = list(space.units)
 
@@ -483,11 +483,27 @@ def space_inputs(overlay: Overlay | None, labels: dict[str, str], target: Target
                  units: Iterable[tuple[str, UnitRef | None, str | None, dict[str, str]]]) -> str:
     """A space's fingerprint: its overlay, labels and target, and per unit its upstream, that
     upstream's blob and its labels. Equal to the record's: nothing in the space needs work.
-    Computable from a config spec without building the Space (a no-op render of 1000 spaces)."""
-    rows = sorted((name, str(up) if up else "", blob or "", tuple(sorted(unit_labels.items())))
-                  for name, up, blob, unit_labels in units)
-    return fingerprint(repr((__version__, state.dump_overlay(overlay), sorted(labels.items()),
-                             target.context, target.namespace, rows)))
+    Computable from a config spec without building the Space (a no-op render of 1000 spaces).
+
+    It hashes ``repr((__version__, overlay, labels, context, namespace, rows))``, the rows
+    sorted; a row's repr is made once per command for the many spaces that share it (the
+    same units of the same upstream, labelled alike: a fleet's regions).
+    """
+    rows = [(name, str(up) if up else "", blob or "", tuple(unit_labels.items()))
+            for name, up, blob, unit_labels in units]
+    head = repr((__version__, state.dump_overlay(overlay), sorted(labels.items()),
+                 target.context, target.namespace))
+    if len({row[0] for row in rows}) == len(rows):  # names differ: sorting by name sorts the rows
+        rows.sort(key=lambda row: row[0])
+        body = "[" + ", ".join(_row_repr(*row) for row in rows) + "]"
+    else:
+        body = repr(sorted((name, up, blob, tuple(sorted(items))) for name, up, blob, items in rows))
+    return fingerprint(f"{head[:-1]}, {body})")  # the repr of the 6-tuple
+
+
+@lru_cache(maxsize=8192)
+def _row_repr(name: str, upstream: str, blob: str, labels: tuple[tuple[str, str], ...]) -> str:
+    return repr((name, upstream, blob, tuple(sorted(labels))))
 
 
 def order(spaces: dict[str, Space]) -> list[str]:

@@ -39,8 +39,10 @@ class Records(Mapping[str, Space]):
         self._raw: dict[str, dict[str, Any]] = {}
         self._texts: dict[str, str] = {}
         self._built: dict[str, Space] = {}
+        self._units: dict[tuple[str, str], UnitState] = {}  # units read without their space
         # id(UnitState) -> (it, its line as read): an unchanged unit is written back as it was.
-        self.lines: dict[int, tuple[UnitState, str]] = {}
+        self._lines: dict[int, tuple[UnitState, str]] = {}
+        self._lined: set[str] = set()  # spaces whose lines are in _lines
 
     def text(self, name: str) -> str:
         """A record's text as committed (read once)."""
@@ -66,10 +68,35 @@ class Records(Mapping[str, Space]):
             if not self.consistent(name):
                 space = self._as_edited(space)
             self._built[name] = space
-            for unit, line in state.unit_lines(self._texts.get(name, "")).items():
-                if unit in space.units:
-                    self.lines[id(space.units[unit])] = (space.units[unit], line)
         return self._built[name]
+
+    def lines(self, name: str) -> dict[int, tuple[UnitState, str]]:
+        """For ``state.dump_space``: the unit lines of the records read so far, by the id of the
+        UnitState each became (an unchanged unit is written back as it was). A record is split
+        into lines only when its space is about to be written (a fleet-wide run writes none)."""
+        if name in self._built and name not in self._lined:
+            self._lined.add(name)
+            units = self._built[name].units
+            for unit, line in state.unit_lines(self._texts.get(name, "")).items():
+                if unit in units:
+                    self._lines[id(units[unit])] = (units[unit], line)
+        return self._lines
+
+    def unit(self, name: str, unit: str) -> UnitState:
+        """``self[name].units[unit]`` (KeyError: no such unit), without building the space when
+        its files are what its record lists (a fleet-wide run changes one unit of each)."""
+        if name in self._built or not self.consistent(name):
+            return self[name].units[unit]
+        if (name, unit) not in self._units:
+            self._units[name, unit] = state.unit_from_record(self.raw(name), unit, state.record_path(name))
+        return self._units[name, unit]
+
+    def units_of(self, name: str) -> list[str]:
+        """``list(self[name].units)``, without building the space when its files are what its
+        record lists."""
+        if name in self._built or not self.consistent(name):
+            return list(self[name].units)
+        return list(self.raw(name)["units"])
 
     def consistent(self, name: str) -> bool:
         """Whether a space's unit files are exactly the units its record lists (cheap: no
@@ -182,6 +209,14 @@ class Fleet:
         if len(names) > SPACES_BEFORE_ALL:
             self.blobs.everything()  # listed at once, not one space's folders at a time
         return [self.spaces[name] for name in names]
+
+    def refs(self, pattern: str, unit: str | None = None) -> list[UnitRef]:
+        """The units of the spaces a glob matches (only those named ``unit``, if given), by space,
+        then as each record lists them: ``select.select`` without a clause, no space built."""
+        names = self.match_names(pattern)
+        if len(names) > SPACES_BEFORE_ALL:
+            self.blobs.everything()
+        return [UnitRef(name, u) for name in names for u in self.spaces.units_of(name) if unit in (None, u)]
 
     def match_names(self, pattern: str) -> list[str]:
         """``match`` without building the spaces: their names, sorted."""

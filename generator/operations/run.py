@@ -26,7 +26,9 @@ def run(store: Store, function: Function, space: str | None, unit: str | None = 
     scope = select.require_scope(space, f"run {function.name}")
 
     def build(fleet: Fleet) -> Plan:
-        refs = select.matched(fleet, scope, unit, where, filter_name)
+        # without a clause, every unit of the spaces: no space is built to list them
+        quick = where is None and filter_name is None and fleet.spaces
+        refs = (fleet.refs(scope, unit) if quick else []) or select.matched(fleet, scope, unit, where, filter_name)
         return plan_run(fleet, fleet.settings.kubernetes_version, refs, function)
 
     return mutation.mutate(store, build, function.name,
@@ -40,7 +42,7 @@ def plan_run(fleet: Fleet, version: str, refs: list[UnitRef], function: Function
     found = False
     for ref in containing(fleet, refs, function.prefilter):
         text = engine.text(ref)
-        unit_state = fleet.spaces[ref.space].units[ref.unit]
+        unit_state = fleet.spaces.unit(ref.space, ref.unit)
         own = None if "#" in text else yamlio.load_own(text)
         if own is not None:  # the emitter's layout, read as private data: plain data will do
             was = object_id(own, "")
