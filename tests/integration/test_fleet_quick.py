@@ -1,0 +1,68 @@
+"""A fleet-wide `run` lists units and reads the states it changes without building spaces: what
+those quick reads answer must be what the built spaces say, a space edited by hand included (its
+files then disagree with its record, and the built space is what counts)."""
+
+from __future__ import annotations
+
+import json
+
+from generator.model import UnitRef
+from generator.operations import select
+from generator.operations.fleet import Fleet
+from generator.store import Store
+from tests.conftest import Cli
+
+EU = "traderx-prod-eu"
+
+
+def edit_by_hand(cli: Cli) -> tuple[str, str]:
+    """Delete one unit of EU and add one, in a commit: (deleted, added)."""
+    units = json.loads(cli.ok("unit", "list", "--space", EU, "-o", "json").out)
+    deleted = next(u["unit"] for u in units if u["unit"] != "web-gui")
+    (cli.repo / f"spaces/{EU}/{deleted}.yaml").unlink()
+    (cli.repo / f"spaces/{EU}/by-hand.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: by-hand\n"
+        f"  namespace: {EU}\ndata:\n  a: b\n")
+    cli.git("add", "-A")
+    cli.git("commit", "-q", "-m", "by hand")
+    return deleted, "by-hand"
+
+
+def test_quick_reads_equal_the_built_spaces(rendered: Cli) -> None:
+    deleted, added = edit_by_hand(rendered)
+    store = Store.open(rendered.repo)
+    try:
+        quick, built = Fleet.load(store), Fleet.load(store)
+        for pattern, unit in (("*", None), ("traderx-prod-*", None), ("*", "web-gui"), (EU, added),
+                              ("*", "no-such-unit")):
+            assert quick.refs(pattern, unit) == select.select(built, pattern, unit)
+        refs = quick.refs("*")
+        assert UnitRef(EU, added) in refs and UnitRef(EU, deleted) not in refs
+        fresh = Fleet.load(store)  # states read one by one, before any space is built
+        for ref in refs:
+            assert fresh.spaces.unit(ref.space, ref.unit) == built.space(ref.space).units[ref.unit]
+        assert fresh.spaces.unit(EU, added).local
+    finally:
+        store.close()
+
+
+def test_a_damaged_unit_in_a_record_is_an_error_naming_it(rendered: Cli) -> None:
+    path = rendered.repo / f".gitops/spaces/{EU}.json"
+    record = json.loads(path.read_text())
+    record["units"]["web-gui"] = {"labels": {}}  # no origin, no fingerprint
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    rendered.git("commit", "-q", "-am", "a damaged unit")
+    result = rendered("run", "set-image-reference", "--container-name", "web-gui",
+                      "--image-reference", ":v9", "--space", "*")
+    assert result.code != 0 and f".gitops/spaces/{EU}.json" in result.err
+    assert "damaged space record" in result.err and "Traceback" not in result.err
+
+
+def test_run_over_a_space_edited_by_hand_changes_its_units_as_they_are(rendered: Cli) -> None:
+    edit_by_hand(rendered)
+    rendered.ok("run", "set-image-reference", "--container-name", "web-gui", "--image-reference", ":v9",
+                "--space", "*")
+    assert ":v9" in (rendered.repo / f"spaces/{EU}/web-gui.yaml").read_text()
+    changed = rendered.git("show", "--name-only", "--format=", "HEAD").split()
+    assert f"spaces/{EU}/web-gui.yaml" in changed and f".gitops/origins/{EU}/web-gui.yaml" in changed
+    assert not any(path.startswith(".gitops/spaces/") for path in changed)  # no record rewritten
