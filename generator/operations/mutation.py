@@ -60,8 +60,9 @@ class Outcome:
                 + (f" ({prod} production)" if prod else "") + (f": {shown}" if shown else ""))
 
 
-def check_clean(store: Store) -> None:
-    dirty = store.dirty(state.SPACES_DIR, ".gitops")
+def check_clean(store: Store, *prefixes: str) -> None:
+    """Refuse uncommitted edits under ``prefixes`` (none given: every space and ``.gitops``)."""
+    dirty = store.dirty(*(prefixes or (state.SPACES_DIR, ".gitops")))
     if dirty:
         raise RepoError(
             f"uncommitted changes in the manifests repo: {', '.join(dirty[:3])}"

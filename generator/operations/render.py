@@ -262,7 +262,8 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
     """``render``, and the _Render that made the plan. ``partial_at``: the project has only the
     spaces that changed since a render that left HEAD at that commit, the others are not
     looked at; if HEAD has moved since (another command committed), the ``whole`` project is
-    rendered instead. ``clean``: mutate's check for uncommitted edits."""
+    rendered instead. ``clean``: mutate's check for uncommitted edits; a render of some spaces
+    alone then checks the spaces its plan writes (see ``_written_clean``)."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
     renders: list[_Render] = []
@@ -276,7 +277,10 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
             renders.append(_Render(whole(), fleet, prefer, progress))
         else:
             renders.append(_Render(project, fleet, prefer, progress, partial_at is not None))
-        return renders[-1].run()
+        planned = renders[-1].run()
+        if renders[-1].partial:
+            _written_clean(store, planned)
+        return planned
 
     try:
         outcome = mutation.mutate(store, build, "render", summary, edit, clean)
@@ -297,22 +301,21 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     on_main = edit.changeset is None
     stamp: dict[str, Any] | None = None
     head = None
-    clean: Callable[[Store], None] = mutation.check_clean
     if repo is not None and Store.exists(repo):
         store = Store.open(repo)
         on_main = on_main and chosen_changeset(store, None) is None
         stamp = render_stamp.load(store) if on_main else None
         head = store.head()
-        # Uncommitted edits are refused, as a full render refuses them: when the stamp is of this
-        # HEAD, git status (0.3 s at 220,000 files) runs beside the look at the config dir, and
-        # a render of what changed does not run it again.
+        # Uncommitted edits under .gitops/ (the records a plan reads from the work tree) are
+        # refused: when the stamp is of this HEAD, git status runs there beside the look at the
+        # config dir. A render that writes nothing needs no more; one of some regions alone
+        # checks the spaces it writes (_written_clean); any other, every space (mutate's check).
         beside = ThreadPoolExecutor(1) if stamp is not None and stamp.get("head") == head else None
         try:
-            checked = beside.submit(mutation.check_clean, store) if beside is not None else None
+            checked = beside.submit(mutation.check_clean, store, _RECORDS) if beside is not None else None
             seen = render_stamp.look(root, stamp)  # before anything is read: a later edit is seen next time
             if checked is not None:
                 checked.result()  # its error, if it found uncommitted edits
-                clean = _checked_at(head)
             if seen.fresh(stamp, head):
                 if stamp is not None and stamp.get("files") != seen.files:
                     # files touched, not changed: not read next time
@@ -335,7 +338,8 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     if only is not None and _made(project) != {rel: made[rel] for rel in only}:
         only, project = None, load_project(root)  # a region file now makes another space
     store, outcome, done = _render(project, repo or project.repo, message, edit, prefer, progress,
-                                   head if only is not None else None, lambda: load_project(root), clean)
+                                   head if only is not None else None, lambda: load_project(root),
+                                   _checked_at(head) if only is not None else mutation.check_clean)
     if on_main and outcome.changeset is None and not outcome.plan.conflicts:
         made = {**made, **_made(done.project)} if done.partial else _made(done.project)
         render_stamp.save(store, seen, made, done.others)
@@ -344,13 +348,26 @@ def render_dir(root: Path, repo: Path | None = None, message: str | None = None,
     return store, outcome
 
 
+_RECORDS = ".gitops"  # what a plan reads from the work tree: the space records and settings
+
+
 def _checked_at(head: str | None) -> Callable[[Store], None]:
-    """The clean check of a render that checked the repo at ``head`` already: again only if
-    HEAD has moved since."""
+    """The clean check of a render of some regions alone, whose records were checked at
+    ``head`` already: every space if HEAD has moved since (the whole config is rendered then),
+    else nothing before planning (``_written_clean`` checks the spaces the plan writes)."""
     def clean(store: Store) -> None:
         if store.head() != head:
             mutation.check_clean(store)
     return clean
+
+
+def _written_clean(store: Store, plan: Plan) -> None:
+    """Refuse uncommitted edits in the spaces ``plan`` writes. An edit in a space it does not
+    write is not read (a plan reads unit files from HEAD's blobs) and not touched (the commit
+    writes, and refreshes in git's index, the planned paths alone): it stays, uncommitted."""
+    spaces = sorted({path.split("/")[1] for path in plan.changes if path.startswith(f"{state.SPACES_DIR}/")})
+    if spaces:
+        mutation.check_clean(store, *(f"{state.SPACES_DIR}/{name}/" for name in spaces))
 
 
 def _made(project: Project) -> dict[str, str]:

@@ -121,6 +121,8 @@ def test_removed_region_removes_its_space(rendered: Cli) -> None:
 def test_uncommitted_edit_is_refused_not_swept(rendered: Cli) -> None:
     path = rendered.repo / "spaces/traderx-dev/web-gui.yaml"
     path.write_text(path.read_text() + "# mine\n")
+    dev = rendered.config / "environments/dev.yaml"  # a render that writes the space
+    dev.write_text(dev.read_text() + "\n")
     before = snapshot(rendered.repo)
     result = rendered("render")
     assert result.code == 1

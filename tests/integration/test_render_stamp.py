@@ -1,6 +1,7 @@
 """A render that the stamp finds has nothing to do still notices what a person did in the repo
-or the config dir: uncommitted edits are refused, committed ones kept, and anything the stamp did
-not see renders (in full, or the regions that changed)."""
+or the config dir: uncommitted edits where the render reads or writes are refused (elsewhere they
+stay, uncommitted), committed ones kept, and anything the stamp did not see renders (in full, or
+the regions that changed)."""
 
 from __future__ import annotations
 
@@ -42,23 +43,41 @@ def stamped(rendered: Cli) -> Cli:
     return rendered
 
 
-@pytest.mark.parametrize("change", ["edit", "delete", "stage"])
-def test_an_uncommitted_change_to_a_unit_is_refused_by_a_fresh_stamp(
-        stamped: Cli, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
-    unit = stamped.repo / f"spaces/{EU}/trade-service.yaml"
+def _change(cli: Cli, path: str, change: str) -> None:
+    """An uncommitted change to a file of the repo: edited, deleted, or edited and staged."""
+    file = cli.repo / path
     if change == "delete":
-        unit.unlink()
+        file.unlink()
     else:
-        unit.write_text(unit.read_text().replace("replicas: 5", "replicas: 8"))
+        file.write_text(file.read_text().replace("replicas: 5", "replicas: 8") + "# mine\n")
         if change == "stage":
-            stamped.git("add", str(unit))
+            cli.git("add", str(file))
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "stage"])
+def test_an_uncommitted_change_to_a_record_is_refused_by_a_fresh_stamp(
+        stamped: Cli, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """The records are what a plan reads from the work tree: an edit there is always refused."""
+    _change(stamped, f".gitops/spaces/{EU}.json", change)
     loads, before = Loads(monkeypatch), snapshot(stamped.repo, work_tree_only=True)
     head, staged = stamped.git("rev-parse", "HEAD"), stamped.git("diff", "--cached", "--name-only")
     result = stamped("render")
     assert result.code == 1 and loads.regions == []
-    assert f"uncommitted changes in the manifests repo: spaces/{EU}/trade-service.yaml" in result.err
+    assert f"uncommitted changes in the manifests repo: .gitops/spaces/{EU}.json" in result.err
     assert snapshot(stamped.repo, work_tree_only=True) == before  # nothing swept, nothing committed
     assert (stamped.git("rev-parse", "HEAD"), stamped.git("diff", "--cached", "--name-only")) == (head, staged)
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "stage"])
+def test_an_uncommitted_change_to_a_unit_stays_through_a_render_with_nothing_to_do(
+        stamped: Cli, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """A render that writes nothing leaves a unit file's uncommitted change as it is."""
+    _change(stamped, f"spaces/{EU}/trade-service.yaml", change)
+    loads, before = Loads(monkeypatch), snapshot(stamped.repo, work_tree_only=True)
+    head, status = stamped.git("rev-parse", "HEAD"), stamped.git("status", "--porcelain")
+    assert "nothing changed" in stamped.ok("render").err and loads.regions == []
+    assert snapshot(stamped.repo, work_tree_only=True) == before
+    assert (stamped.git("rev-parse", "HEAD"), stamped.git("status", "--porcelain")) == (head, status)
 
 
 def test_a_touched_unit_file_is_not_an_edit(stamped: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,17 +122,44 @@ def test_a_changed_gitops_renders_in_full(stamped: Cli, monkeypatch: pytest.Monk
     assert loads.regions == [None]  # stamped again, with the new code
 
 
-def test_a_region_edit_with_an_uncommitted_unit_edit_is_refused(
-        stamped: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("change", ["edit", "delete", "stage"])
+def test_a_region_edit_with_an_uncommitted_edit_in_its_space_is_refused(
+        stamped: Cli, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
     region = stamped.config / "regions" / "eu.yaml"
     region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
-    unit = stamped.repo / "spaces/traderx-dev/web-gui.yaml"
-    unit.write_text(unit.read_text() + "# mine\n")
-    head, loads = stamped.git("rev-parse", "HEAD"), Loads(monkeypatch)
+    _change(stamped, f"spaces/{EU}/web-gui.yaml", change)
+    loads, before = Loads(monkeypatch), snapshot(stamped.repo, work_tree_only=True)
+    head, status = stamped.git("rev-parse", "HEAD"), stamped.git("status", "--porcelain")
     result = stamped("render")
-    assert result.code == 1 and "uncommitted changes in the manifests repo: spaces/traderx-dev/web-gui.yaml" in result.err
-    assert loads.regions == [] and stamped.git("rev-parse", "HEAD") == head
-    assert unit.read_text().endswith("# mine\n")
+    assert result.code == 1 and f"uncommitted changes in the manifests repo: spaces/{EU}/web-gui.yaml" in result.err
+    assert loads.regions == [{"regions/eu.yaml"}]  # planned, refused before anything is written
+    assert snapshot(stamped.repo, work_tree_only=True) == before
+    assert (stamped.git("rev-parse", "HEAD"), stamped.git("status", "--porcelain")) == (head, status)
+
+
+@pytest.mark.parametrize("change", ["edit", "delete", "stage"])
+def test_a_region_edit_leaves_an_uncommitted_edit_in_another_space_as_it_is(
+        stamped: Cli, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """A render of one region checks the spaces it writes: an uncommitted change elsewhere is
+    neither read, committed, swept nor unstaged."""
+    other = "spaces/traderx-dev/web-gui.yaml"
+    region = stamped.config / "regions" / "eu.yaml"
+    region.write_text(region.read_text().replace("trade-service: 5", "trade-service: 7"))
+    _change(stamped, other, change)
+    mine = None if change == "delete" else (stamped.repo / other).read_text()
+    status, head = stamped.git("status", "--porcelain", "--", other), stamped.git("rev-parse", "HEAD")
+    committed = stamped.git("rev-parse", f"HEAD:{other}")
+    loads = Loads(monkeypatch)
+    stamped.ok("render")
+    assert loads.regions == [{"regions/eu.yaml"}]
+    assert stamped.git("rev-parse", "HEAD~1") == head
+    assert stamped.git("show", "--name-only", "--format=", "HEAD").split() == [
+        f".gitops/spaces/{EU}.json", f"spaces/{EU}/trade-service.yaml"]
+    assert "replicas: 7" in (stamped.repo / f"spaces/{EU}/trade-service.yaml").read_text()
+    assert stamped.git("rev-parse", f"HEAD:{other}") == committed  # not committed
+    assert stamped.git("status", "--porcelain", "--", other) == status  # still there, staged or not
+    assert (None if change == "delete" else (stamped.repo / other).read_text()) == mine
+    assert stamped.git("status", "--porcelain", "--", f"spaces/{EU}", ".gitops") == ""
 
 
 def test_an_edit_left_by_a_commit_made_while_a_render_starts_is_refused(
