@@ -29,6 +29,10 @@ if TYPE_CHECKING:  # imported when used: a render that finds nothing changed nee
 
 Progress = Callable[[int, int], None]
 
+# git config a repo render creates gets (docs/configuration.md): git's index, 26 MB at 220,000
+# files, is then written in part, only the entries a commit changed (0.3 s -> 0.1 s a commit).
+SPLIT_INDEX = "core.splitIndex"
+
 
 def _const(value: Any) -> Callable[[], Any]:
     return lambda: value
@@ -266,6 +270,8 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
     alone then checks the spaces its plan writes (see ``_written_clean``)."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
+    if created:  # a repo of its own: the index git rewrites on each commit is written in part
+        store.set_setting(SPLIT_INDEX, "true")
     renders: list[_Render] = []
 
     def summary(p: Plan) -> str:
