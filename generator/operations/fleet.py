@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import state, yamlio
+from generator.blobs import blob_id
 from generator.errors import NotFoundError, RepoError
 from generator.model import Space, UnitRef, UnitState, check_name, is_glob
 from generator.operations.listing import SPACES_BEFORE_ALL, Listing
@@ -248,12 +249,27 @@ class Fleet:
         return self._texts[path]
 
     def read(self, refs: list[UnitRef]) -> None:
-        """Read the texts of many units at once (one git process), for ``text`` to answer."""
+        """Read the texts of many units at once, for ``text`` to answer: on the checked-out
+        branch from its files, each taken where its blob id is HEAD's (a few times faster than
+        git for a fleet's worth); the rest through one git process."""
         paths = [state.unit_path(ref) for ref in refs]
         wanted = [p for p in paths if p not in self._texts and p in self.blobs]
+        if self.store.rev is None:
+            wanted = [p for p in wanted if not self._from_work_tree(p)]
         texts = self.store.read_blobs(list(dict.fromkeys(self.blobs[p] for p in wanted)))
         for path in wanted:
             self._texts[path] = texts[self.blobs[path]]
+
+    def _from_work_tree(self, path: str) -> bool:
+        """Take a unit's text from its file if that is exactly the committed blob."""
+        try:
+            text = (self.store.root / path).read_bytes().decode()
+        except (OSError, UnicodeDecodeError):
+            return False
+        if blob_id(text) != self.blobs[path]:  # edited since, or git converts line endings
+            return False
+        self._texts[path] = text
+        return True
 
     def data(self, ref: UnitRef) -> Any:
         """The unit's manifest, parsed (cached: parse each unit at most once per command)."""

@@ -66,3 +66,22 @@ def test_run_over_a_space_edited_by_hand_changes_its_units_as_they_are(rendered:
     changed = rendered.git("show", "--name-only", "--format=", "HEAD").split()
     assert f"spaces/{EU}/web-gui.yaml" in changed and f".gitops/origins/{EU}/web-gui.yaml" in changed
     assert not any(path.startswith(".gitops/spaces/") for path in changed)  # no record rewritten
+
+
+def test_units_read_at_once_are_the_committed_texts_whatever_the_work_tree_has(rendered: Cli) -> None:
+    store = Store.open(rendered.repo)
+    try:
+        refs = Fleet.load(store).refs(EU)[:3]
+        paths = [rendered.repo / f"spaces/{ref.space}/{ref.unit}.yaml" for ref in refs]
+        committed = [path.read_text() for path in paths]
+        paths[0].write_text(committed[0] + "# edited, not committed\n")
+        paths[1].write_bytes(committed[1].replace("\n", "\r\n").encode())
+        paths[2].unlink()
+        fleet = Fleet.load(store)
+        fleet.read(refs)
+        assert [fleet.text(ref) for ref in refs] == committed
+        view = Fleet.load(store.view(store.head() or ""))  # another commit: git alone
+        view.read(refs)
+        assert [view.text(ref) for ref in refs] == committed
+    finally:
+        store.close()
