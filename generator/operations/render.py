@@ -273,6 +273,10 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
     if created:  # a repo of its own: the index git rewrites on each commit is written in part
         store.set_setting(SPLIT_INDEX, "true")
     renders: list[_Render] = []
+    # A render of some regions alone: their spaces checked for uncommitted edits while it plans
+    ahead = ThreadPoolExecutor(1) if partial_at is not None else None
+    early = None if ahead is None else ahead.submit(
+        mutation.check_clean, store, *(_space_dir(spec.name) for spec in project.spaces))
 
     def summary(p: Plan) -> str:
         return message or (f"render: {mutation.counted(len(p.units), 'unit')} in "
@@ -285,7 +289,9 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
             renders.append(_Render(project, fleet, prefer, progress, partial_at is not None))
         planned = renders[-1].run()
         if renders[-1].partial:
-            _written_clean(store, planned)
+            if early is not None:
+                early.result()  # its error, if it found uncommitted edits
+            _written_clean(store, planned, {spec.name for spec in project.spaces})
         return planned
 
     try:
@@ -294,6 +300,9 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
         if created:
             store.discard_new()
         raise
+    finally:
+        if ahead is not None:
+            ahead.shutdown()
     return store, outcome, renders[-1]
 
 
@@ -367,13 +376,19 @@ def _checked_at(head: str | None) -> Callable[[Store], None]:
     return clean
 
 
-def _written_clean(store: Store, plan: Plan) -> None:
-    """Refuse uncommitted edits in the spaces ``plan`` writes. An edit in a space it does not
-    write is not read (a plan reads unit files from HEAD's blobs) and not touched (the commit
-    writes, and refreshes in git's index, the planned paths alone): it stays, uncommitted."""
-    spaces = sorted({path.split("/")[1] for path in plan.changes if path.startswith(f"{state.SPACES_DIR}/")})
+def _written_clean(store: Store, plan: Plan, checked: set[str]) -> None:
+    """Refuse uncommitted edits in the spaces ``plan`` writes (those not ``checked`` already).
+    An edit in a space it does not write is not read (a plan reads unit files from HEAD's
+    blobs) and not touched (the commit writes, and refreshes in git's index, the planned paths
+    alone): it stays, uncommitted."""
+    spaces = sorted({path.split("/")[1] for path in plan.changes if path.startswith(f"{state.SPACES_DIR}/")}
+                    - checked)
     if spaces:
-        mutation.check_clean(store, *(f"{state.SPACES_DIR}/{name}/" for name in spaces))
+        mutation.check_clean(store, *map(_space_dir, spaces))
+
+
+def _space_dir(name: str) -> str:
+    return f"{state.SPACES_DIR}/{name}/"
 
 
 def _made(project: Project) -> dict[str, str]:
