@@ -74,6 +74,11 @@ class _CatFile:
             _end(self.process)
             self.process = None
 
+    def forked(self) -> None:
+        """In a forked child: the parent's process is the parent's (not ended, not written
+        to); the child starts its own on its first read."""
+        self.process = None
+
 
 def _exactly(stream: IO[bytes], size: int) -> bytes:
     data = stream.read(size)
@@ -118,6 +123,11 @@ class Snapshot:
         self._head: str | None | object = _UNKNOWN
         self._git_dir = git_dir or (Path(repo.git_dir) if repo is not None else None)
         self._blobs = _CatFile(root)
+
+    def forked(self) -> None:
+        """In a process forked from this one: the git helper it reads blobs through is the
+        parent's (never ended, read or written here); the child starts its own."""
+        self._blobs.forked()
 
     @property
     def repo(self) -> git.Repo:

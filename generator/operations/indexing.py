@@ -23,7 +23,6 @@ import fnmatch
 import json
 import multiprocessing
 import os
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -34,6 +33,7 @@ from generator.fieldindex import DocRow, FieldIndex, UnitRow
 from generator.errors import YamlError
 from generator.model import UnitRef, is_glob
 from generator.operations.fleet import Fleet
+from generator.operations.forked import busy as _busy
 from generator.query import Query, into_list
 
 Progress = Callable[[int, int], None]
@@ -126,6 +126,7 @@ def _documents(fleet: Fleet, blobs: list[str], progress: Progress | None) -> Ite
     reads the next from git and writes the last to the index."""
     chunks = [blobs[start:start + CHUNK] for start in range(0, len(blobs), CHUNK)]
     workers = min(os.cpu_count() or 1, 8)
+    # (a worker only parses text it is given: it takes no lock another thread could hold)
     if (len(blobs) < PARALLEL_FROM or workers < 2 or _busy()
             or "fork" not in multiprocessing.get_all_start_methods()):
         parsed: Iterator[list[DocRow]] = (_parse(list(fleet.store.read_blobs(c).items())) for c in chunks)
@@ -151,13 +152,6 @@ def _in_workers(fleet: Fleet, chunks: list[list[str]], workers: int) -> Iterator
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-
-
-def _busy() -> bool:
-    """Whether a thread of this process other than a daemon (a progress bar's refresh) runs:
-    then nothing is forked. A worker only parses text it is given: it takes no lock another
-    thread could hold, but a thread doing real work is not forked in the middle of it."""
-    return any(t is not threading.current_thread() and not t.daemon for t in threading.enumerate())
 
 
 def _parse(texts: list[tuple[str, str]]) -> list[DocRow]:

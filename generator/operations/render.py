@@ -8,16 +8,18 @@ with what changed: an untouched space is recognised from its record's fingerprin
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator import handoff, state, templates, yamlio
 from generator.config import Project, load_project
-from generator.model import Space, SpaceSpec, UnitRef, UnitState, apply_order
-from generator.operations import mutation, render_stamp, select
+from generator.model import Conflict, Space, SpaceSpec, UnitRef, UnitState, apply_order
+from generator.operations import forked, mutation, render_stamp, select
 from generator.operations.branches import chosen_changeset
 from generator.operations.fleet import Fleet
 from generator.operations.derive import Engine, Plan, order, space_inputs
@@ -32,6 +34,7 @@ Progress = Callable[[int, int], None]
 # git config a repo render creates gets (docs/configuration.md): git's index, 26 MB at 220,000
 # files, is then written in part, only the entries a commit changed (0.3 s -> 0.1 s a commit).
 SPLIT_INDEX = "core.splitIndex"
+FORK_FROM = 64  # spaces no other derives from: fewer are rendered in this process alone
 
 
 def _const(value: Any) -> Callable[[], Any]:
@@ -154,6 +157,70 @@ class _Render:
         self.engine.plan.all_units[spec.name] = self.names
         return True
 
+    def _space(self, spec: SpaceSpec) -> None:
+        """Bring one space the config defines up to date with its upstream."""
+        inputs = self.inputs(spec)
+        if not self.unchanged(spec, inputs):
+            space = self.defined(spec)
+            plain = (sorted(space.units) == sorted(self.names) and not space.deleted
+                     and not any(unit.local for unit in space.units.values()))
+            self.engine.derive_space(space, inputs=inputs if plain else None)
+
+    def _leaves(self, others: list[str]) -> list[SpaceSpec]:
+        """The spaces at the end of the config's order (regions, after what they derive from)
+        that no space derives from: each depends on nothing the others make, so they may be
+        shared out to forked copies of this process. None for a render of some regions, a dry
+        run (it collects every problem in order) or a repo with spaces of its own."""
+        if self.partial or others or self.engine.checks.findings is not None:
+            return []
+        upstreams = {spec.upstream for spec in self.project.spaces}
+        count = 0
+        for spec in reversed(self.project.spaces):
+            if spec.name in upstreams:
+                break
+            count += 1
+        return list(self.project.spaces[len(self.project.spaces) - count:])
+
+    def _in_forks(self, leaves: list[SpaceSpec], workers: int, done: int, total: int) -> None:
+        """Render ``leaves`` in ``workers`` processes, this one included: each forked copy
+        renders a run of them and sends back what it planned (``_Made``), merged here in the
+        config's order: the plan is the one this process would make alone (the first
+        problem found in that order is the one raised)."""
+        global _FORKING
+        size = -(-len(leaves) // workers)
+        runs = [leaves[at:at + size] for at in range(0, len(leaves), size)]
+        _FORKING = self
+        try:
+            with ProcessPoolExecutor(len(runs) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_render_forked, [spec.name for spec in run]) for run in runs[1:]]
+                for spec in runs[0]:
+                    self._space(spec)
+                    done += 1
+                    if self.progress:
+                        self.progress(done, total)
+                for future, run in zip(futures, runs[1:]):
+                    self._merge(future.result())
+                    done += len(run)
+                    if self.progress:
+                        self.progress(done, total)
+        finally:
+            _FORKING = None
+
+    def _merge(self, made: _Made) -> None:
+        """What a forked copy planned, added to this plan as if planned here."""
+        plan = self.engine.plan
+        for path in made.gone:
+            plan.changes.pop(path, None)
+        plan.changes.update(made.changes)
+        plan.before.update(made.before)
+        plan.units += made.units
+        for name in made.spaces:
+            self.engine.touch(name)
+        plan.conflicts += made.conflicts
+        plan.notes += made.notes
+        plan.all_units.update(made.all_units)
+        self.engine.records.update(made.records)
+
     def run(self) -> Plan:
         if not self.partial:
             self.fleet.blobs.everything()  # every space is looked at: list the repo at once
@@ -168,16 +235,17 @@ class _Render:
         self.others = others
         total = len(specs) + len(others) + 1
         done = 1
-        for spec in self.project.spaces:
-            inputs = self.inputs(spec)
-            if not self.unchanged(spec, inputs):
-                space = self.defined(spec)
-                plain = (sorted(space.units) == sorted(self.names) and not space.deleted
-                         and not any(unit.local for unit in space.units.values()))
-                self.engine.derive_space(space, inputs=inputs if plain else None)
+        leaves = self._leaves(others)
+        workers = forked.processes(len(leaves), FORK_FROM) if leaves else 1
+        if workers < 2:
+            leaves = []
+        for spec in self.project.spaces[:len(self.project.spaces) - len(leaves)]:
+            self._space(spec)
             done += 1
             if self.progress:
                 self.progress(done, total)
+        if leaves:
+            self._in_forks(leaves, workers, done, total)
         if others:  # spaces made with `gitops space create`: upgraded after what they derive from
             everything = {n: self.engine.space(n) for n in {*self.engine.records, *others}}
             for name in order(everything):
@@ -189,6 +257,45 @@ class _Render:
         self.engine.plan.changes[state.SETTINGS] = state.dump_settings(state.Settings(
             self.project.name, self.project.kubernetes_version, self.project.filters, self.project.allow))
         return self.engine.finish()
+
+
+@dataclass
+class _Made:
+    """What a forked copy of a render planned for its run of spaces (see ``_Render._in_forks``)."""
+
+    changes: dict[str, str | None] = field(default_factory=dict)  # paths it set
+    gone: list[str] = field(default_factory=list)  # paths it took out of the plan
+    before: dict[str, str | None] = field(default_factory=dict)
+    units: list[UnitRef] = field(default_factory=list)
+    spaces: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    all_units: dict[str, list[str]] = field(default_factory=dict)
+    records: dict[str, Space] = field(default_factory=dict)
+
+
+_FORKING: _Render | None = None  # the render a forked copy continues (set only while forking)
+
+
+def _render_forked(names: list[str]) -> _Made:
+    """In a forked copy of a render: plan the spaces ``names`` (and check them for two units
+    of one object, as the render's end would), and return what that added to the plan."""
+    render = _FORKING
+    assert render is not None
+    render.fleet.store.forked()
+    plan = render.engine.plan
+    changes, before = dict(plan.changes), dict(plan.before)
+    units, spaces, conflicts, notes = len(plan.units), len(plan.spaces), len(plan.conflicts), len(plan.notes)
+    specs = {spec.name: spec for spec in render.project.spaces}
+    for name in names:
+        render._space(specs[name])
+    render.engine.finish()
+    return _Made({p: t for p, t in plan.changes.items() if p not in changes or changes[p] is not t},
+                 [p for p in changes if p not in plan.changes],
+                 {p: b for p, b in plan.before.items() if p not in before or before[p] != b},
+                 plan.units[units:], plan.spaces[spaces:], plan.conflicts[conflicts:], plan.notes[notes:],
+                 {n: plan.all_units[n] for n in names if n in plan.all_units},
+                 {n: render.engine.records[n] for n in names if n in render.engine.records})
 
 
 def plan(project: Project, store: Store, prefer: str = "local",
