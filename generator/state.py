@@ -19,11 +19,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import GitopsError, RepoError
-from generator.guard import Allowed, parse_allow
 from generator.model import Overlay, Space, Target, UnitRef, UnitState
+
+if TYPE_CHECKING:
+    from generator.guard import Allowed
 
 SPACES_DIR = "spaces"
 STATE_DIR = ".gitops/spaces"
@@ -60,13 +62,23 @@ def load_settings(text: str | None) -> Settings:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         secrets = data.get("secrets") or {}
+        allow = secrets.get("allow") if isinstance(secrets, dict) else None
         return Settings(str(data.get("project") or ""),
                         str(data.get("kubernetesVersion") or DEFAULT_KUBERNETES),
                         {str(k): str(v) for k, v in (data.get("filters") or {}).items()},
-                        parse_allow(secrets.get("allow") if isinstance(secrets, dict) else None, SETTINGS))
+                        _allowed(allow))
     except (ValueError, AttributeError, GitopsError) as e:
         raise RepoError(f"{SETTINGS}: damaged ({e})",
                         f"run `gitops render`, or restore it with `git checkout HEAD -- {SETTINGS}`") from e
+
+
+def _allowed(entries: Any) -> tuple[Allowed, ...]:
+    """The allow-list settings.json keeps (the guard is imported only when there is one)."""
+    if entries is None:
+        return ()
+    from generator.guard import parse_allow
+
+    return parse_allow(entries, SETTINGS)
 
 
 def unit_path(ref: UnitRef) -> str:
@@ -191,13 +203,22 @@ def load_record(text: str, source: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4096)
-def _upstream(text: str) -> UnitRef:
+def upstream_ref(text: str) -> UnitRef:
     """``space/unit`` as a UnitRef: one object for the many units of a fleet that name it."""
     return UnitRef(*text.split("/", 1))
 
 
 def space_from_record(record: dict[str, Any], source: str) -> Space:
     """The Space a raw record describes."""
+    try:
+        units = {name: _unit_state(unit) for name, unit in record["units"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise _damaged(source, e) from e
+    return space_from_head(record, units, source)
+
+
+def space_from_head(record: dict[str, Any], units: dict[str, UnitState], source: str) -> Space:
+    """The Space of a raw record whose units are made already (its "units" are not read)."""
     try:
         target = record["target"]
         return Space(
@@ -208,7 +229,7 @@ def space_from_record(record: dict[str, Any], source: str) -> Space:
             managed_by=record.get("managedBy", "config"),
             fingerprint=record.get("fingerprint", ""),
             overlay=load_overlay(record.get("overlay")),
-            units={name: _unit_state(unit) for name, unit in record["units"].items()},
+            units=units,
             deleted={str(k): str(v or "") for k, v in (record.get("deleted") or {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -228,7 +249,7 @@ def unit_from_record(record: dict[str, Any], unit: str, source: str) -> UnitStat
 def _unit_state(unit: dict[str, Any]) -> UnitState:
     upstream = unit.get("upstream")
     # Written by dump_space from checked names: split, no need to check again.
-    return UnitState(dict(unit["labels"]), _upstream(upstream) if upstream else None, unit["origin"],
+    return UnitState(dict(unit["labels"]), upstream_ref(upstream) if upstream else None, unit["origin"],
                      unit["fingerprint"], unit.get("upstreamBlob"), bool(unit.get("local", False)))
 
 

@@ -107,14 +107,15 @@ def rendered(cli: Cli) -> Iterator[Cli]:
 
 
 def snapshot(repo: Path, work_tree_only: bool = False) -> dict[str, str]:
-    """Every file of a repo (work tree and .git, but the lock file and the field index, a cache
-    of the commit's fields that a query keeps) -> content hash."""
+    """Every file of a repo (work tree and .git, but the lock file, the field index, a cache
+    of the commit's fields that a query keeps, and the records cache) -> content hash."""
     if not repo.exists():
         return {}
     out = {}
     for path in sorted(repo.rglob("*")):
         if work_tree_only and ".git" in path.relative_to(repo).parts:
             continue
-        if path.is_file() and path.name not in ("gitops.lock", "where.sqlite", "where.sqlite-journal"):
+        if path.is_file() and path.name not in ("gitops.lock", "where.sqlite", "where.sqlite-journal",
+                                                "records.cache"):
             out[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out

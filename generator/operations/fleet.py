@@ -11,12 +11,14 @@ import fnmatch
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator import state, yamlio
 from generator.blobs import blob_id
 from generator.errors import NotFoundError, RepoError
 from generator.model import Space, UnitRef, UnitState, check_name, is_glob
+from generator.operations import record_cache
 from generator.operations.listing import SPACES_BEFORE_ALL, Listing
 from generator.snapshot import Snapshot
 
@@ -31,11 +33,17 @@ class Records(Mapping[str, Space]):
     person (it joins ``Space.deleted``); a file without a record was added by one (a local
     unit, no upstream). The next command that writes the space records it that way. A
     damaged record is an error naming it when its space is used (other spaces still work).
+
+    A command over many spaces takes their records from the records cache (record_cache.py)
+    where it has them; what it reads it adds there.
     """
 
-    def __init__(self, read: Callable[[str], str], blobs: Listing) -> None:
+    def __init__(self, read: Callable[[str], str], blobs: Listing,
+                 cache_path: Callable[[], Path] | None = None) -> None:
         self._read = read  # space name -> its record's text
         self.blobs = blobs  # every path under spaces/ and .gitops/ -> blob id, listed as asked
+        self._cache_path = cache_path
+        self._cache: record_cache.Cache | None = None
         self._names = dict.fromkeys(blobs.record_names())
         self._raw: dict[str, dict[str, Any]] = {}
         self._texts: dict[str, str] = {}
@@ -65,11 +73,39 @@ class Records(Mapping[str, Space]):
 
     def __getitem__(self, name: str) -> Space:
         if name not in self._built:
-            space = state.space_from_record(self.raw(name), state.record_path(name))
-            if not self.consistent(name):
-                space = self._as_edited(space)
-            self._built[name] = space
+            entry = self._entry(name)
+            space = (self._cache.space(entry, state.record_path(name))
+                     if self._cache is not None and entry is not None else None)
+            self._keep(name, space or state.space_from_record(self.raw(name), state.record_path(name)))
         return self._built[name]
+
+    def _keep(self, name: str, space: Space) -> None:
+        """Keep the Space a record makes, as edited when its files disagree with it."""
+        self._built[name] = space if self.consistent(name) else self._as_edited(space)
+
+    def warm(self, names: list[str]) -> None:
+        """Ready the records of many spaces at once: from the records cache where it has them;
+        the others are read, made into Spaces, and added to it (a damaged one is left to be an
+        error when its space is used)."""
+        if self._cache is not None or self._cache_path is None:
+            return
+        cache = self._cache = record_cache.Cache(self._cache_path())
+        for name in names:
+            blob = self.record_blob(name)
+            if name in self._built or blob is None or cache.get(blob) is not None:
+                continue
+            try:
+                raw = self.raw(name)
+                space = state.space_from_record(raw, state.record_path(name))
+            except RepoError:
+                continue
+            if blob_id(self.text(name)) == blob:  # the work tree's copy is what is committed
+                cache.add(blob, space, raw)
+            self._keep(name, space)
+        cache.save({blob for blob in map(self.record_blob, self._names) if blob})
+
+    def _entry(self, name: str) -> record_cache.Entry | None:
+        return self._cache.get(self.record_blob(name)) if self._cache is not None else None
 
     def lines(self, name: str) -> dict[int, tuple[UnitState, str]]:
         """For ``state.dump_space``: the unit lines of the records read so far, by the id of the
@@ -78,7 +114,7 @@ class Records(Mapping[str, Space]):
         if name in self._built and name not in self._lined:
             self._lined.add(name)
             units = self._built[name].units
-            for unit, line in state.unit_lines(self._texts.get(name, "")).items():
+            for unit, line in state.unit_lines(self.text(name)).items():
                 if unit in units:
                     self._lines[id(units[unit])] = (units[unit], line)
         return self._lines
@@ -89,7 +125,13 @@ class Records(Mapping[str, Space]):
         if name in self._built or not self.consistent(name):
             return self[name].units[unit]
         if (name, unit) not in self._units:
-            self._units[name, unit] = state.unit_from_record(self.raw(name), unit, state.record_path(name))
+            entry, found = self._entry(name), None
+            if self._cache is not None and entry is not None:
+                if unit not in entry[1]:
+                    raise KeyError(unit)
+                found = self._cache.unit(entry, unit)
+            self._units[name, unit] = found or state.unit_from_record(self.raw(name), unit,
+                                                                      state.record_path(name))
         return self._units[name, unit]
 
     def units_of(self, name: str) -> list[str]:
@@ -97,12 +139,14 @@ class Records(Mapping[str, Space]):
         record lists."""
         if name in self._built or not self.consistent(name):
             return list(self[name].units)
-        return list(self.raw(name)["units"])
+        entry = self._entry(name)
+        return list(entry[1] if entry else self.raw(name)["units"])
 
     def consistent(self, name: str) -> bool:
         """Whether a space's unit files are exactly the units its record lists (cheap: no
         Space is built)."""
-        units = self.raw(name)["units"]
+        entry = self._entry(name)
+        units = entry[1] if entry else self.raw(name)["units"]
         prefix = f"{state.SPACES_DIR}/{name}/"
         start = len(prefix)
         files = self.blobs.files_of(name)
@@ -176,7 +220,7 @@ class Fleet:
             path = state.record_path(name)
             return store.read(path) if store.rev is None else store.read_blob(blobs[path])
 
-        return cls(store, Records(read, blobs), blobs)
+        return cls(store, Records(read, blobs, lambda: store.private_path(record_cache.FILE)), blobs)
 
     @classmethod
     def at(cls, store: Snapshot, rev: str | None, option: str = "--revision") -> Fleet:
@@ -209,6 +253,7 @@ class Fleet:
         names = self.match_names(pattern)
         if len(names) > SPACES_BEFORE_ALL:
             self.blobs.everything()  # listed at once, not one space's folders at a time
+            self.spaces.warm(names)
         return [self.spaces[name] for name in names]
 
     def refs(self, pattern: str, unit: str | None = None) -> list[UnitRef]:
@@ -217,6 +262,7 @@ class Fleet:
         names = self.match_names(pattern)
         if len(names) > SPACES_BEFORE_ALL:
             self.blobs.everything()
+            self.spaces.warm(names)
         return [UnitRef(name, u) for name in names for u in self.spaces.units_of(name) if unit in (None, u)]
 
     def match_names(self, pattern: str) -> list[str]:
