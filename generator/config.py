@@ -15,12 +15,14 @@ import marshal
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator import __version__, state, yamlio
 from generator.errors import ConfigError, GitopsError
-from generator.guard import Allowed, parse_allow
 from generator.model import Overlay, SpaceSpec, Target, check_name
+
+if TYPE_CHECKING:
+    from generator.guard import Allowed
 
 CONFIG_FILE = "gitops.yaml"
 _SETTINGS = {"project", "repo", "kubernetesVersion", "base", "secrets", "export"}
@@ -255,6 +257,10 @@ def _allow(secrets: Any) -> tuple[Allowed, ...]:
     """gitops.yaml's ``secrets: {allow: [{space, unit, path, reason}]}``."""
     section = _mapping(secrets, "gitops.yaml: secrets")
     _check_keys(section, {"allow"}, "gitops.yaml: secrets")
+    if section.get("allow") is None:
+        return ()
+    from generator.guard import parse_allow
+
     try:
         return parse_allow(section.get("allow"), CONFIG_FILE)
     except GitopsError as e:

@@ -10,7 +10,9 @@ import re
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
           "hour": 3600, "d": 86400, "day": 86400, "w": 604800, "week": 604800}
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]*?)s?(\s+ago)?$")
+# Patterns as text, compiled (and cached by ``re``) when first used: every command imports this
+# module for its option checks, few check a duration.
+_DURATION = r"^(\d+(?:\.\d+)?)\s*([a-z]*?)s?(\s+ago)?$"
 
 
 def seconds(text: str, ago: bool = False) -> float | None:
@@ -22,7 +24,7 @@ def seconds(text: str, ago: bool = False) -> float | None:
     >>> seconds("2 hours ago", ago=True), seconds("2 hours ago"), seconds("soon")
     (7200.0, None, None)
     """
-    found = _DURATION.match(text.strip().lower())
+    found = re.match(_DURATION, text.strip().lower())
     if not found or (found.group(3) and not ago):
         return None
     unit = found.group(2) or "s"
@@ -32,7 +34,7 @@ def seconds(text: str, ago: bool = False) -> float | None:
 
 
 # What kubectl's --timeout takes: a Go duration (time.ParseDuration).
-_GO_DURATION = re.compile(r"[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)")
+_GO_DURATION = r"[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)"
 
 
 def kubectl_duration(text: str) -> bool:
@@ -43,4 +45,4 @@ def kubectl_duration(text: str) -> bool:
     >>> [kubectl_duration(t) for t in ("60", "5x", "2 hours", "", "s")]
     [False, False, False, False, False]
     """
-    return _GO_DURATION.fullmatch(text) is not None
+    return re.fullmatch(_GO_DURATION, text) is not None

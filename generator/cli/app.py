@@ -21,9 +21,8 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NamedTuple, Optional
 
 import typer
 from typer.models import DefaultPlaceholder
@@ -54,8 +53,9 @@ app = typer.Typer(
 )
 
 
-@dataclass
-class Globals:
+class Globals(NamedTuple):
+    """The root's options, as every command reads them (``globals_of``)."""
+
     repo: Optional[str]
     config: Optional[str]
     output: Optional[str]
@@ -66,13 +66,13 @@ class Globals:
         return load_project(find_config(self.config))
 
     def repo_path(self, project: Optional[Project] = None) -> Path:
-        from generator.config import default_repo, find_config
-
         chosen = self.repo or os.environ.get("GITOPS_REPO")
         if chosen:
             return Path(chosen).expanduser().absolute()
         if project is not None:
             return project.repo
+        from generator.config import default_repo, find_config
+
         try:
             return default_repo(find_config(self.config))
         except ConfigError as e:
@@ -276,7 +276,9 @@ def _branch(group: typer.Typer, args: list[str], root: bool = True) -> typer.Typ
     for info in group.registered_groups:
         if info.name == name and info.typer_instance is not None:
             inner = info.typer_instance
-            if inner.registered_callback is None and inner.info.callback is None:
+            callback = inner.info.callback
+            if inner.registered_callback is None and (callback is None or isinstance(callback, DefaultPlaceholder)
+                                                      and callback.value is None):
                 inner = _branch(inner, rest, root=False)
             info = copy.copy(info)
             info.typer_instance = inner

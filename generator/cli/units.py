@@ -111,7 +111,7 @@ def unit_get(
         found = history_op.unit_at(g.fleet(), space, unit, revision)
     else:
         from generator.operations import units as units_op
-        found = units_op.get_unit(g.fleet(), space, unit)
+        found = units_op.get_unit(g.fleet(), space, unit, parsed=fmt == "json")
     if fmt == "json":
         output.emit({k: v for k, v in found.items() if k != "text"}, "json")
     else:

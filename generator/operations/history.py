@@ -15,16 +15,17 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator import durations, state, trailers
 from generator.errors import GitopsError, NotFoundError
 from generator.model import UnitRef, check_name
-from generator.operations import mutation, units
+from generator.operations import units
 from generator.operations.fleet import Fleet
-from generator.operations.preview import field_changes
 from generator.snapshot import Commit, Snapshot
-from generator.store import Store
+
+if TYPE_CHECKING:
+    from generator.store import Store
 
 # A revision number, as `gitops history` counts them; anything longer is a commit (git
 # abbreviates a sha to 7 characters at least, so a short all-digit sha never reads as one).
@@ -226,6 +227,9 @@ def unit_diff(fleet: Fleet, space: str, unit: str, from_rev: str | None = None,
     """``gitops unit diff``: the unit between revisions ``from_rev`` and ``to_rev`` (see
     ``resolve_revision``); ``to_rev`` defaults to the newest revision, ``from_rev`` to the
     revision before ``to_rev`` (none before revision 1: the whole unit is added)."""
+    from generator.operations import mutation  # the diff's redaction and parsing: not for listings
+    from generator.operations.preview import field_changes
+
     ref = UnitRef(check_name("space", space), check_name("unit", unit))
     store = fleet.store
     to = resolve_revision(fleet, space, unit, to_rev) if to_rev is not None else _commits(fleet, ref)[0].id

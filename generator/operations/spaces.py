@@ -1,15 +1,21 @@
-"""``gitops space``: list, describe and create spaces (plain data out; no printing)."""
+"""``gitops space``: list, describe and create spaces (plain data out; no printing).
+
+Listing must not load the write side (derive, mutation: the guard, schemas, merges): ``create``
+imports it when called, so ``space list`` starts as fast as a read can.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import GitopsError
 from generator.model import Overlay, Space, Target, UnitRef, UnitState, check_name
 from generator.operations.fleet import Fleet
-from generator.operations.derive import Engine, Plan
-from generator.operations import mutation
-from generator.store import Store
+
+if TYPE_CHECKING:
+    from generator.operations import mutation
+    from generator.operations.derive import Plan
+    from generator.store import Store
 
 
 def describe(space: Space) -> dict[str, Any]:
@@ -36,12 +42,15 @@ def get_space(fleet: Fleet, name: str) -> dict[str, Any]:
 
 def create(store: Store, name: str, upstream: str | None = None, labels: dict[str, str] | None = None,
            namespace: str | None = None, context: str | None = None,
-           edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+           edit: mutation.Edit | None = None) -> mutation.Outcome:
     """``gitops space create``: one commit."""
+    from generator.operations import mutation
+
     return mutation.mutate(
         store, lambda fleet: plan_create(fleet, fleet.settings.kubernetes_version, name, upstream,
                                          labels or {}, namespace, context),
-        "space-create", lambda p: f"space create {name}" + (f" from {upstream}" if upstream else ""), edit)
+        "space-create", lambda p: f"space create {name}" + (f" from {upstream}" if upstream else ""),
+        edit or mutation.Edit())
 
 
 def plan_create(fleet: Fleet, version: str, name: str, upstream: str | None,
@@ -49,6 +58,8 @@ def plan_create(fleet: Fleet, version: str, name: str, upstream: str | None,
                 context: str | None = None) -> Plan:
     """``space create``: an empty space, or (``upstream``) one unit linked to each of its units,
     generated with the new space's namespace."""
+    from generator.operations.derive import Engine
+
     check_name("space", name)
     if name in fleet.spaces:
         raise GitopsError(f"space {name!r} already exists", "pick another name, or see `gitops space get`")

@@ -1,6 +1,8 @@
 """``gitops unit`` and ``gitops overrides``: read, create, change and delete units.
 
 Plain data out, no printing; changes come back as a Plan for operations.mutation to commit.
+Reading a unit must not load the write side (derive, mutation: the guard's detectors, schemas,
+merges): the functions that change units import it when called.
 """
 
 from __future__ import annotations
@@ -8,17 +10,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from generator import guard, merge, state, yamlio
+from generator import state, yamlio
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, check_name
 from generator.operations.fleet import Fleet
 from generator.operations.select import Found
-from generator.operations.derive import Engine, Plan, order
-from generator.blobs import blob_id
-from generator.operations import mutation
-from generator.store import Store
+
+if TYPE_CHECKING:
+    from generator.operations import mutation
+    from generator.operations.derive import Engine, Plan
+    from generator.store import Store
 
 
 def summary(fleet: Fleet, ref: UnitRef) -> dict[str, Any]:
@@ -26,18 +29,32 @@ def summary(fleet: Fleet, ref: UnitRef) -> dict[str, Any]:
     return Found.of(ref, fleet.spaces[ref.space].units[ref.unit]).row()
 
 
-def get_unit(fleet: Fleet, space: str, unit: str) -> dict[str, Any]:
-    """``{space, unit, labels, upstream, revision, data}``; ``text`` is the manifest as committed."""
+def get_unit(fleet: Fleet, space: str, unit: str, parsed: bool = True) -> dict[str, Any]:
+    """``{space, unit, labels, upstream, revision, data}``; ``text`` is the manifest as committed.
+    Without ``parsed``, no ``data``: who prints the text alone need not parse it."""
     ref = fleet.unit_ref(space, unit)
     return {
         **summary(fleet, ref),
         "revision": fleet.store.revisions(state.unit_path(ref)),
-        "data": fleet.data(ref),
+        **({"data": fleet.data(ref)} if parsed else {}),
         "text": fleet.text(ref),
     }
 
 
 # --- changing units ------------------------------------------------------------------------
+
+
+def _engine(fleet: Fleet, version: str, prefer: str = "local") -> Engine:
+    from generator.operations.derive import Engine
+
+    return Engine(fleet, version, prefer)
+
+
+def _mutate(store: Store, build: Callable[[Fleet], Plan], operation: str, summary: str,
+            edit: mutation.Edit | None) -> mutation.Outcome:
+    from generator.operations import mutation
+
+    return mutation.mutate(store, build, operation, lambda p: summary, edit or mutation.Edit())
 
 
 def parse_patch(text: str, source: str) -> dict[str, Any]:
@@ -52,8 +69,10 @@ def parse_patch(text: str, source: str) -> dict[str, Any]:
 def plan_patch(fleet: Fleet, version: str, space: str, unit: str, patch: dict[str, Any]) -> Plan:
     """``unit update --patch``: a local edit by strategic merge (comments in the file kept)."""
     ref = fleet.unit_ref(space, unit)
-    engine = Engine(fleet, version)
+    engine = _engine(fleet, version)
     text = engine.text(ref)
+    from generator import merge
+
     patched = merge.strategic_patch(yamlio.load_roundtrip(text, str(ref)), patch)
     engine.set_local(ref, yamlio.dump_roundtrip(patched, like=text), fleet.spaces[space].units[unit])
     engine.touch(space)
@@ -63,7 +82,7 @@ def plan_patch(fleet: Fleet, version: str, space: str, unit: str, patch: dict[st
 def plan_replace(fleet: Fleet, version: str, space: str, unit: str, text: str) -> Plan:
     """``unit update --file``: the unit's whole manifest replaced (a local edit)."""
     ref = fleet.unit_ref(space, unit)
-    engine = Engine(fleet, version)
+    engine = _engine(fleet, version)
     engine.set_local(ref, text, fleet.spaces[space].units[unit])
     engine.touch(space)
     return engine.finish()
@@ -75,7 +94,7 @@ def plan_merge_unit(fleet: Fleet, version: str, space: str, unit: str, source: s
     ref = fleet.unit_ref(space, unit)
     src = UnitRef.parse(source)
     fleet.unit_ref(src.space, src.unit)
-    engine = Engine(fleet, version, prefer)
+    engine = _engine(fleet, version, prefer)
     engine.merge_from(ref, src)
     engine.touch(space)
     return engine.finish()
@@ -83,13 +102,13 @@ def plan_merge_unit(fleet: Fleet, version: str, space: str, unit: str, source: s
 
 def create(store: Store, space: str, unit: str, manifest: str | None = None,
            upstream: UnitRef | None = None, labels: dict[str, str] | None = None,
-           restore: bool = False, edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+           restore: bool = False, edit: mutation.Edit | None = None) -> mutation.Outcome:
     """``gitops unit create``: from a manifest, linked to ``upstream``, or restored; one commit."""
     how = f" from {upstream}" if upstream else " (restored)" if restore else ""
-    return mutation.mutate(
+    return _mutate(
         store, lambda fleet: plan_create(fleet, fleet.settings.kubernetes_version, space, unit,
                                          manifest, upstream, labels, restore),
-        "unit-create", lambda p: f"unit create {space}/{unit}{how}", edit)
+        "unit-create", f"unit create {space}/{unit}{how}", edit)
 
 
 @dataclass(frozen=True)
@@ -104,7 +123,7 @@ class Update:
 
 
 def update(store: Store, space: str, unit: str, change: Update, prefer: str = "local",
-           edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+           edit: mutation.Edit | None = None) -> mutation.Outcome:
     """``gitops unit update``: patch, replace or merge into one unit; one commit. A patch
     that does not parse is an error before the repo is touched."""
     build: Callable[[Fleet, str], Plan]
@@ -121,8 +140,7 @@ def update(store: Store, space: str, unit: str, change: Update, prefer: str = "l
         parsed = parse_patch(change.patch or "", change.patch_source)
         build, operation, summary = (lambda fleet, version: plan_patch(fleet, version, space, unit, parsed),
                                      "patch", f"patch {space}/{unit}")
-    return mutation.mutate(store, lambda fleet: build(fleet, fleet.settings.kubernetes_version),
-                           operation, lambda p: summary, edit)
+    return _mutate(store, lambda fleet: build(fleet, fleet.settings.kubernetes_version), operation, summary, edit)
 
 
 def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | None = None,
@@ -144,11 +162,11 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
                                 + (f"; deleted units: {', '.join(sorted(record.deleted))}" if record.deleted else ""),
                                 "create a new unit with --file or --upstream-space")
         if not record.deleted[unit]:  # made by the config itself (a unit of the base)
-            engine = Engine(fleet, version)
+            engine = _engine(fleet, version)
             engine.record(dataclasses.replace(record, deleted=deleted, fingerprint=""))
             return engine.finish()
         upstream = UnitRef.parse(record.deleted[unit])
-    engine = Engine(fleet, version)
+    engine = _engine(fleet, version)
     ref = UnitRef(space, unit)
     if upstream is not None:
         fleet.unit_ref(upstream.space, upstream.unit)
@@ -164,6 +182,8 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
             raise GitopsError(f"{unit}: the file is not a Kubernetes object (no kind)",
                               "give it apiVersion, kind and metadata.name")
         engine.checks.validate(data, ref)
+        from generator.blobs import blob_id
+
         blob = blob_id(text)
         engine.write(ref, text, blob, lambda: data)
         new = UnitState({**_environment(record), **(labels or {})}, None, blob, blob, local=True)
@@ -172,11 +192,11 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
 
 
 def delete(store: Store, space: str, unit: str, cascade: bool = False,
-           edit: mutation.Edit = mutation.Edit()) -> mutation.Outcome:
+           edit: mutation.Edit | None = None) -> mutation.Outcome:
     """``gitops unit delete``: one commit."""
-    return mutation.mutate(
+    return _mutate(
         store, lambda fleet: plan_delete(fleet, fleet.settings.kubernetes_version, space, unit, cascade),
-        "unit-delete", lambda p: f"unit delete {space}/{unit}", edit)
+        "unit-delete", f"unit delete {space}/{unit}", edit)
 
 
 def plan_delete(fleet: Fleet, version: str, space: str, unit: str, cascade: bool = False) -> Plan:
@@ -191,7 +211,7 @@ def plan_delete(fleet: Fleet, version: str, space: str, unit: str, cascade: bool
                           + (f" and {len(users) - 5} more" if len(users) > 5 else ""),
                           "delete those units first, or all at once with --cascade (edited ones "
                           "are kept and reported)")
-    engine = Engine(fleet, version)
+    engine = _engine(fleet, version)
     engine.remove(ref)
     record = fleet.spaces[space]
     gone = record.units[unit]
@@ -200,6 +220,8 @@ def plan_delete(fleet: Fleet, version: str, space: str, unit: str, cascade: bool
         deleted[unit] = str(gone.upstream or "")
     engine.record_edited(dataclasses.replace(record, units={u: s for u, s in record.units.items() if u != unit},
                                              deleted=deleted))
+    from generator.operations.derive import order
+
     for name in order({n: fleet.spaces[n] for n in fleet.spaces}):
         chosen = [u for u, s in engine.space(name).units.items() if s.upstream is not None
                   and not engine.exists(s.upstream)]
@@ -222,6 +244,8 @@ def _environment(space: Space) -> dict[str, str]:
 def overrides(fleet: Fleet, space: str, unit: str | None = None) -> list[dict[str, Any]]:
     """Every local edit: each field where a unit differs from what it was generated as, and
     the units a person added to the space or deleted from it."""
+    from generator import guard, merge
+
     record = fleet.space(space)
     if unit and unit in record.deleted:
         names: list[str] = []

@@ -1,0 +1,97 @@
+"""What a command line loads before it answers (issue 17's start-up): a read-only command loads
+neither the write side (derive, mutation: the secret guard, schemas, merges), nor the config
+dir's reader when --repo is given, nor git's, YAML's or SQLite's libraries it does not use; and
+typer builds only the command the line names, its signature worked out then."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+import generator.cli  # noqa: F401 - registers every command on the root app
+from generator.cli.app import _branch, app
+from tests.conftest import Cli
+
+# Modules that a read-only command must not load (each costs start-up, several ms to ~40 ms).
+HEAVY = ("generator.guard", "generator.schema", "generator.merge", "generator.overlay", "generator.config",
+         "generator.operations.derive", "generator.operations.mutation", "generator.query", "hashlib",
+         "ruamel", "rich", "sqlite3", "git", "jinja2", "detect_secrets", "lark", "yaml")
+
+SCRIPT = """
+import json, sys
+from generator.cli import run
+code = run(sys.argv[1:])
+heavy = {heavy!r}
+print(json.dumps([code, sorted(m for m in sys.modules if m in heavy or m.split(".")[0] in heavy)]))
+"""
+
+
+def loaded(cli: Cli, *args: str) -> tuple[int, list[str]]:
+    done = subprocess.run([sys.executable, "-c", SCRIPT.format(heavy=HEAVY), "--config", str(cli.config),
+                           "--repo", str(cli.repo), *args], capture_output=True, text=True, check=True,
+                          stdin=subprocess.DEVNULL)
+    code, modules = json.loads(done.stdout.strip().splitlines()[-1])
+    return code, modules
+
+
+@pytest.mark.parametrize("args", [
+    ("unit", "list", "--space", "traderx-prod-eu"),
+    ("unit", "list", "--space", "traderx-prod-eu", "-o", "json"),
+    ("space", "list"),
+    ("space", "get", "traderx-prod-eu", "-o", "json"),
+    ("unit", "get", "--space", "traderx-prod-eu", "trade-service"),
+    ("history", "--space", "traderx-prod-eu", "trade-service"),
+    ("audit",),
+])
+def test_a_read_only_command_loads_nothing_it_does_not_use(rendered: Cli, args: tuple[str, ...]) -> None:
+    code, modules = loaded(rendered, *args)
+    assert code == 0
+    assert modules == []
+
+
+def replicas(cli: Cli) -> int:
+    got = json.loads(cli.ok("unit", "get", "--space", "traderx-prod-eu", "trade-service", "-o", "json").out)
+    return int(got["data"]["spec"]["replicas"])
+
+
+def test_the_write_side_still_loads_when_a_command_writes(rendered: Cli) -> None:
+    code, modules = loaded(rendered, "run", "set-replicas", "--replicas", "4", "--space", "traderx-prod-eu",
+                           "--unit", "trade-service")
+    assert code == 0
+    assert {"generator.operations.mutation", "generator.guard"} <= set(modules)
+    assert replicas(rendered) == 4
+
+
+def test_typer_is_given_only_the_command_the_line_names() -> None:
+    def names(group: Any) -> Any:
+        return ([c.name or c.callback.__name__ for c in group.registered_commands],
+                {g.name: names(g.typer_instance) for g in group.registered_groups})
+
+    assert names(_branch(app, ["--repo", "r", "unit", "list", "--space", "x"])) == \
+        ([], {"unit": (["list"], {})})
+    assert names(_branch(app, ["-o", "json", "history", "--space", "x", "u"])) == (["history"], {})
+    whole = names(app)
+    assert names(_branch(app, ["--help"])) == whole  # help lists every command
+    unit_group = whole[1]["unit"]
+    assert names(_branch(app, ["unit", "lst"]))[1]["unit"] == unit_group  # a typo: all to suggest from
+
+
+def test_a_bundled_option_reaches_typer_as_its_options(rendered: Cli) -> None:
+    """`_taking` works the command's signature out when typer asks: --help lists the bundled
+    options in place, and a command line's values reach the command as the bundle."""
+    shown = rendered.ok("run", "set-replicas", "--help").out
+    for option in ("--replicas", "--space", "--where", "--filter", "--dry-run", "--reason", "--changeset"):
+        assert option in shown
+    before = replicas(rendered)
+    result = rendered.ok("run", "set-replicas", "--replicas", "4", "--space", "traderx-prod-eu",
+                         "--unit", "trade-service", "--dry-run")
+    assert "replicas" in result.out
+    assert replicas(rendered) == before  # --dry-run reached the command inside the Edit bundle
+    rendered.ok("run", "set-replicas", "--replicas", "4", "--space", "traderx-prod-eu", "--unit", "trade-service",
+                "--reason", "more load")
+    assert replicas(rendered) == 4
+    assert "more load" in rendered.git("log", "-1", "--format=%B")  # and --reason did
