@@ -203,13 +203,22 @@ def load_record(text: str, source: str) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4096)
-def _upstream(text: str) -> UnitRef:
+def upstream_ref(text: str) -> UnitRef:
     """``space/unit`` as a UnitRef: one object for the many units of a fleet that name it."""
     return UnitRef(*text.split("/", 1))
 
 
 def space_from_record(record: dict[str, Any], source: str) -> Space:
     """The Space a raw record describes."""
+    try:
+        units = {name: _unit_state(unit) for name, unit in record["units"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise _damaged(source, e) from e
+    return space_from_head(record, units, source)
+
+
+def space_from_head(record: dict[str, Any], units: dict[str, UnitState], source: str) -> Space:
+    """The Space of a raw record whose units are made already (its "units" are not read)."""
     try:
         target = record["target"]
         return Space(
@@ -220,7 +229,7 @@ def space_from_record(record: dict[str, Any], source: str) -> Space:
             managed_by=record.get("managedBy", "config"),
             fingerprint=record.get("fingerprint", ""),
             overlay=load_overlay(record.get("overlay")),
-            units={name: _unit_state(unit) for name, unit in record["units"].items()},
+            units=units,
             deleted={str(k): str(v or "") for k, v in (record.get("deleted") or {}).items()},
         )
     except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -240,7 +249,7 @@ def unit_from_record(record: dict[str, Any], unit: str, source: str) -> UnitStat
 def _unit_state(unit: dict[str, Any]) -> UnitState:
     upstream = unit.get("upstream")
     # Written by dump_space from checked names: split, no need to check again.
-    return UnitState(dict(unit["labels"]), _upstream(upstream) if upstream else None, unit["origin"],
+    return UnitState(dict(unit["labels"]), upstream_ref(upstream) if upstream else None, unit["origin"],
                      unit["fingerprint"], unit.get("upstreamBlob"), bool(unit.get("local", False)))
 
 
