@@ -286,6 +286,27 @@ def _branch(group: typer.Typer, args: list[str], root: bool = True) -> typer.Typ
     return group
 
 
+def _completion_words() -> Optional[list[str]]:
+    """The words of a shell's completion request before the one it completes, as typer's
+    classes read them for that shell: the branch they take is all a <TAB> needs built. None
+    (the whole tree) for any other request (`source`, an unknown shell)."""
+    mode, _, shell = os.environ.get("_GITOPS_COMPLETE", "").partition("_")
+    if mode != "complete":
+        return None
+    from typer._click.shell_completion import get_completion_class
+    from typer._completion_classes import completion_init
+
+    completion_init()
+    complete = get_completion_class(shell)
+    if complete is None:
+        return None
+    try:
+        words, _ = complete(typer.core.TyperGroup(), {}, "gitops", "_GITOPS_COMPLETE").get_completion_args()
+    except (KeyError, ValueError):  # the shell's variables missing or unparsable: typer says so
+        return None
+    return None if "--version" in words else list(words)  # (`--version` alone prunes everything)
+
+
 def _command(args: Optional[list[str]] = None) -> typer.core.TyperGroup:
     """The click command tree: the whole of it, or the branch that the command line ``args``
     takes (see ``_branch``)."""
@@ -303,7 +324,7 @@ def run(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and return its exit code (see the module docstring)."""
     try:
         completing = any(key.startswith("_GITOPS_COMPLETE") for key in os.environ)
-        args = None if completing else list(sys.argv[1:] if argv is None else argv)
+        args = _completion_words() if completing else list(sys.argv[1:] if argv is None else argv)
         code = _command(args).main(args=argv, prog_name="gitops", standalone_mode=False)
         return code if isinstance(code, int) else 0  # click returns a typer.Exit's code
     except GitopsError as e:

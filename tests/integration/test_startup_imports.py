@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import generator.cli  # noqa: F401 - registers every command on the root app
-from generator.cli.app import _branch, app
+from generator.cli.app import _branch, _completion_words, app
 from tests.conftest import Cli
 
 # Modules that a read-only command must not load (each costs start-up, several ms to ~40 ms).
@@ -95,3 +95,24 @@ def test_a_bundled_option_reaches_typer_as_its_options(rendered: Cli) -> None:
                 "--reason", "more load")
     assert replicas(rendered) == 4
     assert "more load" in rendered.git("log", "-1", "--format=%B")  # and --reason did
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"_GITOPS_COMPLETE": "complete_bash", "COMP_WORDS": "gitops unit get --space eu trade-", "COMP_CWORD": "5"},
+     ["unit", "get", "--space", "eu"]),
+    ({"_GITOPS_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "gitops unit get --space eu trade-"},
+     ["unit", "get", "--space", "eu"]),
+    ({"_GITOPS_COMPLETE": "complete_fish", "_TYPER_COMPLETE_ARGS": "gitops unit get --space "},
+     ["unit", "get", "--space"]),
+    ({"_GITOPS_COMPLETE": "complete_bash", "COMP_WORDS": "gitops --version un", "COMP_CWORD": "2"}, None),
+    ({"_GITOPS_COMPLETE": "source_bash"}, None),
+    ({"_GITOPS_COMPLETE": "complete_tcsh"}, None),
+    ({"_GITOPS_COMPLETE": "complete_bash"}, None),  # no COMP_WORDS: typer's own answer
+])
+def test_a_completion_request_builds_the_branch_its_words_take(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], words: list[str] | None) -> None:
+    for key in ("COMP_WORDS", "COMP_CWORD", "_TYPER_COMPLETE_ARGS"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert _completion_words() == words
