@@ -4,12 +4,11 @@ Reads and checks the generator's input (docs/configuration.md) and derives the s
 defines: their names, labels, targets, overlays and fingerprints. It reads files of the config
 dir and nothing else (besides a cache of parsed config files under ~/.cache/gitops, keyed by
 their content: never read as the truth); it does not render templates or touch the manifests
-repo.
+repo. Finding the config dir and its repo, and reading a file as YAML, are configdir.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import os
@@ -17,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator import __version__, state, yamlio
+from generator import __version__, state
 from generator.errors import ConfigError, GitopsError
+from generator.configdir import CONFIG_FILE, default_repo, parse, read_bytes, read_yaml
 from generator.model import Overlay, SpaceSpec, Target, check_name
+from generator.usercache import user_cache
 
 if TYPE_CHECKING:
     from generator.guard import Allowed
 
-CONFIG_FILE = "gitops.yaml"
 _SETTINGS = {"project", "repo", "kubernetesVersion", "base", "secrets", "export"}
 _OVERLAY_KEYS = {"environment", "region", "namespace", "labels", "target", "replicas", "images",
                  "env", "resources", "patches"}
@@ -51,50 +51,6 @@ class Project:
         return list(self.values.get("units") or {})
 
 
-def find_config(explicit: str | None) -> Path:
-    """The config dir: ``--config``/GITOPS_CONFIG, else the nearest dir up with gitops.yaml."""
-    chosen = explicit or os.environ.get("GITOPS_CONFIG")
-    if chosen:
-        path = Path(chosen).expanduser().absolute()
-        if not (path / CONFIG_FILE).is_file():
-            raise ConfigError(f"no {CONFIG_FILE} in {path}",
-                              "pass --config with the directory that holds gitops.yaml")
-        return path
-    here = Path.cwd()
-    for directory in (here, *here.parents):
-        if (directory / CONFIG_FILE).is_file():
-            return directory
-    raise ConfigError(f"no {CONFIG_FILE} in {here} or any parent directory",
-                      "run gitops from a config dir, or pass --config DIR (or set GITOPS_CONFIG)")
-
-
-def default_repo(root: Path) -> Path:
-    """The manifests repo gitops.yaml names (``repo:``, relative to the config dir)."""
-    settings = _read_yaml(root / CONFIG_FILE, root)
-    repo = Path(str(settings.get("repo") or "manifests"))
-    return repo if repo.is_absolute() else root / repo
-
-
-def _read_bytes(path: Path, rel: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"cannot read {rel}: {e.strerror}", "check the file exists and is readable") from e
-
-
-def _parse(raw: bytes, rel: str) -> dict[str, Any]:
-    try:
-        text = raw.decode()
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{rel}: not UTF-8 text", "save the file as UTF-8") from e
-    return yamlio.load_mapping(text, rel)
-
-
-def _read_yaml(path: Path, root: Path) -> dict[str, Any]:
-    rel = str(path.relative_to(root))
-    return _parse(_read_bytes(path, rel), rel)
-
-
 class _ParseCache:
     """Parsed config files keyed by the hash of their bytes, kept in the user cache dir.
 
@@ -106,9 +62,10 @@ class _ParseCache:
 
     def __init__(self, root: Path, used: bool = True) -> None:
         self.root = root
+        import hashlib  # (here and below: finding a repo, no hash is taken, and OpenSSL costs ~6 ms)
+
         key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        self.path = Path(base) / "gitops" / "config" / f"{key}-{__version__}.marshal"
+        self.path = user_cache("config", f"{key}-{__version__}.marshal")
         self.entries: dict[str, tuple[str, Any]] = {}
         self.used = used  # False: a few files are read, parsing them costs less than the cache
         try:
@@ -120,13 +77,15 @@ class _ParseCache:
 
     def load(self, path: Path) -> dict[str, Any]:
         rel = str(path.relative_to(self.root))
-        raw = _read_bytes(path, rel)
+        raw = read_bytes(path, rel)
+        import hashlib
+
         digest = hashlib.sha1(raw).hexdigest()  # noqa: S324 - a cache key, not security
         cached = self.entries.get(rel)
         if cached is not None and cached[0] == digest:
             data: dict[str, Any] = cached[1]
             return data
-        data = _parse(raw, rel)
+        data = parse(raw, rel)
         self.entries[rel] = (digest, data)
         self.dirty = True
         return data
@@ -145,6 +104,8 @@ class _ParseCache:
 
 def _fingerprint(*parts: Any) -> str:
     blob = json.dumps([__version__, *parts], sort_keys=True, separators=(",", ":"), default=str)
+    import hashlib
+
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -213,7 +174,7 @@ def _overlay(files: list[_OverlayFile], namespace: str, object_labels: dict[str,
 def load_project(root: Path, regions: set[str] | None = None) -> Project:
     """Read and check the whole config dir; with ``regions`` (``regions/<file>.yaml``), only
     those region files and the spaces they make (a render that knows the rest is unchanged)."""
-    settings = _read_yaml(root / CONFIG_FILE, root)
+    settings = read_yaml(root / CONFIG_FILE, root)
     _check_keys(settings, _SETTINGS, CONFIG_FILE)
     project = check_name("project", str(settings.get("project") or "traderx"))
     version = str(settings.get("kubernetesVersion") or state.DEFAULT_KUBERNETES)
@@ -222,7 +183,7 @@ def load_project(root: Path, regions: set[str] | None = None) -> Project:
     templates_dir = root / "templates"
     if not (templates_dir / "values.yaml").is_file():
         raise ConfigError(f"no templates/values.yaml in {root}", "see docs/configuration.md")
-    values = _read_yaml(templates_dir / "values.yaml", root)
+    values = read_yaml(templates_dir / "values.yaml", root)
     templates = {
         str(path.relative_to(templates_dir)): path.read_text()
         for path in sorted(templates_dir.rglob("*.j2"))
@@ -272,7 +233,7 @@ def _filters(root: Path) -> dict[str, str]:
     path = root / "filters.yaml"
     if not path.is_file():
         return {}
-    data = _read_yaml(path, root)
+    data = read_yaml(path, root)
     _check_keys(data, {"filters", "sets"}, "filters.yaml")
     named: dict[str, str] = {}
     for name, text in _mapping(data.get("filters"), "filters.yaml: filters").items():

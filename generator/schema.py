@@ -27,6 +27,7 @@ from typing import Any
 import importlib.util
 
 from generator.errors import SchemaError
+from generator.usercache import user_cache
 
 Validator = Callable[[Any], Any]
 
@@ -54,8 +55,7 @@ _FORMATS: dict[str, Callable[[str], bool]] = {
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gitops" / "schemas"
+    return user_cache("schemas")
 
 
 def _minor(version: str) -> tuple[int, ...]:

@@ -61,7 +61,8 @@ class Globals(NamedTuple):
     output: Optional[str]
 
     def project(self) -> Project:
-        from generator.config import find_config, load_project
+        from generator.config import load_project
+        from generator.configdir import find_config
 
         return load_project(find_config(self.config))
 
@@ -71,7 +72,7 @@ class Globals(NamedTuple):
             return Path(chosen).expanduser().absolute()
         if project is not None:
             return project.repo
-        from generator.config import default_repo, find_config
+        from generator.configdir import default_repo, find_config
 
         try:
             return default_repo(find_config(self.config))

@@ -62,7 +62,7 @@ def render(
 
       gitops render --dry-run -o markdown --full-report full.md > comment.md   # a PR comment
     """
-    from generator.config import find_config
+    from generator.configdir import find_config
     from generator.operations import mutation
     from generator.operations import render as render_op
 

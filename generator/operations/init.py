@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import yamlio
-from generator.config import CONFIG_FILE, load_project
+from generator.config import load_project
+from generator.configdir import CONFIG_FILE
 from generator.errors import GitopsError
 from generator.model import check_name
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -30,10 +31,10 @@ print(json.dumps([code, sorted(m for m in sys.modules if m in heavy or m.split("
 """
 
 
-def loaded(cli: Cli, *args: str) -> tuple[int, list[str]]:
-    done = subprocess.run([sys.executable, "-c", SCRIPT.format(heavy=HEAVY), "--config", str(cli.config),
-                           "--repo", str(cli.repo), *args], capture_output=True, text=True, check=True,
-                          stdin=subprocess.DEVNULL)
+def loaded(cli: Cli, *args: str, repo: bool = True) -> tuple[int, list[str]]:
+    given = ["--config", str(cli.config), *(["--repo", str(cli.repo)] if repo else [])]
+    done = subprocess.run([sys.executable, "-c", SCRIPT.format(heavy=HEAVY), *given, *args],
+                          capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
     code, modules = json.loads(done.stdout.strip().splitlines()[-1])
     return code, modules
 
@@ -51,6 +52,18 @@ def test_a_read_only_command_loads_nothing_it_does_not_use(rendered: Cli, args: 
     code, modules = loaded(rendered, *args)
     assert code == 0
     assert modules == []
+
+
+def test_run_from_a_config_dir_a_read_parses_no_yaml_to_find_its_repo(rendered: Cli) -> None:
+    """Without --repo the repo is gitops.yaml's `repo:`; once read, it is kept while the file is
+    unchanged (and settled: two seconds after its last change)."""
+    (rendered.config / "manifests").symlink_to(rendered.repo)
+    seen = (rendered.config / "gitops.yaml").stat()
+    while time.time_ns() < max(seen.st_mtime_ns, seen.st_ctime_ns) + 2_100_000_000:
+        time.sleep(0.1)
+    first = loaded(rendered, "unit", "list", "--space", "traderx-prod-eu", repo=False)
+    assert first[0] == 0 and "yaml" in first[1]  # read once
+    assert loaded(rendered, "unit", "list", "--space", "traderx-prod-eu", repo=False) == (0, [])
 
 
 def replicas(cli: Cli) -> int:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.config import find_config, load_project
+from generator.config import load_project
+from generator.configdir import find_config
 from generator.errors import ConfigError, YamlError
 
 
@@ -70,3 +71,59 @@ def test_parse_cache_sees_edits(config_dir: Path) -> None:
     project = load_project(config_dir)
     eu = next(s for s in project.spaces if s.name == "traderx-prod-eu")
     assert eu.overlay is not None and eu.overlay.replicas["trade-service"] == 7
+
+
+def test_the_repo_a_config_dir_names_is_read_once_while_gitops_yaml_is_unchanged(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import configdir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(configdir, "_RACY_NS", 0)  # the file counts as settled at once
+    gitops = config_dir / "gitops.yaml"
+    parsed: list[str] = []
+    real_parse = configdir.parse
+
+    def parse(raw: bytes, rel: str) -> dict[str, object]:
+        parsed.append(rel)
+        return real_parse(raw, rel)
+
+    monkeypatch.setattr(configdir, "parse", parse)
+    assert configdir.default_repo(config_dir) == config_dir / "manifests"
+    assert configdir.default_repo(config_dir) == config_dir / "manifests"
+    assert parsed == ["gitops.yaml"]  # the second answer came from the cache
+
+    gitops.write_text(gitops.read_text().replace("repo: manifests", "repo: /srv/fleet-manifests"))
+    assert configdir.default_repo(config_dir) == Path("/srv/fleet-manifests")  # an edit is seen
+    assert len(parsed) == 2
+
+    (tmp_path / "cache" / "gitops" / "config").mkdir(parents=True, exist_ok=True)
+    for cache in (tmp_path / "cache" / "gitops" / "config").glob("repos-*.json"):
+        cache.write_text("{not json")  # damaged: read the file again
+    assert configdir.default_repo(config_dir) == Path("/srv/fleet-manifests")
+    assert len(parsed) == 3
+
+
+def test_a_gitops_yaml_changed_just_now_is_read_again_next_time(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within two seconds of its change a file may change again without its size or times
+    telling (their grain): its answer is not kept."""
+    from generator import configdir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    gitops = config_dir / "gitops.yaml"
+    gitops.write_text(gitops.read_text().replace("repo: manifests", "repo: other"))
+    assert configdir.default_repo(config_dir) == config_dir / "other"
+    monkeypatch.setattr(configdir, "parse", lambda raw, rel: {"repo": "parsed-again"})
+    assert configdir.default_repo(config_dir) == config_dir / "parsed-again"
+
+
+def test_a_broken_gitops_yaml_is_an_error_even_after_a_good_one_was_kept(
+        config_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import configdir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(configdir, "_RACY_NS", 0)
+    configdir.default_repo(config_dir)
+    (config_dir / "gitops.yaml").write_text("repo: [unclosed\n")
+    with pytest.raises(YamlError, match="gitops.yaml"):
+        configdir.default_repo(config_dir)
