@@ -8,7 +8,8 @@ size and at N regions (issue 16's completion).
 Each revision runs from a git worktree (``compare.checkout``), its modules compiled first (a
 fresh checkout has no bytecode, and with PYTHONDONTWRITEBYTECODE set every run would compile
 what it imports), in turn, on the same two repos:
-the shipped example and synth.py's fleet, both rendered by AFTER. A completion request is the
+the shipped example and synth.py's fleet, both rendered by AFTER (one read also runs from the
+example's config dir with neither --config nor --repo, as a person in it types it). A completion request is the
 process bash starts on <TAB>: `gitops` with _GITOPS_COMPLETE=complete_bash, COMP_WORDS and
 COMP_CWORD set (typer's protocol); a revision without completion answers with an error, so its
 cells are left empty. Figures: CPU seconds (user + system) and wall seconds of the process,
@@ -43,6 +44,7 @@ class Measure:
     args: list[str]
     fleet: str = "example"  # or "fleet": the N-region one
     completes: bool = False  # a completion request: args are the words on the command line
+    in_config: bool = False  # run from the config dir, no --config or --repo (gitops.yaml's repo:)
 
 
 def measures(regions: int) -> list[Measure]:
@@ -53,6 +55,8 @@ def measures(regions: int) -> list[Measure]:
         Measure("`gitops unit list --space traderx-prod-eu -o json`",
                 ["unit", "list", "--space", "traderx-prod-eu", "-o", "json"]),
         Measure("`gitops space list`", ["space", "list"]),
+        Measure("`gitops unit list --space traderx-prod-eu`, run from the config dir (no --repo)",
+                ["unit", "list", "--space", "traderx-prod-eu"], in_config=True),
         Measure("`gitops unit get --space traderx-prod-eu trade-service`",
                 ["unit", "get", "--space", "traderx-prod-eu", "trade-service"]),
         Measure("`gitops history --space traderx-prod-eu trade-service`",
@@ -93,12 +97,13 @@ def timed(code: Path, config: Path, repo: Path, measure: Measure, cwd: Path) -> 
     """(CPU, wall seconds, what it printed) of one run of checkout ``code``; None when a
     revision has no completion to ask. No settling between runs: start-up reads little, and
     the runs alternate between the sides, so a busy moment falls on both."""
-    argv = [] if measure.completes else ["--config", str(config), "--repo", str(repo), *measure.args]
+    argv = ([] if measure.completes else measure.args if measure.in_config
+            else ["--config", str(config), "--repo", str(repo), *measure.args])
     env = dict(os.environ, **GIT_IDENTITY, **_shell(repo, measure), PYTHONPATH=str(code))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "generator.cli", *argv], env=env, cwd=cwd, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run([sys.executable, "-m", "generator.cli", *argv], env=env,
+                          cwd=config if measure.in_config else cwd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -154,6 +159,7 @@ def compare(before: str, after: str, regions: int, runs: int, work: Path) -> lis
         for name, config in fleets.items():
             log(f"rendering {name} with {after}")
             _render(sides["after"], config, config.parent / "repo", work)
+        (fleets["example"] / "manifests").symlink_to(fleets["example"].parent / "repo")  # its gitops.yaml's repo:
 
         rows = [f"| measure | before ({before}) | after ({after}) | after / before | candidates |",
                 "| --- | --- | --- | --- | --- |",
