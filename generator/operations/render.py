@@ -31,9 +31,6 @@ if TYPE_CHECKING:  # imported when used: a render that finds nothing changed nee
 
 Progress = Callable[[int, int], None]
 
-# git config a repo render creates gets (docs/configuration.md): git's index, 26 MB at 220,000
-# files, is then written in part, only the entries a commit changed (0.3 s -> 0.1 s a commit).
-SPLIT_INDEX = "core.splitIndex"
 FORK_FROM = 64  # spaces no other derives from: fewer are rendered in this process alone
 
 
@@ -377,8 +374,6 @@ def _render(project: Project, repo: Path, message: str | None, edit: mutation.Ed
     alone then checks the spaces its plan writes (see ``_written_clean``)."""
     created = not Store.exists(repo)
     store = Store.open(repo, create=True)
-    if created:  # a repo of its own: the index git rewrites on each commit is written in part
-        store.set_setting(SPLIT_INDEX, "true")
     renders: list[_Render] = []
     # A render of some regions alone: their spaces checked for uncommitted edits while it plans
     ahead = ThreadPoolExecutor(1) if partial_at is not None else None
