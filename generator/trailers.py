@@ -9,7 +9,7 @@ revision or commit came back). ``parse`` reads them back. No git here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from generator.model import UnitRef
 
@@ -21,8 +21,7 @@ REASON = "Gitops-Reason"
 RESTORED = "Gitops-Restored-From"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """What one commit did, as its message says."""
 
     summary: str

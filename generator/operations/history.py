@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from generator import durations, state, trailers
 from generator.errors import GitopsError, NotFoundError
@@ -162,8 +161,7 @@ def resolve_revision(source: Fleet | Snapshot, space: str, unit: str, rev: str |
     return commit
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):
     """A unit as of one commit: its revision number then (0: it had none yet), the commit,
     and its text (None: no file then)."""
 
@@ -197,8 +195,7 @@ def unit_at(fleet: Fleet, space: str, unit: str, rev: str) -> dict[str, Any]:
     return units.get_unit(then, space, unit)
 
 
-@dataclass(frozen=True)
-class UnitDiff:
+class UnitDiff(NamedTuple):
     """A unit between two revisions: each field that differs (masked) and the unified diff
     (masked)."""
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from generator import state, yamlio
 from generator.errors import GitopsError, NotFoundError
@@ -111,8 +110,7 @@ def create(store: Store, space: str, unit: str, manifest: str | None = None,
         "unit-create", f"unit create {space}/{unit}{how}", edit)
 
 
-@dataclass(frozen=True)
-class Update:
+class Update(NamedTuple):
     """What ``unit update`` does, exactly one of: a strategic merge patch (its text, and where
     it came from, for errors), a whole new manifest, or another unit's change (SPACE/UNIT)."""
 
