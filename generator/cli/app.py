@@ -177,8 +177,8 @@ def _late(name: str) -> Callable[[typer.Context, object, Optional[str]], None]:
         root = ctx.find_root()
         if value is None:
             return
-        if isinstance(root.obj, Globals):
-            setattr(root.obj, name, value)
+        if isinstance(root.obj, Globals):  # (read through globals_of: the root's, replaced)
+            root.obj = root.obj._replace(**{name: value})
         else:  # completing: the root callback never ran; complete.py reads the root's params
             root.params[name] = value
     return store
