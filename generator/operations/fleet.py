@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import state, yamlio
+from generator import state
 from generator.blobs import blob_id
 from generator.errors import NotFoundError, RepoError
 from generator.model import Space, UnitRef, UnitState, check_name, is_glob
@@ -321,6 +321,8 @@ class Fleet:
         """The unit's manifest, parsed (cached: parse each unit at most once per command)."""
         path = state.unit_path(ref)
         if path not in self._data:
+            from generator import yamlio  # (a read that parses no manifest loads no YAML reader)
+
             self._data[path] = yamlio.load(self.text(ref), path)
         return self._data[path]
 

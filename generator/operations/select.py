@@ -113,13 +113,14 @@ def find(fleet: Fleet, space_glob: str = "*", unit: str | None = None, where: st
     if not fleet.spaces:
         return []
     chosen = clause(fleet, where, filter_name)
+    if chosen is None:  # each unit as its record has it: no space built, none read
+        return [Found.of(ref, fleet.spaces.unit(ref.space, ref.unit)) for ref in fleet.refs(space_glob, unit)]
     names = fleet.match_names(space_glob)
-    if chosen is not None:
-        from generator.operations import indexing  # (SQLite and the index: for a clause only)
+    from generator.operations import indexing  # (SQLite and the index: for a clause only)
 
-        found = indexing.select(fleet, space_glob, unit, chosen, progress)
-        if found is not None:
-            return [Found(*row) for row in found]
+    found = indexing.select(fleet, space_glob, unit, chosen, progress)
+    if found is not None:
+        return [Found(*row) for row in found]
     return evaluate(fleet, names, unit, chosen)
 
 

@@ -1,5 +1,5 @@
-"""A fleet-wide `run` lists units and reads the states it changes without building spaces: what
-those quick reads answer must be what the built spaces say, a space edited by hand included (its
+"""A fleet-wide `run`, and `unit list` without a clause, list units and read their states without
+building spaces: what those quick reads answer must be what the built spaces say, a space edited by hand included (its
 files then disagree with its record, and the built space is what counts)."""
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def test_quick_reads_equal_the_built_spaces(rendered: Cli) -> None:
         quick, built = Fleet.load(store), Fleet.load(store)
         for pattern, unit in (("*", None), ("traderx-prod-*", None), ("*", "web-gui"), (EU, added),
                               ("*", "no-such-unit")):
-            assert quick.refs(pattern, unit) == select.select(built, pattern, unit)
+            by_space = select.evaluate(built, built.match_names(pattern), unit, None)  # spaces built
+            assert quick.refs(pattern, unit) == [f.ref for f in by_space]
+            assert select.find(Fleet.load(store), pattern, unit) == by_space  # labels, upstream too
         refs = quick.refs("*")
         assert UnitRef(EU, added) in refs and UnitRef(EU, deleted) not in refs
         fresh = Fleet.load(store)  # states read one by one, before any space is built
@@ -83,5 +85,16 @@ def test_units_read_at_once_are_the_committed_texts_whatever_the_work_tree_has(r
         view = Fleet.load(store.view(store.head() or ""))  # another commit: git alone
         view.read(refs)
         assert [view.text(ref) for ref in refs] == committed
+    finally:
+        store.close()
+
+
+def test_a_listing_without_a_clause_builds_no_space(rendered: Cli) -> None:
+    store = Store.open(rendered.repo)
+    try:
+        fleet = Fleet.load(store)
+        rows = select.list_units(fleet, "traderx-prod-*")
+        assert rows and {row["space"] for row in rows} == {"traderx-prod-us", "traderx-prod-eu", "traderx-prod-asia"}
+        assert not fleet.spaces._built  # each unit's labels and upstream came from its record
     finally:
         store.close()
