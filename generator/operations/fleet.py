@@ -250,20 +250,24 @@ class Fleet:
 
     def match(self, pattern: str) -> list[Space]:
         """Spaces whose name matches a glob (``'traderx-prod-*'``, ``'*'``); none is an error."""
-        names = self.match_names(pattern)
-        if len(names) > SPACES_BEFORE_ALL:
-            self.blobs.everything()  # listed at once, not one space's folders at a time
-            self.spaces.warm(names)
+        names = self._ready(self.match_names(pattern))
         return [self.spaces[name] for name in names]
 
     def refs(self, pattern: str, unit: str | None = None) -> list[UnitRef]:
         """The units of the spaces a glob matches (only those named ``unit``, if given), by space,
         then as each record lists them: ``select.select`` without a clause, no space built."""
-        names = self.match_names(pattern)
+        names = self._ready(self.match_names(pattern))
+        return [UnitRef(name, u) for name in names for u in self.spaces.units_of(name) if unit in (None, u)]
+
+    def _ready(self, names: list[str]) -> list[str]:
+        """``names``, their files listed and records readied for use together: many at once
+        (everything listed, records from the records cache), a few in one git process."""
         if len(names) > SPACES_BEFORE_ALL:
             self.blobs.everything()
             self.spaces.warm(names)
-        return [UnitRef(name, u) for name in names for u in self.spaces.units_of(name) if unit in (None, u)]
+        else:
+            self.blobs.prefetch(names)
+        return names
 
     def match_names(self, pattern: str) -> list[str]:
         """``match`` without building the spaces: their names, sorted."""

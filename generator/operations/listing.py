@@ -3,8 +3,9 @@ for: a command about a few spaces of ten thousand lists those spaces' folders, n
 
 The records' folder (``.gitops/spaces/``) and ``.gitops/settings.json`` are listed up front (the
 space names come from them). A path under ``spaces/<space>/`` or ``.gitops/origins/<space>/``
-lists that space's two folders, in one git process; after a few spaces, or when a path outside
-them is asked for, or the whole mapping is iterated, everything is listed at once and kept.
+lists that space's two folders, in one git process (``prefetch``: a few spaces' folders in one);
+after a few spaces, or when a path outside them is asked for, or the whole mapping is iterated,
+everything is listed at once and kept.
 
 Knows the repo's layout (state.py), not what the files mean; never reads a file's content.
 """
@@ -89,6 +90,19 @@ class Listing(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self.everything())
+
+    def prefetch(self, spaces: list[str]) -> None:
+        """List the folders of these spaces (those not listed yet) in one git process, for a
+        command about a few spaces: one process instead of one per space."""
+        todo = [space for space in dict.fromkeys(spaces) if space not in self._spaces]
+        if self._all is not None or len(todo) < 2 or len(self._spaces) + len(todo) > SPACES_BEFORE_ALL:
+            return
+        found: dict[str, dict[str, str]] = {space: {} for space in todo}
+        for path, blob in self.store.tree(*(f"{top}{space}/" for space in todo for top in (_UNITS, _ORIGINS))).items():
+            space = _space_of(path)
+            if space in found:
+                found[space][path] = blob
+        self._spaces.update(found)
 
     def _too_many(self, space: str) -> bool:
         return space not in self._spaces and len(self._spaces) >= SPACES_BEFORE_ALL

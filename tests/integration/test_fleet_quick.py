@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from generator.model import UnitRef
 from generator.operations import select
 from generator.operations.fleet import Fleet
@@ -98,3 +100,28 @@ def test_a_listing_without_a_clause_builds_no_space(rendered: Cli) -> None:
         assert not fleet.spaces._built  # each unit's labels and upstream came from its record
     finally:
         store.close()
+
+
+def test_a_few_spaces_are_listed_in_one_git_process(rendered: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    edit_by_hand(rendered)
+    store, other = Store.open(rendered.repo), Store.open(rendered.repo)
+    try:
+        fleet = Fleet.load(store)
+        listed: list[tuple[str, ...]] = []
+        tree = store.tree
+
+        def counted(*paths: str) -> dict[str, str]:
+            listed.append(paths)
+            return tree(*paths)
+
+        monkeypatch.setattr(store, "tree", counted)
+        spaces = fleet.match("traderx-prod-*")
+        assert len(listed) == 1 and len(listed[0]) == 2 * len(spaces)  # units' and origins' folders
+        one_by_one = Fleet.load(other)
+        for space in spaces:
+            assert fleet.blobs.files_of(space.name) == one_by_one.blobs.files_of(space.name)
+            assert space == one_by_one.space(space.name)  # the hand-edited one read as edited too
+        assert len(listed) == 1
+    finally:
+        store.close()
+        other.close()
