@@ -61,12 +61,13 @@ def default_repo(root: Path) -> Path:
     else:
         named = str(read_yaml(path, root).get("repo") or "manifests")
         if seen is not None and settled:
-            _RepoCache.write({**known, str(path): [*seen, named]})
+            _RepoCache.write(known, str(path), [*seen, named])
     repo = Path(named)
     return repo if repo.is_absolute() else root / repo
 
 
 _RACY_NS = 2_000_000_000  # a file changed this recently may change again within its times' grain
+_REPOS_KEPT = 256  # config dirs whose repo is kept
 
 
 class _RepoCache:
@@ -85,7 +86,11 @@ class _RepoCache:
         return known if isinstance(known, dict) else {}
 
     @classmethod
-    def write(cls, known: dict[str, Any]) -> None:
+    def write(cls, known: dict[str, Any], key: str, entry: list[Any]) -> None:
+        """``known`` with ``key`` set to ``entry``, the newest last: the oldest beyond
+        ``_REPOS_KEPT`` config dirs are dropped (a test suite's temporary ones too)."""
+        kept = [(k, v) for k, v in known.items() if k != key][-(_REPOS_KEPT - 1):]
+        known = {**dict(kept), key: entry}
         path = cls._path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,10 +16,9 @@ from __future__ import annotations
 import os
 import subprocess
 import weakref
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NamedTuple
 
 from generator.blobs import EMPTY_TREE
 from generator.errors import RepoError
@@ -95,9 +94,9 @@ def _end(process: subprocess.Popen[bytes]) -> None:
         process.stdout.close()
 
 
-@dataclass(frozen=True)
-class Commit:
-    """One commit as history shows it."""
+class Commit(NamedTuple):
+    """One commit as history shows it (a named tuple: every command imports this module, and a
+    frozen dataclass costs ~1.5 ms to create)."""
 
     id: str
     parents: tuple[str, ...]

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from generator import state, yamlio
+from generator import state
 from generator.errors import GitopsError, NotFoundError
 from generator.model import Space, UnitRef, UnitState, check_name
 from generator.operations.fleet import Fleet
@@ -58,6 +58,8 @@ def _mutate(store: Store, build: Callable[[Fleet], Plan], operation: str, summar
 
 def parse_patch(text: str, source: str) -> dict[str, Any]:
     """A strategic merge patch from JSON or YAML text (JSON is YAML)."""
+    from generator import yamlio
+
     patch = yamlio.load(text, source)
     if not isinstance(patch, dict):
         raise GitopsError(f"{source}: a patch must be a mapping, e.g. "
@@ -70,7 +72,7 @@ def plan_patch(fleet: Fleet, version: str, space: str, unit: str, patch: dict[st
     ref = fleet.unit_ref(space, unit)
     engine = _engine(fleet, version)
     text = engine.text(ref)
-    from generator import merge
+    from generator import merge, yamlio
 
     patched = merge.strategic_patch(yamlio.load_roundtrip(text, str(ref)), patch)
     engine.set_local(ref, yamlio.dump_roundtrip(patched, like=text), fleet.spaces[space].units[unit])
@@ -175,6 +177,8 @@ def plan_create(fleet: Fleet, version: str, space: str, unit: str, text: str | N
         engine.derive_space(created, [unit], force=True)
     else:
         assert text is not None
+        from generator import yamlio
+
         data = yamlio.load(text, unit)
         if not isinstance(data, dict) or not data.get("kind"):
             raise GitopsError(f"{unit}: the file is not a Kubernetes object (no kind)",
@@ -242,7 +246,7 @@ def _environment(space: Space) -> dict[str, str]:
 def overrides(fleet: Fleet, space: str, unit: str | None = None) -> list[dict[str, Any]]:
     """Every local edit: each field where a unit differs from what it was generated as, and
     the units a person added to the space or deleted from it."""
-    from generator import guard, merge
+    from generator import guard, merge, yamlio
 
     record = fleet.space(space)
     if unit and unit in record.deleted:

@@ -127,3 +127,18 @@ def test_a_broken_gitops_yaml_is_an_error_even_after_a_good_one_was_kept(
     (config_dir / "gitops.yaml").write_text("repo: [unclosed\n")
     with pytest.raises(YamlError, match="gitops.yaml"):
         configdir.default_repo(config_dir)
+
+
+def test_the_repos_kept_are_the_newest_few_hundred(config_dir: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import configdir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(configdir, "_RACY_NS", 0)
+    old = {f"/gone/{n}/gitops.yaml": [1, 2, 3, 4, "manifests"] for n in range(configdir._REPOS_KEPT + 10)}
+    configdir._RepoCache.write(old, "/gone/0/gitops.yaml", [1, 2, 3, 4, "again"])  # seen again: newest
+    configdir.default_repo(config_dir)
+    known = configdir._RepoCache.read()
+    assert len(known) == configdir._REPOS_KEPT
+    assert list(known)[-1] == str(config_dir / "gitops.yaml")
+    assert known["/gone/0/gitops.yaml"][4] == "again" and "/gone/1/gitops.yaml" not in known
