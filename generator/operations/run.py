@@ -26,9 +26,7 @@ def run(store: Store, function: Function, space: str | None, unit: str | None = 
     scope = select.require_scope(space, f"run {function.name}")
 
     def build(fleet: Fleet) -> Plan:
-        # without a clause, every unit of the spaces: no space is built to list them
-        quick = where is None and filter_name is None and fleet.spaces
-        refs = (fleet.refs(scope, unit) if quick else []) or select.matched(fleet, scope, unit, where, filter_name)
+        refs = select.matched(fleet, scope, unit, where, filter_name)  # no clause: no space built
         return plan_run(fleet, fleet.settings.kubernetes_version, refs, function)
 
     return mutation.mutate(store, build, function.name,

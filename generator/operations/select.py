@@ -101,7 +101,10 @@ def clause(fleet: Fleet, where: str | None, filter_name: str | None) -> query.Qu
 
 def select(fleet: Fleet, space_glob: str = "*", unit: str | None = None,
            where: str | None = None, filter_name: str | None = None) -> list[UnitRef]:
-    """Every unit of the matching spaces that passes --unit and the clause."""
+    """Every unit of the matching spaces that passes --unit and the clause (without one, as
+    the records list them: no space built, no unit's state read)."""
+    if where is None and filter_name is None:
+        return fleet.refs(space_glob, unit) if fleet.spaces else []
     return [f.ref for f in find(fleet, space_glob, unit, where, filter_name)]
 
 
