@@ -8,6 +8,7 @@ with what changed: an untouched space is recognised from its record's fingerprin
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import tempfile
 from collections.abc import Callable
@@ -187,6 +188,7 @@ class _Render:
         size = -(-len(leaves) // workers)
         runs = [leaves[at:at + size] for at in range(0, len(leaves), size)]
         _FORKING = self
+        gc.freeze()  # what is here now, a forked copy's collections never touch (nor copy)
         try:
             with ProcessPoolExecutor(len(runs) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
                 futures = [pool.submit(_render_forked, [spec.name for spec in run]) for run in runs[1:]]
@@ -202,6 +204,7 @@ class _Render:
                         self.progress(done, total)
         finally:
             _FORKING = None
+            gc.unfreeze()
 
     def _merge(self, made: _Made) -> None:
         """What a forked copy planned, added to this plan as if planned here."""

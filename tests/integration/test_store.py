@@ -49,6 +49,27 @@ def test_commit_writes_tree_index_and_work_tree(store: Store) -> None:
     assert git(store.root, "for-each-ref", "refs/gitops") == ""  # no staging ref left behind
 
 
+def test_the_tree_is_what_git_add_makes_whatever_the_order_written(store: Store, tmp_path: Path) -> None:
+    """fast-import is fed by file name, deletions first: a file that becomes a folder and one
+    unit in many spaces make the tree `git add -A` makes."""
+    changes: dict[str, str | None] = {
+        "spaces/a/x.yaml": None, "spaces/a/x.yaml/inner.yaml": "now a folder\n",
+        **{f"spaces/r{i}/x.yaml": f"x: {i}\n" for i in range(5)}, "spaces/a/y.yaml": "y: 2\n"}
+    new = store.commit(changes, "reshaped\n")
+    plain = tmp_path / "plain"
+    git(tmp_path, "clone", "-q", str(store.root), str(plain))
+    git(plain, "checkout", "-q", "HEAD~1")
+    (plain / "spaces/a/x.yaml").unlink()
+    for path, text in changes.items():
+        if text is not None:
+            (plain / path).parent.mkdir(parents=True, exist_ok=True)
+            (plain / path).write_text(text)
+    git(plain, "add", "-A")
+    assert git(store.root, "rev-parse", f"{new}^{{tree}}") == git(plain, "write-tree")
+    assert (store.root / "spaces/a/x.yaml/inner.yaml").read_text() == "now a folder\n"
+    assert git(store.root, "status", "--porcelain") == ""
+
+
 def _state(store: Store) -> tuple[str, str, str, str]:
     return (git(store.root, "for-each-ref"), git(store.root, "status", "--porcelain"),
             (store.root / "spaces/a/x.yaml").read_text(), str((store.root / "spaces/a/y.yaml").exists()))
@@ -97,6 +118,20 @@ def test_untracked_file_in_the_way_is_not_overwritten(store: Store) -> None:
     with pytest.raises(RepoError, match="untracked file spaces/a/new.yaml is in the way"):
         store.commit({"spaces/a/new.yaml": "theirs\n"}, "x\n")
     assert (store.root / "spaces/a/new.yaml").read_text() == "mine\n"
+
+
+def test_untracked_file_in_a_new_folder_is_in_the_way_too(store: Store) -> None:
+    """The look is one per folder first: a folder git does not know, with a file in it."""
+    (store.root / "spaces/new").mkdir()
+    (store.root / "spaces/new/b.yaml").write_text("mine\n")
+    changes = {f"spaces/{name}/{unit}.yaml": "theirs\n" for name in ("new", "other") for unit in "abc"}
+    with pytest.raises(RepoError, match="untracked file spaces/new/b.yaml is in the way"):
+        store.commit(changes, "x\n")
+    assert (store.root / "spaces/new/b.yaml").read_text() == "mine\n"
+    assert not (store.root / "spaces/other").exists()
+    (store.root / "spaces/new/b.yaml").unlink()
+    store.commit(changes, "x\n")
+    assert git(store.root, "status", "--porcelain") == ""
 
 
 def test_branch_moved_meanwhile_commits_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
