@@ -55,3 +55,23 @@ class LockedError(RepoError):
 
 class StaleError(GitopsError):
     """`render --check`: the manifests repo does not match what would be rendered."""
+
+
+LISTED = 12  # names an error lists in full; past that, the closest few and how many there are
+
+
+def known(names: list[str], asked: str, none: str = "(none)") -> str:
+    """The names an error offers for one that was not found: all of a few; of many (a fleet
+    of 1000 spaces), those closest to ``asked`` and the count, so the error stays one line.
+
+    >>> known(["a-eu", "a-us"], "a-uk")
+    'a-eu, a-us'
+    >>> known([f"prod-r{i:04}" for i in range(1, 1001)], "prod-r0999x")
+    'prod-r0999, prod-r0998, prod-r0997 (1000 in all)'
+    """
+    if len(names) <= LISTED:
+        return ", ".join(names) or none
+    import difflib  # (an error's import: not loaded by a command that finds what it asked for)
+
+    closest = difflib.get_close_matches(asked, names, n=3, cutoff=0.5) or names[:3]
+    return f"{', '.join(closest)} ({len(names)} in all)"

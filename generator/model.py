@@ -1,6 +1,6 @@
 """The data model: identities and plain values shared by every module.
 
-Frozen dataclasses only; no I/O, no parsing, no knowledge of git or YAML. A manifest's content
+Frozen dataclasses and named tuples only; no I/O, no parsing, no knowledge of git or YAML. A manifest's content
 is a plain ``dict`` (``Manifest``); a unit's text is a ``str``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from generator.errors import InvalidNameError
 
@@ -39,6 +39,15 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def is_name(text: str) -> bool:
+    """Whether ``text`` is a valid space or unit name (``check_name`` without the error).
+
+    >>> is_name("traderx-prod-eu"), is_name("traderx-prod-*"), is_name("../x")
+    (True, False, False)
+    """
+    return _NAME.match(text) is not None
+
+
 def is_glob(pattern: str) -> bool:
     """Whether a --space value is a glob (many spaces) rather than one name.
 
@@ -48,9 +57,11 @@ def is_glob(pattern: str) -> bool:
     return any(ch in pattern for ch in "*?[")
 
 
-@dataclass(frozen=True, order=True)
-class UnitRef:
-    """Which unit: a space and a unit name. ``str()`` gives ``space/unit``."""
+class UnitRef(NamedTuple):
+    """Which unit: a space and a unit name. ``str()`` gives ``space/unit``.
+
+    (A named tuple, as ``Target``: a frozen dataclass costs every command ~1.5 ms to define.)
+    """
 
     space: str
     unit: str
@@ -69,8 +80,7 @@ class UnitRef:
         return cls(check_name("space", space), check_name("unit", unit))
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """Where a space deploys: a kube context and a namespace."""
 
     context: str

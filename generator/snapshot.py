@@ -385,21 +385,24 @@ class Snapshot:
                             "check the manifests repo with `git status`") from e
 
 
-def locate(path: Path) -> tuple[Path, Path] | str | None:
-    """The work tree ``path`` is the top of and its git dir; "bare" for a bare repository;
-    None when ``path`` is no repository's top (missing, not in one, or a folder inside one)."""
+def locate(path: Path) -> tuple[Path, Path, str | None] | str | None:
+    """The work tree ``path`` is the top of, its git dir and HEAD's commit (None before the
+    first); "bare" for a bare repository; None when ``path`` is no repository's top
+    (missing, not in one, or a folder inside one). One git process: every command asks."""
     try:
         done = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-bare-repository",
-                               "--absolute-git-dir", "--show-toplevel"], capture_output=True,
-                              stdin=subprocess.DEVNULL, check=False)
+                               "--absolute-git-dir", "--show-toplevel", "--verify", "-q", "HEAD^{commit}"],
+                              capture_output=True, stdin=subprocess.DEVNULL, check=False)
     except OSError as e:
         raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
     lines = done.stdout.decode().splitlines()
     if lines[:1] == ["true"]:
         return "bare"
-    if done.returncode != 0 or len(lines) != 3 or Path(lines[2]).resolve() != path.resolve():
+    # exit 1 with three lines: a repository whose HEAD names no commit yet
+    found = (done.returncode == 0 and len(lines) == 4) or (done.returncode == 1 and len(lines) == 3)
+    if not found or Path(lines[2]).resolve() != path.resolve():
         return None
-    return Path(lines[2]), Path(lines[1])
+    return Path(lines[2]), Path(lines[1]), lines[3] if len(lines) == 4 else None
 
 
 def git_error(e: GitCommandError) -> str:

@@ -117,10 +117,11 @@ class Store(Snapshot):
 
             path.mkdir(parents=True, exist_ok=True)
             repo = git.Repo.init(path, initial_branch="main")
-            found = (Path(repo.working_tree_dir or path), Path(repo.git_dir))
+            found = (Path(repo.working_tree_dir or path), Path(repo.git_dir), None)
         assert not isinstance(found, str)
-        root, git_dir = found
+        root, git_dir, head = found
         store = cls(root, None, git_dir=git_dir)
+        store._head = head  # as the lock finds it: taking the lock asks again
         if (store.git_dir / JOURNAL).exists():  # a command was killed mid-write: finish that
             with store.lock():                    # first, so that even a read sees whole files
                 pass

@@ -85,10 +85,13 @@ class Globals(NamedTuple):
 
         return Store.open(self.repo_path(project))
 
-    def fleet(self) -> Fleet:
+    def fleet(self, space: Optional[str] = None) -> Fleet:
+        """The fleet; ``space``: the --space the command is about (a name's folders are then
+        listed with the records, in one git process; a glob or a bad name is not)."""
+        from generator.model import is_name
         from generator.operations.fleet import Fleet
 
-        return Fleet.load(self.store())
+        return Fleet.load(self.store(), [space] if space is not None and is_name(space) else [])
 
     def fmt(self, local: Optional[str], default: str = "table") -> str:
         chosen = (local or self.output or default).lower()

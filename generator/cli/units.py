@@ -62,7 +62,7 @@ def unit_list(
     g = globals_of(ctx)
     fmt = g.fmt(output_format)
     with output.progress("indexing manifests for --where") as progress:
-        rows = select_op.list_units(g.fleet(), space, where, filter_name, progress)
+        rows = select_op.list_units(g.fleet(space), space, where, filter_name, progress)
     output.listing(rows, fmt, [
         ("SPACE", lambda r: r["space"]),
         ("UNIT", lambda r: r["unit"]),
@@ -108,10 +108,10 @@ def unit_get(
         return
     if revision is not None:
         from generator.operations import history as history_op
-        found = history_op.unit_at(g.fleet(), space, unit, revision)
+        found = history_op.unit_at(g.fleet(space), space, unit, revision)
     else:
         from generator.operations import units as units_op
-        found = units_op.get_unit(g.fleet(), space, unit, parsed=fmt == "json")
+        found = units_op.get_unit(g.fleet(space), space, unit, parsed=fmt == "json")
     if fmt == "json":
         output.emit({k: v for k, v in found.items() if k != "text"}, "json")
     else:
@@ -145,7 +145,7 @@ def unit_diff(
 
     g = globals_of(ctx)
     fmt = g.fmt(output_format)
-    found = history_op.unit_diff(g.fleet(), space, unit, from_rev, to_rev)
+    found = history_op.unit_diff(g.fleet(space), space, unit, from_rev, to_rev)
     if fmt != "table":
         output.emit(found.data(), fmt)
         return
@@ -164,7 +164,7 @@ def overrides(ctx: typer.Context, space: SpaceOpt, unit: UnitOpt = None,
     from generator.operations import units as units_op
 
     g = globals_of(ctx)
-    output.listing(units_op.overrides(g.fleet(), space, unit), g.fmt(output_format), [
+    output.listing(units_op.overrides(g.fleet(space), space, unit), g.fmt(output_format), [
         ("UNIT", lambda r: r["unit"]), ("FIELD", lambda r: r["field"]),
         ("GENERATED", lambda r: r["generated"]), ("LOCAL", lambda r: r["local"]),
     ], f"no local edits in {space}")

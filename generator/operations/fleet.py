@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generator import state
 from generator.blobs import blob_id
-from generator.errors import NotFoundError, RepoError
+from generator.errors import NotFoundError, RepoError, known
 from generator.model import Space, UnitRef, UnitState, check_name, is_glob
 from generator.operations import record_cache
 from generator.operations.listing import SPACES_BEFORE_ALL, Listing
@@ -211,8 +211,10 @@ class Fleet:
     _data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, store: Snapshot) -> Fleet:
-        blobs = Listing(store)
+    def load(cls, store: Snapshot, spaces: Sequence[str] = ()) -> Fleet:
+        """The fleet at the store's commit; ``spaces``: a few valid names the command is about,
+        their folders listed with the records (see ``Listing``)."""
+        blobs = Listing(store, spaces)
 
         def read(name: str) -> str:
             # The checked-out branch: read from disk (faster than git, and equal to HEAD under
@@ -243,8 +245,8 @@ class Fleet:
         """A space by name; unknown names get the list of known ones."""
         check_name("space", name)
         if name not in self.spaces:
-            known = ", ".join(sorted(self.spaces)) or "(none: run `gitops render`)"
-            raise NotFoundError(f"space {name!r} not found; known spaces: {known}",
+            spaces = known(sorted(self.spaces), name, "(none: run `gitops render`)")
+            raise NotFoundError(f"space {name!r} not found; known spaces: {spaces}",
                                 "see `gitops space list`")
         return self.spaces[name]
 
@@ -275,8 +277,8 @@ class Fleet:
             return [self.space(pattern).name]
         found = sorted(name for name in self.spaces if fnmatch.fnmatchcase(name, pattern))
         if not found:
-            raise NotFoundError(f"no space matches {pattern!r}; known spaces: "
-                                f"{', '.join(sorted(self.spaces)) or '(none)'}", "see `gitops space list`")
+            raise NotFoundError(f"no space matches {pattern!r}; known spaces: {known(sorted(self.spaces), pattern)}",
+                                "see `gitops space list`")
         return found
 
     def unit_ref(self, space: str, unit: str) -> UnitRef:
@@ -285,7 +287,7 @@ class Fleet:
         check_name("unit", unit)
         if unit not in record.units:
             raise NotFoundError(f"unit {unit!r} not found in space {space!r}; its units: "
-                                f"{', '.join(sorted(record.units))}", f"see `gitops unit list --space {space}`")
+                                f"{known(sorted(record.units), unit)}", f"see `gitops unit list --space {space}`")
         return UnitRef(space, unit)
 
     def text(self, ref: UnitRef) -> str:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from generator import durations, state, trailers
-from generator.errors import GitopsError, NotFoundError
+from generator.errors import GitopsError, NotFoundError, known
 from generator.model import UnitRef, check_name
 from generator.operations import units
 from generator.operations.fleet import Fleet
@@ -290,7 +290,7 @@ def _check_named(store: Store, rows: list[dict[str, Any]], space: str | None, un
     refs = [ref for ref in map(state.ref_of, store.tree(state.SPACES_DIR)) if ref]
     spaces = sorted({ref.space for ref in refs})
     if space and not rows and not any(fnmatch.fnmatchcase(s, space) for s in spaces):
-        raise NotFoundError(f"no space matches {space!r}; known spaces: {', '.join(spaces) or '(none)'}",
+        raise NotFoundError(f"no space matches {space!r}; known spaces: {known(spaces, space)}",
                             "see `gitops space list`")
     if unit:
         in_space, _, name = unit.rpartition("/")

@@ -13,7 +13,7 @@ Knows the repo's layout (state.py), not what the files mean; never reads a file'
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from generator import state
 from generator.snapshot import Snapshot
@@ -27,12 +27,14 @@ SPACES_BEFORE_ALL = 8  # spaces listed one by one before everything is listed at
 class Listing(Mapping[str, str]):
     """path -> blob id of every file under ``spaces/`` and ``.gitops/`` at the snapshot's commit."""
 
-    def __init__(self, store: Snapshot) -> None:
+    def __init__(self, store: Snapshot, spaces: Sequence[str] = ()) -> None:
+        """``spaces``: a few a command is about (valid names), their folders listed in the same
+        git process as the records."""
         self.store = store
-        self._top = store.tree(_RECORDS, state.SETTINGS)
         self._spaces: dict[str, dict[str, str]] = {}  # space -> its folders' paths
         self._all: dict[str, str] | None = None
         self._sorted: list[str] = []
+        self._top = self._list(list(spaces)[:SPACES_BEFORE_ALL], _RECORDS, state.SETTINGS)
 
     def record_names(self) -> list[str]:
         """The spaces that have a record (``.gitops/spaces/<space>.json``), sorted."""
@@ -97,12 +99,22 @@ class Listing(Mapping[str, str]):
         todo = [space for space in dict.fromkeys(spaces) if space not in self._spaces]
         if self._all is not None or len(todo) < 2 or len(self._spaces) + len(todo) > SPACES_BEFORE_ALL:
             return
-        found: dict[str, dict[str, str]] = {space: {} for space in todo}
-        for path, blob in self.store.tree(*(f"{top}{space}/" for space in todo for top in (_UNITS, _ORIGINS))).items():
+        self._list(todo)
+
+    def _list(self, spaces: list[str], *others: str) -> dict[str, str]:
+        """List the folders of ``spaces`` (kept) and the paths ``others`` (returned), in one
+        git process."""
+        found: dict[str, dict[str, str]] = {space: {} for space in spaces}
+        rest: dict[str, str] = {}
+        folders = [f"{top}{space}/" for space in spaces for top in (_UNITS, _ORIGINS)]
+        for path, blob in self.store.tree(*folders, *others).items():
             space = _space_of(path)
             if space in found:
                 found[space][path] = blob
+            else:
+                rest[path] = blob
         self._spaces.update(found)
+        return rest
 
     def _too_many(self, space: str) -> bool:
         return space not in self._spaces and len(self._spaces) >= SPACES_BEFORE_ALL

@@ -6,6 +6,7 @@ typer builds only the command the line names, its signature worked out then."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -77,6 +78,27 @@ def test_the_write_side_still_loads_when_a_command_writes(rendered: Cli) -> None
     assert code == 0
     assert {"generator.operations.mutation", "generator.guard"} <= set(modules)
     assert replicas(rendered) == 4
+
+
+def git_commands(cli: Cli, tmp_path: Any, *args: str) -> list[str]:
+    trace = tmp_path / "git-trace"
+    trace.unlink(missing_ok=True)
+    subprocess.run([sys.executable, "-m", "generator.cli", "--repo", str(cli.repo), *args], check=True,
+                   capture_output=True, stdin=subprocess.DEVNULL,
+                   env={**os.environ, "GIT_TRACE": str(trace)})
+    return [line.split("built-in: git ")[1].split()[0] for line in trace.read_text().splitlines()
+            if "built-in: git " in line]
+
+
+def test_a_read_of_one_space_asks_git_twice(rendered: Cli, tmp_path: Any) -> None:
+    """Where the repo is and its HEAD, one process; the records and the space's folders, one
+    more: a git process is a few ms of every command's start-up."""
+    assert git_commands(rendered, tmp_path, "unit", "list", "--space", "traderx-prod-eu") == ["rev-parse", "ls-tree"]
+    listed = git_commands(rendered, tmp_path, "unit", "list", "--space", "traderx-prod-*", "-o", "json")
+    assert listed[0] == "rev-parse" and listed.count("rev-parse") == 1  # a glob: the records first
+    done = subprocess.run([sys.executable, "-m", "generator.cli", "--repo", str(rendered.repo), "unit", "list",
+                           "--space", "../x"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert done.returncode != 0 and "space" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_typer_is_given_only_the_command_the_line_names() -> None:
