@@ -171,6 +171,7 @@ class Draft:
                         "give one of them another metadata.name; a clone made with `gitops unit "
                         "create NEW --upstream-unit U` is named NEW")
                 seen[key] = unit
+        self._recheck.clear()  # checked: a later finish checks only what was planned since
         return self.plan
 
     # --- writing into the plan -------------------------------------------------------------

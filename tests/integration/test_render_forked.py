@@ -58,12 +58,14 @@ def _commit(repo: Path) -> tuple[str, str, str]:
 def test_a_render_shared_with_forked_copies_is_the_render_made_alone(
         cli: Cli, forking: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     cli.ok("render")
-    assert len(forking) == 2 and all(forking)  # two copies each planned spaces
+    # two copies, runs of 2 and 1 of the 5 spaces no other derives from, each sent back in
+    # parts (of one space here)
+    assert forking == [1, 1, 1]
     shared = _commit(cli.repo)
     monkeypatch.setenv("GITOPS_WORKERS", "1")
     alone = Cli(cli.config, cli.repo.parent / "alone", cli.capsys)
     alone.ok("render")
-    assert len(forking) == 2 and _commit(alone.repo) == shared and shared[2] == ""
+    assert len(forking) == 3 and _commit(alone.repo) == shared and shared[2] == ""
     assert "nothing changed" in cli.ok("render").err  # the record of every space is whole
 
 
