@@ -101,6 +101,17 @@ def test_a_read_of_one_space_asks_git_twice(rendered: Cli, tmp_path: Any) -> Non
     assert done.returncode != 0 and "space" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_first_render_creates_its_repo_without_gitpython(cli: Cli) -> None:
+    """`git init` itself: GitPython's import alone is ~0.1 s of a first render."""
+    code, modules = loaded(cli, "render")
+    assert code == 0 and "git" not in modules
+    branch = subprocess.run(["git", "-C", str(cli.repo), "branch", "--show-current"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert branch == "main"
+    assert subprocess.run(["git", "-C", str(cli.repo), "status", "--porcelain"], capture_output=True,
+                          text=True, check=True).stdout == ""
+
+
 def test_typer_is_given_only_the_command_the_line_names() -> None:
     def names(group: Any) -> Any:
         return ([c.name or c.callback.__name__ for c in group.registered_commands],
