@@ -31,7 +31,6 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -41,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from generator.blobs import blob_id
 from generator.errors import LockedError, RepoError
-from generator.snapshot import _UNKNOWN, ZERO, Snapshot, locate
+from generator.snapshot import _UNKNOWN, ZERO, Snapshot, init, locate
 
 if TYPE_CHECKING:  # GitPython is imported when a write first needs it (Snapshot.repo)
     import git
@@ -115,17 +114,7 @@ class Store(Snapshot):
                 raise RepoError(f"{path} exists, is not empty and is not a git repository",
                                 "pass --repo with an empty or new directory, or `git init` it")
             path.mkdir(parents=True, exist_ok=True)
-            try:  # git itself: GitPython's import alone is ~0.1 s of a first render
-                done = subprocess.run(["git", "init", "-q", "--initial-branch=main", str(path)],
-                                      capture_output=True, stdin=subprocess.DEVNULL, check=False)
-            except OSError as e:
-                raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
-            if done.returncode != 0:
-                why = (done.stderr.decode(errors="replace").strip().splitlines() or [f"exit {done.returncode}"])[-1]
-                raise RepoError(f"git init failed in {path}: {why}", "check that the folder is writable")
-            found = locate(path)
-            if not isinstance(found, tuple):
-                raise RepoError(f"git init made no repository at {path}", "check that the folder is writable")
+            found = init(path)
         assert not isinstance(found, str)
         root, git_dir, head = found
         store = cls(root, None, git_dir=git_dir)

@@ -34,6 +34,7 @@ Progress = Callable[[int, int], None]
 
 FORK_FROM = 64  # spaces no other derives from: fewer are rendered in this process alone
 PARTS = 4  # a forked copy's run is sent back in this many parts
+NORMALIZE_FORK_FROM = 8  # base templates: fewer are normalized in this process alone
 
 
 def _const(value: Any) -> Callable[[], Any]:
@@ -70,6 +71,7 @@ class _Render:
         texts = templates.render_base(self.project.templates, self.project.values)
         units: dict[str, UnitState] = {}
         deleted = dict(old.deleted) if old else {}
+        made: list[tuple[str, str, Any, dict[str, str], UnitState | None]] = []
         for unit, text in texts.items():
             ref = UnitRef(spec.name, unit)
             previous = old.units.get(unit) if old else None
@@ -85,11 +87,15 @@ class _Render:
                     text = yamlio.dump_roundtrip(document, text)
             data = yamlio.load(text, source)
             self.engine.checks.validate(data, ref)
-            # As the round-trip writer writes it, so that the first edit of the file is as small
-            # as the tenth (no re-indented lists): unless it is exactly what was written last.
-            if previous is None or blob_id(text) != previous.origin:
-                text = yamlio.normalize(text, source)
-            self.engine.reconcile(ref, previous, text, _const(data))
+            made.append((unit, text, data, labels, previous))
+        # As the round-trip writer writes it, so that the first edit of the file is as small as
+        # the tenth (no re-indented lists): unless it is exactly what was written last.
+        normal = _normalized({unit: (text, f"{templates.unit_template(unit)} (rendered)")
+                              for unit, text, _, _, previous in made
+                              if previous is None or blob_id(text) != previous.origin})
+        for unit, text, data, labels, previous in made:
+            text = normal.get(unit, text)
+            self.engine.reconcile(UnitRef(spec.name, unit), previous, text, _const(data))
             origin = blob_id(text)
             units[unit] = UnitState(labels, None, origin, origin)
         for unit, previous in sorted(old.units.items()) if old else []:
@@ -277,6 +283,28 @@ class _Made:
     notes: list[str] = field(default_factory=list)
     all_units: dict[str, list[str]] = field(default_factory=dict)
     records: dict[str, Space] = field(default_factory=dict)
+
+
+def _normalized(texts: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """``yamlio.normalize`` of each unit's (text, source), shared with forked copies of this
+    process, one per core, when there are enough: ruamel's round trip is ~20 ms a template,
+    half a second of a first render done on one core."""
+    items = list(texts.items())
+    workers = forked.processes(len(items), NORMALIZE_FORK_FROM)
+    if workers < 2:
+        return dict(_normalize_run(items))
+    size = -(-len(items) // workers)
+    runs = [items[at:at + size] for at in range(0, len(items), size)]
+    with ProcessPoolExecutor(len(runs) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_normalize_run, run) for run in runs[1:]]
+        done = _normalize_run(runs[0])
+        for future in futures:
+            done += future.result()
+    return dict(done)
+
+
+def _normalize_run(items: list[tuple[str, tuple[str, str]]]) -> list[tuple[str, str]]:
+    return [(unit, yamlio.normalize(text, source)) for unit, (text, source) in items]
 
 
 def _parts(run: list[SpaceSpec], count: int) -> list[list[SpaceSpec]]:
