@@ -358,13 +358,31 @@ class Store(Snapshot):
                             "to wait longer",
                         ) from None
                     time.sleep(0.05)
+            _HELD.add(handle.fileno())
             try:
                 self.recover()
                 if not self._temp_dir.is_dir():
                     self.files.sweep_old_temp_files()
                 yield
             finally:
+                _HELD.discard(handle.fileno())
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_HELD: set[int] = set()  # the file descriptors of the repo locks this process holds
+
+
+def _let_go_in_a_copy() -> None:
+    """In a forked copy of this process: close its copies of the lock files. A flock belongs to
+    the open file, which a fork shares: a copy that outlived a killed command would otherwise
+    keep the repo locked. (The lock stays this process's: closing a copy does not release it.)"""
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_let_go_in_a_copy)
 
 
 def _in_the_way(root: str, created: set[str]) -> list[str]:

@@ -25,7 +25,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from generator import fieldindex, sqlwhere, state, yamlio
@@ -33,6 +33,7 @@ from generator.fieldindex import DocRow, FieldIndex, UnitRow
 from generator.errors import YamlError
 from generator.model import UnitRef, is_glob
 from generator.operations.fleet import Fleet
+from generator.operations import forked
 from generator.operations.forked import busy as _busy
 from generator.query import Query, into_list
 
@@ -144,7 +145,7 @@ def _in_workers(fleet: Fleet, chunks: list[list[str]], workers: int) -> Iterator
     """``_parse`` of each chunk in a pool of ``workers`` processes, in order; at most two chunks
     a worker read ahead (a fleet's manifests are never all in memory). Forked: a worker
     imports nothing and never touches the index or git."""
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with forked.pool(workers) as pool:
         pending: deque[Future[list[DocRow]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_parse, list(fleet.store.read_blobs(chunk).items())))

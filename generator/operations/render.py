@@ -9,13 +9,12 @@ with what changed: an untouched space is recognised from its record's fingerprin
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from generator import handoff, state, templates, yamlio
 from generator.config import Project, load_project
@@ -31,6 +30,7 @@ if TYPE_CHECKING:  # imported when used: a render that finds nothing changed nee
     from generator.operations import lint, preview
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 FORK_FROM = 64  # spaces no other derives from: fewer are rendered in this process alone
 PARTS = 4  # a forked copy's run is sent back in this many parts
@@ -71,7 +71,7 @@ class _Render:
         texts = templates.render_base(self.project.templates, self.project.values)
         units: dict[str, UnitState] = {}
         deleted = dict(old.deleted) if old else {}
-        made: list[tuple[str, str, Any, dict[str, str], UnitState | None]] = []
+        made: list[tuple[str, str, str, Any, dict[str, str], UnitState | None]] = []
         for unit, text in texts.items():
             ref = UnitRef(spec.name, unit)
             previous = old.units.get(unit) if old else None
@@ -87,13 +87,12 @@ class _Render:
                     text = yamlio.dump_roundtrip(document, text)
             data = yamlio.load(text, source)
             self.engine.checks.validate(data, ref)
-            made.append((unit, text, data, labels, previous))
+            made.append((unit, text, source, data, labels, previous))
         # As the round-trip writer writes it, so that the first edit of the file is as small as
         # the tenth (no re-indented lists): unless it is exactly what was written last.
-        normal = _normalized({unit: (text, f"{templates.unit_template(unit)} (rendered)")
-                              for unit, text, _, _, previous in made
+        normal = _normalized({unit: (text, source) for unit, text, source, _, _, previous in made
                               if previous is None or blob_id(text) != previous.origin})
-        for unit, text, data, labels, previous in made:
+        for unit, text, _, data, labels, previous in made:
             text = normal.get(unit, text)
             self.engine.reconcile(UnitRef(spec.name, unit), previous, text, _const(data))
             origin = blob_id(text)
@@ -192,12 +191,11 @@ class _Render:
         config's order: the plan is the one this process would make alone (the first
         problem found in that order is the one raised)."""
         global _FORKING
-        size = -(-len(leaves) // workers)
-        runs = [leaves[at:at + size] for at in range(0, len(leaves), size)]
+        runs = _parts(leaves, workers)
         _FORKING = self
         gc.freeze()  # what is here now, a forked copy's collections never touch (nor copy)
         try:
-            with ProcessPoolExecutor(len(runs) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            with forked.pool(len(runs) - 1) as pool:
                 # A forked copy sends its run back in parts, each as it is done: this process
                 # takes in one part while the copy plans the next, and waits at the end for
                 # the last part alone (a whole run of 500 regions is 0.35 s to pickle and load).
@@ -293,9 +291,8 @@ def _normalized(texts: dict[str, tuple[str, str]]) -> dict[str, str]:
     workers = forked.processes(len(items), NORMALIZE_FORK_FROM)
     if workers < 2:
         return dict(_normalize_run(items))
-    size = -(-len(items) // workers)
-    runs = [items[at:at + size] for at in range(0, len(items), size)]
-    with ProcessPoolExecutor(len(runs) - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+    runs = _parts(items, workers)
+    with forked.pool(len(runs) - 1) as pool:
         futures = [pool.submit(_normalize_run, run) for run in runs[1:]]
         done = _normalize_run(runs[0])
         for future in futures:
@@ -307,10 +304,10 @@ def _normalize_run(items: list[tuple[str, tuple[str, str]]]) -> list[tuple[str, 
     return [(unit, yamlio.normalize(text, source)) for unit, (text, source) in items]
 
 
-def _parts(run: list[SpaceSpec], count: int) -> list[list[SpaceSpec]]:
-    """``run`` cut into at most ``count`` parts of about one size, in order."""
-    size = -(-len(run) // count)
-    return [run[at:at + size] for at in range(0, len(run), size)]
+def _parts(items: list[T], count: int) -> list[list[T]]:
+    """``items`` cut into at most ``count`` parts of about one size, in order."""
+    size = -(-len(items) // count)
+    return [items[at:at + size] for at in range(0, len(items), size)]
 
 
 _FORKING: _Render | None = None  # the render a forked copy continues (set only while forking)

@@ -4,13 +4,17 @@ render in one process makes, and refuses what it refuses, with the same error.""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from generator.model import SpaceSpec
 from generator.operations import render as render_op
+from generator.store import Store
 from tests.conftest import Cli
 
 REGIONS = ("asia", "eu", "us")  # the example's, in the config's order: the last is a copy's
@@ -87,3 +91,73 @@ def test_a_problem_a_forked_copy_finds_is_refused_as_alone(
             ("DB_PASSWORD" in shared.err and "Zq8vN2kLp4Xw9Tr1" not in shared.err if problem == "secret"
              else "paused" in shared.err))
     assert not cli.repo.exists()  # nothing written: the repo it would have made is gone
+
+
+KILLED_HOLDER = """
+import os, sys, time
+from pathlib import Path
+from generator.store import Store
+from generator.operations import forked
+store = Store.open(Path(sys.argv[1]), create=True)
+with store.lock(), forked.pool(1) as pool:
+    print(pool.submit(os.getpid).result(), flush=True)
+    pool.submit(time.sleep, 60)
+    time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.split()[1:2] == ["Z"] for line in status if line.startswith("State:"))
+    except FileNotFoundError:
+        return False
+
+
+def test_a_forked_copy_of_a_killed_command_neither_lives_on_nor_keeps_the_lock(tmp_path: Path) -> None:
+    """kill -9 on a command whose forked copy is busy: the copy dies with it, and the repo lock
+    (a flock on an open file the fork shared) is free for the next command at once."""
+    holder = subprocess.Popen([sys.executable, "-c", KILLED_HOLDER, str(tmp_path / "repo")],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    copy = int(holder.stdout.readline())
+    assert _alive(copy)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    deadline = time.monotonic() + 5
+    while _alive(copy) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(copy)
+    with Store.open(tmp_path / "repo").lock(timeout=1):
+        pass
+
+
+PLAIN_FORK_HOLDER = """
+import os, sys, time
+from pathlib import Path
+from generator.store import Store
+store = Store.open(Path(sys.argv[1]), create=True)
+with store.lock():
+    child = os.fork()
+    if child == 0:
+        time.sleep(30)
+        os._exit(0)
+    print(child, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_any_forked_copy_lets_go_of_the_lock_it_was_forked_with(tmp_path: Path) -> None:
+    """Even a copy that lives on (a plain fork, not a pool's) does not keep the repo locked."""
+    holder = subprocess.Popen([sys.executable, "-c", PLAIN_FORK_HOLDER, str(tmp_path / "repo")],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    copy = int(holder.stdout.readline())
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    try:
+        assert _alive(copy)
+        with Store.open(tmp_path / "repo").lock(timeout=1):
+            pass
+    finally:
+        os.kill(copy, signal.SIGKILL)
