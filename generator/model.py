@@ -1,7 +1,7 @@
 """The data model: identities and plain values shared by every module.
 
-Frozen dataclasses and named tuples only; no I/O, no parsing, no knowledge of git or YAML. A manifest's content
-is a plain ``dict`` (``Manifest``); a unit's text is a ``str``.
+Frozen dataclasses and named tuples only; no I/O, no parsing, no knowledge of git or YAML. A
+manifest's content is a plain ``dict`` (``Manifest``); a unit's text is a ``str``.
 """
 
 from __future__ import annotations

@@ -143,8 +143,8 @@ def _documents(fleet: Fleet, blobs: list[str], progress: Progress | None) -> Ite
 
 def _in_workers(fleet: Fleet, chunks: list[list[str]], workers: int) -> Iterator[list[DocRow]]:
     """``_parse`` of each chunk in a pool of ``workers`` processes, in order; at most two chunks
-    a worker read ahead (a fleet's manifests are never all in memory). Forked: a worker
-    imports nothing and never touches the index or git."""
+    a worker read ahead (a fleet's manifests are never all in memory). Forked (``forked.pool``):
+    a worker imports nothing to parse, never touches the index or git, and dies with this process."""
     with forked.pool(workers) as pool:
         pending: deque[Future[list[DocRow]]] = deque()
         for chunk in chunks:
