@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -34,7 +33,6 @@ from generator.errors import YamlError
 from generator.model import UnitRef, is_glob
 from generator.operations.fleet import Fleet
 from generator.operations import forked
-from generator.operations.forked import busy as _busy
 from generator.query import Query, into_list
 
 Progress = Callable[[int, int], None]
@@ -126,10 +124,9 @@ def _documents(fleet: Fleet, blobs: list[str], progress: Progress | None) -> Ite
     Many (a first index of a fleet) are parsed by a worker process per core while this one
     reads the next from git and writes the last to the index."""
     chunks = [blobs[start:start + CHUNK] for start in range(0, len(blobs), CHUNK)]
-    workers = min(os.cpu_count() or 1, 8)
     # (a worker only parses text it is given: it takes no lock another thread could hold)
-    if (len(blobs) < PARALLEL_FROM or workers < 2 or _busy()
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    workers = forked.processes(len(blobs), PARALLEL_FROM)
+    if workers < 2:
         parsed: Iterator[list[DocRow]] = (_parse(list(fleet.store.read_blobs(c).items())) for c in chunks)
     else:
         parsed = _in_workers(fleet, chunks, workers)

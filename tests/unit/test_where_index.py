@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from generator import fieldindex, query, sqlwhere, yamlio
 from generator.blobs import blob_id
 from generator.fieldindex import FieldIndex, UnitRow
-from generator.operations import indexing
+from generator.operations import forked
 from generator.operations.indexing import document
 
 KEYS = ["a", "b", "replicas", "0", "1", "x-y"]
@@ -179,11 +179,11 @@ def test_manifests_are_parsed_in_forked_workers_beside_a_progress_bar_but_not_a_
     refresh = threading.Thread(target=stop.wait, daemon=True)  # as rich's progress bar refreshes
     work = threading.Thread(target=stop.wait)
     try:
-        assert not indexing._busy()
+        assert not forked.busy()
         refresh.start()
-        assert not indexing._busy()
+        assert not forked.busy()
         work.start()
-        assert indexing._busy()
+        assert forked.busy()
     finally:
         stop.set()
         for thread in (refresh, work):
