@@ -24,7 +24,6 @@ import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from typing import Any
 
 from generator import fieldindex, sqlwhere, state, yamlio
@@ -143,7 +142,7 @@ def _in_workers(fleet: Fleet, chunks: list[list[str]], workers: int) -> Iterator
     a worker read ahead (a fleet's manifests are never all in memory). Forked (``forked.pool``):
     a worker imports nothing to parse, never touches the index or git, and dies with this process."""
     with forked.pool(workers) as pool:
-        pending: deque[Future[list[DocRow]]] = deque()
+        pending: deque[forked.Returned[list[DocRow]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_parse, list(fleet.store.read_blobs(chunk).items())))
             if len(pending) > 2 * workers:
