@@ -98,6 +98,29 @@ def test_a_gate_sees_the_commit_before_anything_moves_and_can_stop_it(store: Sto
     assert git(store.root, "status", "--porcelain") == ""
 
 
+def test_fast_import_is_fed_while_the_block_runs_and_its_failures_are_the_commands(store: Store) -> None:
+    """A thread writes fast-import its input (far more than a pipe holds) while the commit's
+    block writes the work tree; what stops the feed or git is raised, nothing moves, and no
+    thread or process is left behind."""
+    from generator import commits
+
+    person, committer = commits.identity(store, None)
+    many = {f"spaces/r{i:04d}/x.yaml": f"x: {i}\n" * 200 for i in range(300)}  # ~500 KB
+    with commits.fast_import(store, many, "many\n", person, committer, store.head()) as made:
+        assert made.commit == ""  # set when the block is left
+    assert store.view(made.commit).read("spaces/r0299/x.yaml") == "x: 299\n" * 200
+    commits.drop_staging(store)
+    before, head = _state(store), store.head()
+    with pytest.raises(RepoError, match="fast-import failed"):  # git stops early: a bad parent
+        with commits.fast_import(store, many, "orphan\n", person, committer, "1" * 40):
+            pass
+    with pytest.raises(UnicodeEncodeError):  # the feed itself fails: its error, not git's
+        with commits.fast_import(store, {"spaces/a/z.yaml": "\udcff\n"}, "bad\n", person, committer, head):
+            pass
+    assert _state(store) == before and store.head() == head
+    assert [t.name for t in threading.enumerate() if t.name == "gitops-fast-import"] == []
+
+
 def test_prepare_makes_a_commit_nothing_points_at(store: Store) -> None:
     before = _state(store)
     head = store.head()
