@@ -14,15 +14,17 @@ and a usage error do not pay for them.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import inspect
 import os
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NamedTuple, Optional
+from typing import TYPE_CHECKING, Annotated, NamedTuple, NoReturn, Optional
 
 import typer
 from typer.models import DefaultPlaceholder
@@ -355,4 +357,21 @@ def run(argv: Optional[list[str]] = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(run())
+    _exit(run())
+
+
+def _exit(code: int) -> NoReturn:
+    """Leave as ``sys.exit`` would, less the interpreter's teardown, which frees every object
+    and module one by one: ~25 ms of a read's 0.2 s, 0.1-0.2 s after a 1000-region render. The
+    exit functions run (a finished pool's, a process's finalizer) and the output is flushed;
+    with another thread alive, or output that cannot be flushed (a closed pipe), Python
+    exits as usual, waiting for the thread or reporting the pipe."""
+    if threading.active_count() == 1:
+        atexit._run_exitfuncs()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(code)
+        os._exit(code)
+    sys.exit(code)
