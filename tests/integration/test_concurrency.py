@@ -179,7 +179,11 @@ def test_sigkill_during_changeset_apply_leaves_the_old_commit_or_the_new(rendere
     assert sorted(applied) == sorted(f"cs{n}" for n in range(21))
 
 
-@pytest.mark.parametrize("where, phase", [("worktree.WorkTree", "write"), ("store.Store", "_refresh_index")])
+@pytest.mark.parametrize("where, phase", [
+    ("worktree.WorkTree", "write"),  # the files written, git still making the objects
+    ("store.Store", "_index"),  # indexed by ids whose objects git may not have made yet
+    ("store.Store", "_cache_trees"),  # the branch moved
+])
 def test_a_crash_inside_a_commit_is_recovered_by_any_next_command(rendered: Cli, where: str, phase: str) -> None:
     """A command killed while writing files leaves a journal; the next command, even a read,
     puts the work tree back to HEAD before it looks."""
