@@ -243,20 +243,21 @@ class Store(Snapshot):
         # git packs the objects on one core while this process writes the work tree; with a
         # gate, nothing is written until the gate has passed.
         write_now = worktree and gate is None
+        paths = sorted(effective)
         if write_now:
-            self._write_journal(sorted(effective), old)
+            self._write_journal(paths, old)
         try:
             with commits.fast_import(self, effective, message, person, committer, old or start) as importing:
                 if write_now:
                     self.files.write(effective, created)
                     # and indexed while git finishes the objects (the index names them by id
                     # alone until then: a failure or a crash now is undone by recover)
-                    self._index(sorted(effective), objects_later=True)
+                    self._index(paths, objects_later=True)
             new = importing.commit
             if gate is not None:
                 gate(new)
                 if worktree:
-                    self._write_journal(sorted(effective), old)
+                    self._write_journal(paths, old)
                     self.files.write(effective, created)
         except BaseException:
             self.recover()
@@ -271,9 +272,9 @@ class Store(Snapshot):
         self._head = new
         if worktree:
             if write_now:
-                self._cache_trees(len(effective))
+                self._cache_trees(len(paths))
             else:
-                self._refresh_index(sorted(effective))
+                self._refresh_index(paths)
             self._clear_journal()
         return new
 

@@ -1,5 +1,5 @@
-"""A render pauses Python's cycle collector while it plans and commits (its collections walked a
-big render's heap again and again). That is safe only while a render makes no garbage in cycles
+"""A render pauses Python's cycle collector while it runs (its collections walked a big render's
+heap again and again). That is safe only while a render makes no garbage in cycles
 that grows with the fleet: what it leaves for the collector is the same at 3 regions as at 33."""
 
 from __future__ import annotations
