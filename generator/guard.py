@@ -161,19 +161,21 @@ def scan(data: Any, space: str, unit: str, allowed: Sequence[Allowed] = ()) -> l
 
 
 def scan_metadata(data: Any, space: str, unit: str, allowed: Sequence[Allowed] = ()) -> list[Finding]:
-    """``scan`` of metadata.namespace and the metadata.labels values alone: for a manifest
-    found clean apart from those (what regions of one fleet differ in)."""
+    """``scan`` of metadata.name, metadata.namespace and the metadata.labels values alone (in
+    the manifest's order, as ``scan`` finds them): for a manifest found clean apart from those
+    (what regions of one fleet differ in)."""
     metadata = data.get("metadata") if isinstance(data, dict) else None
     if not isinstance(metadata, dict):
         return []
     found = []
-    namespace = metadata.get("namespace")
-    if isinstance(namespace, str) and (rule := _detected("namespace", namespace)):
-        found.append(Finding(space, unit, "metadata.namespace", rule, mask(namespace), namespace))
-    labels = metadata.get("labels")
-    for key, value in labels.items() if isinstance(labels, dict) else ():
-        if isinstance(value, str) and (rule := _detected(str(key), value)):
-            found.append(Finding(space, unit, f"metadata.labels.{key}", rule, mask(value), value))
+    for key, value in metadata.items():
+        if key in ("name", "namespace") and isinstance(value, str):
+            if rule := _detected(key, value):
+                found.append(Finding(space, unit, f"metadata.{key}", rule, mask(value), value))
+        elif key == "labels" and isinstance(value, dict):
+            for label, text in value.items():
+                if isinstance(text, str) and (rule := _detected(str(label), text)):
+                    found.append(Finding(space, unit, f"metadata.labels.{label}", rule, mask(text), text))
     return unallowed(found, allowed)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from generator.errors import TemplateError
 
 if TYPE_CHECKING:
+    from jinja2 import BytecodeCache
     from jinja2.sandbox import SandboxedEnvironment
 
 # The label keys a unit takes from its service (docs/configuration.md).
@@ -26,11 +27,13 @@ def unit_template(unit: str) -> str:
     return f"units/{unit}.yaml.j2"
 
 
-def make_environment(sources: Mapping[str, str], root: str = "templates") -> SandboxedEnvironment:
+def make_environment(sources: Mapping[str, str], root: str = "templates",
+                     bytecode_cache: BytecodeCache | None = None) -> SandboxedEnvironment:
     """A sandboxed, StrictUndefined Jinja2 environment over in-memory template sources.
 
     ``sources`` maps template names relative to templates/ (``units/x.yaml.j2``,
     ``_macros.j2``) to their text; ``root`` prefixes file names in error messages.
+    ``bytecode_cache`` (the caller's: see template_cache) keeps templates compiled.
     """
     import jinja2  # imported when templates must render: a no-op render does not
     from jinja2.sandbox import SandboxedEnvironment
@@ -45,6 +48,7 @@ def make_environment(sources: Mapping[str, str], root: str = "templates") -> San
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=bytecode_cache,
     )
 
 
@@ -130,8 +134,8 @@ def unit_labels(values: Mapping[str, Any], unit: str, environment: str | None) -
 
 
 def render_base(sources: Mapping[str, str], values: Mapping[str, Any],
-                root: str = "templates") -> dict[str, str]:
+                root: str = "templates", bytecode_cache: BytecodeCache | None = None) -> dict[str, str]:
     """Render every unit listed in ``values['units']``: unit name -> manifest text."""
-    env = make_environment(sources, root)
+    env = make_environment(sources, root, bytecode_cache)
     units = values.get("units") or {}
     return {unit: render_unit(env, unit, unit_context(values, unit), root) for unit in units}

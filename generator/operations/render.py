@@ -84,7 +84,10 @@ class _Render:
             self.engine.records[spec.name] = old
             self.engine.plan.all_units[spec.name] = list(old.units)
             return
-        texts = templates.render_base(self.project.templates, self.project.values)
+        from generator.render_cache import bytecode_cache  # (Jinja2's: only when templates render)
+
+        texts = templates.render_base(self.project.templates, self.project.values,
+                                      bytecode_cache=bytecode_cache())
         units: dict[str, UnitState] = {}
         deleted = dict(old.deleted) if old else {}
         made: list[tuple[str, str, str, Any, dict[str, str], UnitState | None]] = []
@@ -300,20 +303,29 @@ class _Made:
 
 
 def _normalized(texts: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """``yamlio.normalize`` of each unit's (text, source), shared with forked copies of this
-    process, one per core, when there are enough: ruamel's round trip is ~20 ms a template,
-    half a second of a first render done on one core."""
-    items = list(texts.items())
+    """``yamlio.normalize`` of each unit's (text, source): as kept in the user cache dir
+    (render_cache.Normalized), else made, by forked copies of this process, one per core, when
+    there are enough (ruamel's round trip is ~20 ms a template, on the one core a first render
+    then uses)."""
+    from generator.render_cache import Normalized
+
+    cache = Normalized()
+    done = {unit: normal for unit, (text, _) in texts.items() if (normal := cache.get(text)) is not None}
+    items = [(unit, pair) for unit, pair in texts.items() if unit not in done]
     workers = forked.processes(len(items), NORMALIZE_FORK_FROM)
     if workers < 2:
-        return dict(_normalize_run(items))
-    runs = _parts(items, workers)
-    with forked.pool(len(runs) - 1) as pool:
-        futures = [pool.submit(_normalize_run, run) for run in runs[1:]]
-        done = _normalize_run(runs[0])
-        for future in futures:
-            done += future.result()
-    return dict(done)
+        made = _normalize_run(items)
+    else:
+        runs = _parts(items, workers)
+        with forked.pool(len(runs) - 1) as pool:
+            futures = [pool.submit(_normalize_run, run) for run in runs[1:]]
+            made = _normalize_run(runs[0])
+            for future in futures:
+                made += future.result()
+    for unit, normal in made:
+        cache.put(texts[unit][0], normal)
+        done[unit] = normal
+    return done
 
 
 def _normalize_run(items: list[tuple[str, tuple[str, str]]]) -> list[tuple[str, str]]:

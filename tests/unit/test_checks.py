@@ -92,6 +92,38 @@ def test_the_schema_types_an_env_value_as_a_free_string() -> None:
     SchemaValidator(VERSION).validate(region("r1", "any text at all: $(X) é"), "x")
 
 
+def test_the_schema_types_object_names_namespaces_and_label_values_as_free_strings() -> None:
+    """What skipping the check for other names, namespaces and label values rests on (the
+    API server, not the schema, checks a name's form)."""
+    from generator import schema
+
+    folders = list(schema._SCHEMA_ROOT.glob("v*-local-strict"))
+    assert folders
+    for folder in folders:
+        definitions = json.loads((folder / "_definitions.json").read_text())
+        meta = (definitions.get("$defs") or definitions["definitions"])["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]
+        for field in ("name", "namespace"):
+            assert set(meta["properties"][field]) <= {"type", "description"}, (folder, field)
+        labels = meta["properties"]["labels"]["additionalProperties"]
+        assert set(labels) <= {"type", "description", "default"}, folder
+
+
+def test_namespaces_of_other_names_are_checked_once_and_an_empty_name_still_refused() -> None:
+    checks = Checks(VERSION, ())
+    seen = counting(checks)
+    for name in ("traderx-prod-r1", "traderx-prod-r2"):
+        checks.validate({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                        UnitRef(f"s-{name}", "namespace"))
+    assert seen == ["s-traderx-prod-r1/namespace"]
+    with pytest.raises(SchemaError, match="no metadata.name"):
+        checks.validate({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ""}},
+                        UnitRef("s-r3", "namespace"))
+    with pytest.raises(SecretError, match="metadata.name"):
+        checks.validate({"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": "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"}},
+                        UnitRef("s-r4", "namespace"))
+
+
 def test_a_secret_in_an_env_value_is_found_where_the_rest_was_found_clean() -> None:
     checks = Checks(VERSION, ())
     checks.validate(region("r1", "R1"), UnitRef("s-r1", "web"))
