@@ -68,7 +68,8 @@ def parse_author(text: str) -> tuple[str, str]:
     return name.strip(), email.strip()
 
 
-def _last_line(stderr: bytes, status: int) -> str:
+def last_line(stderr: bytes, status: int) -> str:
+    """What a failed git said last (its exit status when it said nothing)."""
     lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
     return lines[-1] if lines else f"exit {status}"
 
@@ -137,7 +138,7 @@ def fast_import(repo: Snapshot, changes: Mapping[str, str | None], message: str,
                 raise failed[0]
             if process.wait() != 0:
                 errors.seek(0)
-                raise RepoError(f"git fast-import failed: {_last_line(errors.read(), process.returncode)}",
+                raise RepoError(f"git fast-import failed: {last_line(errors.read(), process.returncode)}",
                                 "run `git fsck` in the manifests repo")
         made = repo.output("rev-parse", "--verify", "-q", STAGING_REF)
         if made is None:

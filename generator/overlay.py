@@ -9,6 +9,7 @@ No I/O, no YAML text, no git.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from generator.errors import ConfigError
@@ -117,10 +118,46 @@ def inputs(overlay: Overlay, unit: str) -> list[Any]:
             overlay.patches.get(unit)]
 
 
-def apply(upstream: Manifest, overlay: Overlay, unit: str) -> Manifest:
+class Specs:
+    """The specs ``apply`` made, by upstream and the overlay inputs that made them (replicas,
+    image, env, resources: what a space's overlay does below metadata), so that the spaces
+    applying the same inputs to one upstream get one spec, not a copy each: a thousand regions
+    with one environment's replicas and resources share it, as they share what no overlay
+    touched (a yamlio.Emitter told of it writes it once: ``kept`` is told each spec kept).
+    Specs, like upstreams, must not be changed once made.
+    """
+
+    def __init__(self, kept: Callable[[Any], None] | None = None) -> None:
+        self._kept = kept
+        self._specs: dict[tuple[int, str], tuple[Manifest, Any]] = {}  # -> (upstream, its spec)
+
+    def key(self, upstream: Manifest, overlay: Overlay, unit: str) -> tuple[int, str]:
+        kind = upstream.get("kind")
+        # repr: exact for plain data (1, True and "1" differ), and cheap
+        return id(upstream), repr((overlay.replicas.get(unit), overlay.images.get(unit), overlay.env.get(unit),
+                                   overlay.resources.get("*") if kind in WORKLOADS else None,
+                                   overlay.resources.get(unit)))
+
+    def get(self, key: tuple[int, str], upstream: Manifest) -> Any:
+        """The spec made for ``key`` (``_UNTOUCHED``: none was; None: not made yet)."""
+        kept = self._specs.get(key)
+        return kept[1] if kept is not None and kept[0] is upstream else None
+
+    def keep(self, key: tuple[int, str], upstream: Manifest, spec: Any) -> None:
+        self._specs[key] = (upstream, spec)  # (the upstream kept alive: its id stays its own)
+        if self._kept is not None and spec is not _UNTOUCHED:
+            self._kept(spec)
+
+
+_UNTOUCHED = object()  # (Specs) the overlay left the upstream's spec as it was
+
+
+def apply(upstream: Manifest, overlay: Overlay, unit: str, specs: Specs | None = None) -> Manifest:
     """The generated unit: ``overlay`` applied to ``upstream`` (unit ``unit``).
 
-    ``upstream`` is never changed; the result shares every subtree the overlay left alone.
+    ``upstream`` is never changed; the result shares every subtree the overlay left alone, and
+    with ``specs``, a spec made before from the same upstream and inputs (not for a unit the
+    overlay patches: a patch may change anything).
     """
     out = _Writable(upstream)
     data = out.data
@@ -134,6 +171,27 @@ def apply(upstream: Manifest, overlay: Overlay, unit: str) -> Manifest:
     if overlay.labels:
         metadata["labels"] = {**(metadata.get("labels") or {}), **overlay.labels}
 
+    if specs is not None and unit not in overlay.patches:
+        key = specs.key(upstream, overlay, unit)
+        spec = specs.get(key, upstream)
+        if spec is None:
+            _below_metadata(out, overlay, unit, kind, source)
+            spec = data["spec"] if data.get("spec") is not upstream.get("spec") else _UNTOUCHED
+            specs.keep(key, upstream, spec)
+        elif spec is not _UNTOUCHED:
+            data["spec"] = spec
+        return data
+    _below_metadata(out, overlay, unit, kind, source)
+    if unit in overlay.patches:
+        patched: Manifest = strategic_patch(data, overlay.patches[unit])
+        return patched
+    return data
+
+
+def _below_metadata(out: _Writable, overlay: Overlay, unit: str, kind: Any, source: str) -> None:
+    """What ``apply`` does below metadata, but the patch: replicas, image, env and resources
+    (each writes below ``spec`` alone)."""
+    data = out.data
     if unit in overlay.replicas:
         if kind not in SCALABLE:
             raise ConfigError(f"{source}: replicas for unit {unit!r}, but it is a {kind}",
@@ -152,10 +210,6 @@ def apply(upstream: Manifest, overlay: Overlay, unit: str) -> Manifest:
     if resources:
         container = out.first_container(unit, "resources", source)
         container["resources"] = _deep_merge(container.get("resources") or {}, resources)
-    if unit in overlay.patches:
-        patched: Manifest = strategic_patch(data, overlay.patches[unit])
-        return patched
-    return data
 
 
 def rename(upstream: Manifest, name: str) -> Manifest:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,28 +23,39 @@ class WorkTree:
         self.root = root
         self.temp_dir = temp_dir
 
-    def write(self, changes: Mapping[str, str | None], new: set[str]) -> None:
+    def write(self, changes: Mapping[str, str | None], new: set[str],
+              written: Callable[[list[str]], None] | None = None) -> None:
         """Write ``changes`` into the work tree. Paths in ``new`` (not in HEAD, checked free
         beforehand) are created in place; existing files are written to the temp dir under
         ``.git/`` and renamed over theirs, so a reader sees the old file or the new one, and git
         never sees a temp file. A crash in between is undone by the journal, which the caller
         writes first (temp files exist only while it does: ``recover`` removes them).
+        ``written``, when given, is told the paths done (their files whole, or gone), a folder's
+        at a time, from any of the writing threads, in about the order of the paths.
 
         A few threads write, one directory each at a time: file creation in ext4 waits on the
         journal far more than on the CPU, and a disk still busy with earlier writes makes a
         thousand-directory render twice as slow when written by one thread.
         """
         by_dir: dict[str, list[tuple[str, str]]] = {}
+        gone = []
         for path, text in changes.items():
             target = os.path.join(self.root, path)
             if text is None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(target)
                 _prune_empty_dirs(Path(target).parent, self.root)
+                gone.append(path)
             else:
                 by_dir.setdefault(os.path.dirname(target), []).append((path, text))
+        if written and gone:
+            written(gone)
         # Tasks of at most 64 files: a directory of a thousand space records is shared out too.
-        tasks = [(parent, files[i:i + 64]) for parent, files in by_dir.items()
+        # In path order (a folder's name sorts as its paths do): git's index takes paths in its
+        # own order fastest.
+        for files in by_dir.values():
+            files.sort()
+        tasks = [(parent, files[i:i + 64]) for parent, files in sorted(by_dir.items(), key=lambda d: d[0] + "/")
                  for i in range(0, len(files), 64)]
         replacing = sum(len(files) for files in by_dir.values()) > len(new)
         temp_dir = self._temp_dir_for_renames() if replacing else None
@@ -83,6 +94,8 @@ class WorkTree:
                     except FileNotFoundError:  # its folder removed by hand meanwhile
                         os.makedirs(parent, exist_ok=True)
                         os.replace(tmp, target)
+            if written:
+                written([path for path, _ in files])
 
         if len(tasks) < threads:
             take_lane()

@@ -90,8 +90,9 @@ class Draft:
                  allowed: Sequence[guard.Allowed] | None = None) -> None:
         self.fleet = fleet
         self.checks = Checks(kubernetes_version, fleet.settings.allow if allowed is None else allowed)
-        self.plan = Plan()
         self.emitter = yamlio.Emitter()
+        self.specs = overlays.Specs(self.emitter.share)  # one spec for the spaces that make it alike
+        self.plan = Plan()
         self._planned: dict[UnitRef, tuple[str, Loader, str]] = {}  # blob, data, text
         self._parsed: dict[UnitRef, Any] = {}
         self._written: set[UnitRef] = set()
@@ -326,7 +327,7 @@ class Engine(Draft):
         else:
             data = self.data(up)
             if space.overlay is not None:
-                data = overlays.apply(data, space.overlay, unit)
+                data = overlays.apply(data, space.overlay, unit, self.specs)
                 if object_id(data, "")[3] != object_id(self.data(up), "")[3]:
                     self.recheck(space.name)  # the overlay's patch renamed it
             if up.unit != unit:

@@ -181,7 +181,7 @@ def test_sigkill_during_changeset_apply_leaves_the_old_commit_or_the_new(rendere
 
 @pytest.mark.parametrize("where, phase", [
     ("worktree.WorkTree", "write"),  # the files written, git still making the objects
-    ("store.Store", "_index"),  # indexed by ids whose objects git may not have made yet
+    ("store._Indexing", "close"),  # indexed by ids whose objects git may not have made yet
     ("store.Store", "_cache_trees"),  # the branch moved
 ])
 def test_a_crash_inside_a_commit_is_recovered_by_any_next_command(rendered: Cli, where: str, phase: str) -> None:

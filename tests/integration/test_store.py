@@ -158,22 +158,52 @@ def test_untracked_file_in_a_new_folder_is_in_the_way_too(store: Store) -> None:
 
 
 def test_branch_moved_meanwhile_commits_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = WorkTree.write
+    original = Store._write_journal
 
-    def racing(self: WorkTree, changes, new):  # type: ignore[no-untyped-def]
-        if not (self.root / "other.txt").exists():  # once: recovery writes the tree again
+    def racing(self: Store, *args):  # type: ignore[no-untyped-def]
+        # (just before the files are written: while they are, git's index is locked)
+        if not (self.root / "other.txt").exists():
             (self.root / "other.txt").write_text("someone else\n")
             git(self.root, "add", "other.txt")
             git(self.root, "commit", "-qm", "concurrent")
-        original(self, changes, new)
+        original(self, *args)
 
-    monkeypatch.setattr(WorkTree, "write", racing)
+    monkeypatch.setattr(Store, "_write_journal", racing)
     with pytest.raises(RepoError, match="moved while this command ran; nothing changed"):
         store.commit({"spaces/a/x.yaml": "x: 3\n"}, "mine\n")
     assert git(store.root, "log", "-1", "--format=%s") == "concurrent\n"
     assert (store.root / "spaces/a/x.yaml").read_text() == "x: 1\n"
     assert git(store.root, "status", "--porcelain") == ""
     assert not (Path(store.repo.git_dir) / JOURNAL).exists()
+
+
+def test_a_write_that_fails_midway_leaves_the_index_as_it_was(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index takes paths while their files are written: after a failure it is as it was,
+    with no lock of git's left behind."""
+    from generator import worktree
+
+    index = Path(store.repo.git_dir) / "index"
+    before, head = index.read_bytes(), store.head()
+    real, calls = worktree._write_all, []
+
+    def failing(fd: int, data: bytes) -> None:
+        calls.append(fd)
+        if len(calls) == 150:
+            os.close(fd)
+            raise OSError(28, "No space left on device")
+        real(fd, data)
+
+    monkeypatch.setattr(worktree, "_write_all", failing)
+    changes = {f"spaces/s{n // 20}/u{n % 20}.yaml": f"n: {n}\n" for n in range(300)}
+    with pytest.raises(OSError, match="No space left"):
+        store.commit(changes, "many\n")
+    assert len(calls) >= 150
+    assert index.read_bytes() == before and not (Path(store.repo.git_dir) / "index.lock").exists()
+    assert store.head() == head and git(store.root, "status", "--porcelain") == ""
+    monkeypatch.setattr(worktree, "_write_all", real)
+    store.commit(changes, "many\n")  # and the next commit lands, indexed
+    assert git(store.root, "status", "--porcelain") == ""
+    assert git(store.root, "diff-files", "--name-only") == ""
 
 
 def test_crash_between_work_tree_and_ref_is_undone_by_the_next_lock(store: Store,

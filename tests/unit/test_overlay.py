@@ -77,3 +77,38 @@ def test_untouched_subtrees_are_shared_with_the_upstream() -> None:
     out = overlay.apply(DEPLOYMENT, Overlay("n", replicas={"trade-service": 2}), "trade-service")
     assert out["spec"]["template"] is DEPLOYMENT["spec"]["template"]
     assert out["spec"] is not DEPLOYMENT["spec"]
+
+
+def test_spaces_that_apply_the_same_inputs_get_one_spec() -> None:
+    """With Specs, regions of one environment (same replicas and resources, their own namespace
+    and labels) get the same spec object, equal to what each would make alone."""
+    kept: list[object] = []
+    specs = overlay.Specs(kept.append)
+    before = copy.deepcopy(DEPLOYMENT)
+    inputs = {"replicas": {"trade-service": 3}, "resources": {"*": {"limits": {"cpu": "2"}}}}
+    eu = overlay.apply(DEPLOYMENT, Overlay("prod-eu", {"region": "eu"}, **inputs), "trade-service", specs)
+    us = overlay.apply(DEPLOYMENT, Overlay("prod-us", {"region": "us"}, **inputs), "trade-service", specs)
+    assert us["spec"] is eu["spec"] and kept == [eu["spec"]]
+    assert us == overlay.apply(DEPLOYMENT, Overlay("prod-us", {"region": "us"}, **inputs), "trade-service")
+    assert us["metadata"]["namespace"] == "prod-us" and eu["metadata"]["labels"]["region"] == "eu"
+    assert DEPLOYMENT == before
+    other = overlay.apply(DEPLOYMENT, Overlay("prod-asia", replicas={"trade-service": 2},
+                                              resources=inputs["resources"]), "trade-service", specs)
+    assert other["spec"] is not eu["spec"] and other["spec"]["replicas"] == 2 and len(kept) == 2
+    env = {"trade-service": {"A": "eu"}}
+    assert overlay.apply(DEPLOYMENT, Overlay("x", env=env), "trade-service", specs)["spec"] is not \
+        overlay.apply(DEPLOYMENT, Overlay("y", env={"trade-service": {"A": "us"}}), "trade-service", specs)["spec"]
+    service = overlay.apply(SERVICE, Overlay("prod-eu", **inputs), "x", specs)
+    assert service["spec"] is SERVICE["spec"] and len(kept) == 4  # untouched: the upstream's own
+
+
+def test_specs_never_pass_a_unit_an_error_or_a_patch_would_stop() -> None:
+    specs = overlay.Specs()
+    for namespace in ("a", "b"):  # an error is not kept: the next space meets it too
+        with pytest.raises(ConfigError, match="replicas for unit 'x'"):
+            overlay.apply(SERVICE, Overlay(namespace, replicas={"x": 2}), "x", specs)
+    patch = {"x": {"spec": {"ports": [{"port": 80, "name": "http"}]}}}
+    one = overlay.apply(SERVICE, Overlay("a", patches=patch), "x", specs)
+    two = overlay.apply(SERVICE, Overlay("b", patches={"x": {"spec": {"type": "NodePort"}}}), "x", specs)
+    assert one["spec"]["ports"][0]["name"] == "http" and two["spec"]["type"] == "NodePort"
+    assert "type" not in one["spec"]
