@@ -113,8 +113,11 @@ def fast_import(repo: Snapshot, changes: Mapping[str, str | None], message: str,
         read, write = os.pipe()
         try:
             with os.fdopen(read, "rb") as stdin:  # git has its own copy: this one is closed
-                process = repo.start(["-c", "gc.auto=0", "fast-import", "--quiet", "--done", "--force"],
-                                     stdin, errors, _FAST_IMPORT_ENV)
+                # Objects stored without zlib (pack.compression=0; deltas all the same): a quarter
+                # of fast-import's CPU, on the commit's critical path, for a pack ~1.5x the size
+                # until git's gc repacks it (compressed) with the others.
+                process = repo.start(["-c", "gc.auto=0", "-c", "pack.compression=0", "fast-import", "--quiet",
+                                      "--done", "--force"], stdin, errors, _FAST_IMPORT_ENV)
         except BaseException:
             os.close(write)
             raise
