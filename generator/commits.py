@@ -115,7 +115,7 @@ def fast_import(repo: Snapshot, changes: Mapping[str, str | None], message: str,
             with os.fdopen(read, "rb") as stdin:  # git has its own copy: this one is closed
                 # Objects stored without zlib (pack.compression=0; deltas all the same): a quarter
                 # of fast-import's CPU, on the commit's critical path, for a pack ~1.5x the size
-                # until git's gc repacks it (compressed) with the others.
+                # (git's gc keeps objects as they are stored; `git repack -adF` compresses them).
                 process = repo.start(["-c", "gc.auto=0", "-c", "pack.compression=0", "fast-import", "--quiet",
                                       "--done", "--force"], stdin, errors, _FAST_IMPORT_ENV)
         except BaseException:

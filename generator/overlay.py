@@ -134,8 +134,8 @@ class Specs:
     def key(self, upstream: Manifest, overlay: Overlay, unit: str) -> tuple[int, str]:
         kind = upstream.get("kind")
         # repr: exact for plain data (1, True and "1" differ), and cheap
-        return id(upstream), repr((overlay.replicas.get(unit), overlay.images.get(unit), overlay.env.get(unit),
-                                   overlay.resources.get("*") if kind in WORKLOADS else None,
+        return id(upstream), repr((overlay.replicas.get(unit), overlay.images.get(unit),
+                                   overlay.env.get(unit), overlay.resources.get("*") if kind in WORKLOADS else None,
                                    overlay.resources.get(unit)))
 
     def get(self, key: tuple[int, str], upstream: Manifest) -> Any:

@@ -435,8 +435,8 @@ class _Indexing:
         read, write = os.pipe()
         try:
             with os.fdopen(read, "rb") as stdin:  # git has its own copy: this one is closed
-                self._process = store.start(["update-index", "--add", "--remove", "--info-only", "-z", "--stdin"],
-                                            stdin, self._errors, {})
+                self._process = store.start(
+                    ["update-index", "--add", "--remove", "--info-only", "-z", "--stdin"], stdin, self._errors, {})
         except BaseException:
             os.close(write)
             self._errors.close()

@@ -33,7 +33,7 @@ def make_environment(sources: Mapping[str, str], root: str = "templates",
 
     ``sources`` maps template names relative to templates/ (``units/x.yaml.j2``,
     ``_macros.j2``) to their text; ``root`` prefixes file names in error messages.
-    ``bytecode_cache`` (the caller's: see template_cache) keeps templates compiled.
+    ``bytecode_cache`` (the caller's: see render_cache) keeps templates compiled.
     """
     import jinja2  # imported when templates must render: a no-op render does not
     from jinja2.sandbox import SandboxedEnvironment

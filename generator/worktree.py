@@ -55,7 +55,8 @@ class WorkTree:
         # own order fastest.
         for files in by_dir.values():
             files.sort()
-        tasks = [(parent, files[i:i + 64]) for parent, files in sorted(by_dir.items(), key=lambda d: d[0] + "/")
+        tasks = [(parent, files[i:i + 64])
+                 for parent, files in sorted(by_dir.items(), key=lambda d: d[0] + "/")
                  for i in range(0, len(files), 64)]
         replacing = sum(len(files) for files in by_dir.values()) > len(new)
         temp_dir = self._temp_dir_for_renames() if replacing else None

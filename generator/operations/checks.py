@@ -1,10 +1,10 @@
 """What every unit a plan writes must pass: the secret guard, then the Kubernetes schema.
 
 One ``Checks`` per command: it remembers what it found good, so a fleet of units that differ
-only in their name, namespace and label values (1000 regions) is checked about once per shape; a blob
-the guard found nothing in is not checked again. Normally the first problem raises (and
-nothing is written); with ``findings`` set to a list (a dry run) every problem is collected
-there and planning goes on.
+only in their name, namespace and label values (1000 regions) is checked about once per
+shape; a blob the guard found nothing in is not checked again. Normally the first problem
+raises (and nothing is written); with ``findings`` set to a list (a dry run) every problem is
+collected there and planning goes on.
 
 Never writes anything, and never shows a secret's value (a finding carries it masked).
 """
@@ -37,9 +37,9 @@ class Checks:
     def secrets(self, data: Any, ref: UnitRef, key: bytes | None = None,
                 env_key: bytes | None = None) -> bool:
         """The secret guard: raise (naming the field, masking the value) on a credential.
-        Data found clean up to name, namespace and label values (``key``) is checked for those alone;
-        a workload found clean up to those and its env var values (``env_key``), for those
-        alone (every finding is of one value at one path: the rest was found clean).
+        Data found clean up to name, namespace and label values (``key``) is checked for those
+        alone; a workload found clean up to those and its env var values (``env_key``), for
+        those alone (every finding is of one value at one path: the rest was found clean).
         Returns whether nothing at all was found (not even what the allow-list lets by)."""
         if self._last is not None and self._last[0] is data and self._last[1] == ref:
             return self._last[2]
