@@ -110,17 +110,11 @@ def fast_import(repo: Snapshot, changes: Mapping[str, str | None], message: str,
     (or raise RepoError). A thread of this process writes git its input as git reads it, while
     the block runs: at 1000 regions that input is 32 MB, 0.2-0.3 s to write out."""
     with tempfile.TemporaryFile() as errors:
-        read, write = os.pipe()
-        try:
-            with os.fdopen(read, "rb") as stdin:  # git has its own copy: this one is closed
-                # Objects stored without zlib (pack.compression=0; deltas all the same): a quarter
-                # of fast-import's CPU, on the commit's critical path, for a pack ~1.5x the size
-                # (git's gc keeps objects as they are stored; `git repack -adF` compresses them).
-                process = repo.start(["-c", "gc.auto=0", "-c", "pack.compression=0", "fast-import", "--quiet",
-                                      "--done", "--force"], stdin, errors, _FAST_IMPORT_ENV)
-        except BaseException:
-            os.close(write)
-            raise
+        # Objects stored without zlib (pack.compression=0; deltas all the same): a quarter of
+        # fast-import's CPU, on the commit's critical path, for a pack ~1.5x the size (git's gc
+        # keeps objects as they are stored; `git repack -adF` compresses them).
+        process, write = repo.start(["-c", "gc.auto=0", "-c", "pack.compression=0", "fast-import", "--quiet",
+                                     "--done", "--force"], errors, _FAST_IMPORT_ENV)
         failed: list[BaseException] = []
 
         def feed() -> None:

@@ -360,15 +360,22 @@ class Snapshot:
         """git's output for ``args``, or None when it exits non-zero (commits.py's questions)."""
         return self._try(*args)
 
-    def start(self, args: list[str], stdin: IO[bytes], stderr: IO[bytes],
-              env: dict[str, str]) -> subprocess.Popen[bytes]:
-        """git ``args`` started in the work tree with ``env`` added to this process's, its input
-        read from ``stdin`` and its output dropped (commits.py's ``git fast-import``)."""
+    def start(self, args: list[str], stderr: IO[bytes], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+        """git ``args`` started in the work tree with ``env`` added to this process's, its output
+        dropped, its input the read end of a new pipe: returns the process and the pipe's write
+        end, the caller's to write and close (git then sees its input end). commits.py's ``git
+        fast-import`` and store.py's ``update-index`` of files as they are written."""
+        read, write = os.pipe()
         try:
-            return subprocess.Popen(["git", *args], cwd=self.root, stdin=stdin, stdout=subprocess.DEVNULL,
-                                    stderr=stderr, env={**os.environ, **env})
+            with os.fdopen(read, "rb") as stdin:  # git has its own copy: this one is closed
+                return subprocess.Popen(["git", *args], cwd=self.root, stdin=stdin, stdout=subprocess.DEVNULL,
+                                        stderr=stderr, env={**os.environ, **env}), write
         except OSError as e:
+            os.close(write)
             raise RepoError(f"cannot run git: {e.strerror}", "install git and put it on PATH") from e
+        except BaseException:
+            os.close(write)
+            raise
 
     def _try(self, *args: str) -> str | None:
         """git's output, or None when it exits non-zero (the answer "no")."""

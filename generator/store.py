@@ -432,13 +432,10 @@ class _Indexing:
 
         self._last_line = commits.last_line
         self._errors = tempfile.TemporaryFile()
-        read, write = os.pipe()
         try:
-            with os.fdopen(read, "rb") as stdin:  # git has its own copy: this one is closed
-                self._process = store.start(
-                    ["update-index", "--add", "--remove", "--info-only", "-z", "--stdin"], stdin, self._errors, {})
+            self._process, write = store.start(
+                ["update-index", "--add", "--remove", "--info-only", "-z", "--stdin"], self._errors, {})
         except BaseException:
-            os.close(write)
             self._errors.close()
             raise
         self._input = open(write, "wb")  # noqa: SIM115 - closed by close or stop
